@@ -1,0 +1,225 @@
+import type {
+  GuestRequest,
+  LogEntry,
+  SandboxHost,
+  SandboxJob,
+  SandboxOutcome,
+} from "../contracts/sandbox.js";
+import { ErrorCodes, OptimizerError, toOptimizerError } from "../errors.js";
+import type { JsonObject } from "../json.js";
+import { FrameDecoder } from "./frame-decoder.js";
+import {
+  type CallFrame,
+  encodeFrame,
+  type GuestFrame,
+  guestErrorCode,
+  type RunFrame,
+  validateGuestFrame,
+} from "./protocol.js";
+
+/** Headroom over `maxOutputBytes` for the frame envelope and a large tool-call argument. */
+const FRAME_SLACK_BYTES = 64 * 1024;
+
+export interface BridgeRunOptions {
+  job: SandboxJob;
+  host: SandboxHost;
+  /** Writes bytes to the guest (its stdin). */
+  write: (data: string) => void;
+  /** The mode name reported in the outcome. */
+  mode: string;
+  /**
+   * Called once when the guest can no longer be trusted to continue: timeout, malformed
+   * output, output over the limit. The sandbox kills or recycles the runner.
+   */
+  onAbort: (error: OptimizerError) => void;
+}
+
+/**
+ * The host side of one execution over the bridge. A sandbox feeds the guest's stdout into
+ * `push()`, reports a dead runner with `fail()`, and awaits `outcome`. Enforces the
+ * wall-clock limit, frame validity and sizes; routes calls to the host.
+ */
+export class BridgeRun {
+  readonly outcome: Promise<SandboxOutcome>;
+  private readonly decoder: FrameDecoder;
+  private readonly logs: LogEntry[] = [];
+  private logBytes = 0;
+  private logsTruncated = false;
+  private readonly hostSentCodes = new Set<string>();
+  private readonly startedAt = performance.now();
+  private timer: NodeJS.Timeout | undefined;
+  private settled = false;
+  private resolve!: (outcome: SandboxOutcome) => void;
+  private reject!: (error: OptimizerError) => void;
+
+  constructor(private readonly options: BridgeRunOptions) {
+    this.outcome = new Promise<SandboxOutcome>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    const { job } = options;
+    this.decoder = new FrameDecoder(
+      job.limits.maxOutputBytes + FRAME_SLACK_BYTES,
+      (line) => this.onLine(line),
+      (error) => this.abort(error),
+    );
+    this.timer = setTimeout(() => {
+      this.abort(
+        new OptimizerError(
+          ErrorCodes.SANDBOX_TIMEOUT,
+          `The program ran longer than ${job.limits.timeoutMs} ms and was stopped. Do less per execution (fewer calls, smaller loops) or raise maxExecutionTime.`,
+          { details: { timeoutMs: job.limits.timeoutMs } },
+        ),
+      );
+    }, job.limits.timeoutMs);
+    const frame: RunFrame = {
+      t: "run",
+      id: job.id,
+      code: job.code,
+      state: job.state,
+      servers: job.servers,
+      limits: { maxOutputBytes: job.limits.maxOutputBytes, maxLogBytes: job.limits.maxLogBytes },
+    };
+    try {
+      options.write(encodeFrame(frame));
+    } catch (error) {
+      this.fail(toOptimizerError(error, ErrorCodes.SANDBOX_CRASHED));
+    }
+  }
+
+  get isSettled(): boolean {
+    return this.settled;
+  }
+
+  /** Bytes from the guest's stdout. */
+  push(chunk: Uint8Array | string): void {
+    if (!this.settled) this.decoder.push(chunk);
+  }
+
+  /** The runner died or was killed; `error` says why (SANDBOX_MEMORY, SANDBOX_CRASHED, ...). */
+  fail(error: OptimizerError): void {
+    this.settle(undefined, error);
+  }
+
+  /** Ends the run and tells the sandbox to get rid of the runner. */
+  abort(error: OptimizerError): void {
+    if (this.settled) return;
+    this.settle(undefined, error);
+    this.options.onAbort(error);
+  }
+
+  private onLine(line: string): void {
+    let frame: GuestFrame;
+    try {
+      frame = validateGuestFrame(JSON.parse(line));
+    } catch (error) {
+      const detail = line.length > 120 ? `${line.slice(0, 120)}…` : line;
+      this.abort(
+        error instanceof OptimizerError
+          ? error
+          : new OptimizerError(
+              ErrorCodes.BRIDGE_PROTOCOL_ERROR,
+              `The sandbox wrote something that is not a bridge frame: ${JSON.stringify(detail)}. Programs must not write to stdout directly; use console.log.`,
+            ),
+      );
+      return;
+    }
+    if (frame.t === "ready") return;
+    if (frame.run !== this.options.job.id) return; // a late frame from an earlier run
+    switch (frame.t) {
+      case "call":
+        this.onCall(frame);
+        return;
+      case "log":
+        this.onLog(frame.level, frame.text);
+        return;
+      case "done":
+        if (frame.logsTruncated) this.logsTruncated = true;
+        this.settle({
+          value: frame.value,
+          state: frame.state as JsonObject,
+          logs: this.logs,
+          logsTruncated: this.logsTruncated,
+          durationMs: performance.now() - this.startedAt,
+          mode: this.options.mode,
+        });
+        return;
+      case "error": {
+        const code = guestErrorCode(frame.error.code, this.hostSentCodes);
+        const name = frame.error.name && frame.error.name !== "Error" ? `${frame.error.name}: ` : "";
+        const message =
+          code === ErrorCodes.CODE_RUNTIME_ERROR || code === ErrorCodes.CODE_SYNTAX_ERROR
+            ? `${name}${frame.error.message}`
+            : frame.error.message;
+        this.settle(
+          undefined,
+          new OptimizerError(code, message, {
+            details: frame.error.stack ? { stack: frame.error.stack, logs: this.logs } : { logs: this.logs },
+          }),
+        );
+        return;
+      }
+    }
+  }
+
+  private onLog(level: LogEntry["level"], text: string): void {
+    if (this.logsTruncated) return;
+    const size = Buffer.byteLength(text);
+    if (this.logBytes + size > this.options.job.limits.maxLogBytes) {
+      this.logsTruncated = true;
+      return;
+    }
+    this.logBytes += size;
+    this.logs.push({ level, text });
+  }
+
+  private onCall(frame: CallFrame): void {
+    let request: GuestRequest;
+    if (frame.kind === "tool") {
+      request = {
+        kind: "tool",
+        server: frame.server,
+        tool: frame.tool,
+        args: frame.args,
+        raw: frame.raw === true,
+      };
+    } else if (frame.kind === "search") {
+      request = { kind: "search", query: frame.query, options: frame.options ?? {} };
+    } else {
+      request = { kind: "describe", name: frame.name };
+    }
+    let answer: Promise<unknown>;
+    try {
+      answer = this.options.host.call(request);
+    } catch (error) {
+      answer = Promise.reject(error);
+    }
+    answer.then(
+      (value) => this.reply(encodeFrame({ t: "result", id: frame.id, ok: true, value: value as never })),
+      (error: unknown) => {
+        const e = toOptimizerError(error);
+        this.hostSentCodes.add(e.code);
+        this.reply(
+          encodeFrame({ t: "result", id: frame.id, ok: false, error: { code: e.code, message: e.message } }),
+        );
+      },
+    );
+  }
+
+  private reply(data: string): void {
+    if (this.settled) return;
+    try {
+      this.options.write(data);
+    } catch (error) {
+      this.fail(toOptimizerError(error, ErrorCodes.SANDBOX_CRASHED));
+    }
+  }
+
+  private settle(outcome: SandboxOutcome | undefined, error?: OptimizerError): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    if (error) this.reject(error);
+    else this.resolve(outcome!);
+  }
+}

@@ -1,0 +1,146 @@
+import { ErrorCodes, isErrorCode, OptimizerError } from "../errors.js";
+import type { JsonObject, JsonValue } from "../json.js";
+import { isPlainObject } from "../json.js";
+import type { GuestServer, LogEntry, SandboxLimits } from "../contracts/sandbox.js";
+
+/**
+ * The host/guest bridge: newline-delimited JSON frames over a byte stream. One protocol for
+ * every sandbox (docs/bridge-protocol.md, ADR 0002).
+ */
+export const BRIDGE_PROTOCOL_VERSION = 1;
+
+/** host -> guest: run a program. */
+export interface RunFrame {
+  t: "run";
+  id: string;
+  code: string;
+  state: JsonObject;
+  servers: GuestServer[];
+  limits: Pick<SandboxLimits, "maxOutputBytes" | "maxLogBytes">;
+}
+
+/** host -> guest: the answer to a call. */
+export type ResultFrame =
+  | { t: "result"; id: number; ok: true; value?: JsonValue }
+  | { t: "result"; id: number; ok: false; error: { code: string; message: string } };
+
+export type HostFrame = RunFrame | ResultFrame;
+
+/** guest -> host: the runner is up. */
+export interface ReadyFrame {
+  t: "ready";
+  protocol: number;
+  engine: string;
+}
+
+/** guest -> host: a request (tool call or discovery). */
+export type CallFrame = { t: "call"; id: number; run: string } & (
+  | { kind: "tool"; server: string; tool: string; args: JsonValue; raw?: boolean }
+  | { kind: "search"; query: string; options?: JsonObject }
+  | { kind: "describe"; name: string }
+);
+
+export interface LogFrame {
+  t: "log";
+  run: string;
+  level: LogEntry["level"];
+  text: string;
+}
+
+export interface DoneFrame {
+  t: "done";
+  run: string;
+  value?: JsonValue;
+  state: JsonObject;
+  logsTruncated?: boolean;
+}
+
+export interface GuestErrorFrame {
+  t: "error";
+  run: string;
+  error: { code?: string; name?: string; message: string; stack?: string };
+}
+
+export type GuestFrame = ReadyFrame | CallFrame | LogFrame | DoneFrame | GuestErrorFrame;
+
+const LOG_LEVELS = new Set(["log", "info", "warn", "error", "debug"]);
+
+function protocolError(message: string): OptimizerError {
+  return new OptimizerError(ErrorCodes.BRIDGE_PROTOCOL_ERROR, `Malformed bridge frame: ${message}`);
+}
+
+/** Validates one parsed guest frame; throws BRIDGE_PROTOCOL_ERROR with what is wrong. */
+export function validateGuestFrame(frame: unknown): GuestFrame {
+  if (!isPlainObject(frame)) throw protocolError("not a JSON object");
+  const f = frame as Record<string, unknown>;
+  const str = (key: string): string => {
+    if (typeof f[key] !== "string") throw protocolError(`"${f.t}" frame needs a string "${key}"`);
+    return f[key] as string;
+  };
+  switch (f.t) {
+    case "ready":
+      if (typeof f.protocol !== "number") throw protocolError('"ready" frame needs "protocol"');
+      str("engine");
+      return f as unknown as ReadyFrame;
+    case "call": {
+      if (typeof f.id !== "number" || !Number.isSafeInteger(f.id)) {
+        throw protocolError('"call" frame needs an integer "id"');
+      }
+      str("run");
+      if (f.kind === "tool") {
+        str("server");
+        str("tool");
+        if (!("args" in f)) throw protocolError('"call" frame of kind "tool" needs "args"');
+        if (f.raw !== undefined && typeof f.raw !== "boolean") throw protocolError('"raw" must be boolean');
+      } else if (f.kind === "search") {
+        str("query");
+        if (f.options !== undefined && !isPlainObject(f.options)) {
+          throw protocolError('"options" must be an object');
+        }
+      } else if (f.kind === "describe") {
+        str("name");
+      } else {
+        throw protocolError(`unknown call kind ${JSON.stringify(f.kind)}`);
+      }
+      return f as unknown as CallFrame;
+    }
+    case "log":
+      str("run");
+      str("text");
+      if (!LOG_LEVELS.has(f.level as string)) throw protocolError(`unknown log level ${JSON.stringify(f.level)}`);
+      return f as unknown as LogFrame;
+    case "done":
+      str("run");
+      if (!isPlainObject(f.state)) throw protocolError('"done" frame needs an object "state"');
+      return f as unknown as DoneFrame;
+    case "error": {
+      str("run");
+      const e = f.error;
+      if (!isPlainObject(e) || typeof e.message !== "string") {
+        throw protocolError('"error" frame needs "error.message"');
+      }
+      return f as unknown as GuestErrorFrame;
+    }
+    default:
+      throw protocolError(`unknown frame type ${JSON.stringify(f.t)}`);
+  }
+}
+
+/** Codes a guest may report by itself; tool-call codes are honoured only if the host sent them. */
+export const GUEST_REPORTABLE_CODES = new Set<string>([
+  ErrorCodes.CODE_RUNTIME_ERROR,
+  ErrorCodes.CODE_SYNTAX_ERROR,
+  ErrorCodes.RESULT_NOT_SERIALIZABLE,
+  ErrorCodes.SANDBOX_OUTPUT_LIMIT,
+  ErrorCodes.SANDBOX_MEMORY,
+  ErrorCodes.SANDBOX_TIMEOUT,
+]);
+
+export function guestErrorCode(code: unknown, hostSent: ReadonlySet<string>) {
+  if (isErrorCode(code) && (GUEST_REPORTABLE_CODES.has(code) || hostSent.has(code))) return code;
+  return ErrorCodes.CODE_RUNTIME_ERROR;
+}
+
+export function encodeFrame(frame: HostFrame | GuestFrame): string {
+  return `${JSON.stringify(frame)}\n`;
+}

@@ -1,0 +1,48 @@
+import type { JsonValue } from "../json.js";
+
+interface AuditBase {
+  /** ISO timestamp. */
+  at: string;
+  executionId: string;
+  sessionId: string;
+  tenant: string;
+  /** Who asked: an MCP client name, an API caller, "cli". */
+  actor: string;
+  outcome: "ok" | "error";
+  errorCode?: string;
+  durationMs: number;
+}
+
+export interface ExecutionAuditRecord extends AuditBase {
+  type: "execution";
+  kind: "run" | "operation";
+  operation?: string;
+  mode: string;
+  /** The program, redacted and cut to a few KB. */
+  code: string;
+  toolCalls: number;
+  resultBytes: number;
+  tokens: { used: number; plainMcp: number };
+}
+
+export interface ToolCallAuditRecord extends AuditBase {
+  type: "tool_call";
+  server: string;
+  tool: string;
+  /** The arguments after redaction (the policy may drop them entirely). */
+  args: JsonValue | undefined;
+  resultBytes: number;
+  attempts: number;
+}
+
+export type AuditRecord = ExecutionAuditRecord | ToolCallAuditRecord;
+
+/**
+ * Receives one record per execution and per tool call, already redacted. A sink must not
+ * throw into the caller: failures are its own to report.
+ */
+export interface AuditSink {
+  write(record: AuditRecord): void | Promise<void>;
+  flush?(): Promise<void>;
+  close?(): Promise<void>;
+}

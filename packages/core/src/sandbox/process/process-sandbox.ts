@@ -1,0 +1,275 @@
+import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { BridgeRun } from "../../bridge/bridge-run.js";
+import { nodeGuestProgram } from "../../bridge/guest-source.js";
+import type {
+  Sandbox,
+  SandboxCapabilities,
+  SandboxHost,
+  SandboxJob,
+  SandboxOpenOptions,
+  SandboxOutcome,
+  SandboxSession,
+} from "../../contracts/sandbox.js";
+import { ErrorCodes, OptimizerError } from "../../errors.js";
+import { SerialQueue } from "../serial-queue.js";
+import { ProcessRunner, type RunnerSpec } from "./process-runner.js";
+
+export interface ProcessSandboxOptions {
+  /** V8 heap ceiling of each runner in MiB. Default 128. */
+  maxMemoryMb?: number;
+  /** Resident-memory ceiling (heap plus buffers) in MiB, watched from the host. Default 2 x maxMemoryMb + 64. */
+  maxRssMb?: number;
+  /** Runners kept started and idle so a new session does not wait for Node to boot. Default 1. */
+  poolSize?: number;
+  /**
+   * Network and PID namespaces of the runner's own (`unshare`): "auto" uses them where Linux
+   * allows, "required" refuses to run without them, "off" never tries. Default "auto".
+   */
+  namespaces?: "auto" | "required" | "off";
+  /** The Node binary for runners. Default: the host's own (`process.execPath`). */
+  nodePath?: string;
+  /** How long a runner may take to boot, in ms. Default 10000. */
+  startTimeoutMs?: number;
+}
+
+export interface NamespaceSupport {
+  network: boolean;
+  pid: boolean;
+  reason?: string;
+}
+
+let namespaceProbe: NamespaceSupport | undefined;
+
+/** Whether `unshare --net --pid` works here (needs root or unprivileged user namespaces). */
+export function probeNamespaces(): NamespaceSupport {
+  if (namespaceProbe) return namespaceProbe;
+  if (process.platform !== "linux") {
+    namespaceProbe = { network: false, pid: false, reason: `namespaces need Linux (this is ${process.platform})` };
+    return namespaceProbe;
+  }
+  const attempts: string[][] = [
+    ["--net", "--pid", "--fork", "--kill-child", "true"],
+    ["--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "true"],
+  ];
+  let reason = "";
+  for (const args of attempts) {
+    const r = spawnSync("unshare", args, { encoding: "utf8", timeout: 5000 });
+    if (r.status === 0) {
+      namespaceProbe = { network: true, pid: true };
+      unshareArgs = args.slice(0, -1);
+      return namespaceProbe;
+    }
+    reason = r.error ? r.error.message : (r.stderr || `exit ${r.status}`).trim();
+  }
+  namespaceProbe = { network: false, pid: false, reason: `unshare failed: ${reason}` };
+  return namespaceProbe;
+}
+
+let unshareArgs: string[] = [];
+
+/**
+ * The zero-dependency sandbox: a long-lived Node child per session under Node's permission
+ * model (no files, no child processes, no workers, no addons), an empty environment, a V8
+ * heap limit, a host-side RSS watchdog and a wall-clock limit; in network and PID
+ * namespaces of its own where Linux allows. A resource boundary, not a hostile-code
+ * boundary: see docs/sandboxes.md.
+ */
+export class ProcessSandbox implements Sandbox {
+  readonly mode = "process";
+  private readonly pool: ProcessRunner[] = [];
+  private readonly sessions = new Set<ProcessSandboxSession>();
+  private filling: Promise<void> | undefined;
+  private closed = false;
+  private readonly heapMb: number;
+  private readonly poolSize: number;
+
+  constructor(private readonly options: ProcessSandboxOptions = {}) {
+    this.heapMb = options.maxMemoryMb ?? 128;
+    this.poolSize = options.poolSize ?? 1;
+    if (!Number.isInteger(this.heapMb) || this.heapMb < 16) {
+      throw new OptimizerError(ErrorCodes.INVALID_CONFIG, `maxMemoryMb must be an integer >= 16; got ${this.heapMb}.`);
+    }
+    const ns = options.namespaces ?? "auto";
+    if (ns === "required") {
+      const support = probeNamespaces();
+      if (!support.network) {
+        throw new OptimizerError(
+          ErrorCodes.SANDBOX_UNAVAILABLE,
+          `The process sandbox was asked for namespaces, but ${support.reason}. Run as root, enable unprivileged user namespaces, or set namespaces: "auto".`,
+        );
+      }
+    }
+  }
+
+  /** The command line of one runner. */
+  runnerSpec(heapMb = this.heapMb): RunnerSpec {
+    const node = this.options.nodePath ?? process.execPath;
+    const nodeArgs = [
+      "--permission",
+      `--max-old-space-size=${heapMb}`,
+      "--max-semi-space-size=4",
+      "--stack-size=984",
+      "--no-warnings",
+      "--unhandled-rejections=warn",
+      "-e",
+      nodeGuestProgram(),
+    ];
+    const useNs = (this.options.namespaces ?? "auto") !== "off" && probeNamespaces().network;
+    return {
+      command: useNs ? "unshare" : node,
+      args: useNs ? [...unshareArgs, node, ...nodeArgs] : nodeArgs,
+      heapMb,
+      rssLimitMb: this.options.maxRssMb ?? heapMb * 2 + 64,
+      startTimeoutMs: this.options.startTimeoutMs ?? 10_000,
+    };
+  }
+
+  async capabilities(): Promise<SandboxCapabilities> {
+    const ns = (this.options.namespaces ?? "auto") === "off" ? undefined : probeNamespaces();
+    return {
+      mode: this.mode,
+      available: true,
+      isolation: "resource",
+      ...(ns && !ns.network ? { reason: `no network/PID namespaces: ${ns.reason}` } : {}),
+      details: {
+        engine: `node ${process.version}`,
+        permissionModel: true,
+        networkNamespace: ns?.network ?? false,
+        pidNamespace: ns?.pid ?? false,
+        heapLimitMb: this.heapMb,
+        rssLimitMb: this.options.maxRssMb ?? this.heapMb * 2 + 64,
+        poolSize: this.poolSize,
+        idleRunners: this.pool.length,
+        activeSessions: this.sessions.size,
+        boundary: "resource limits, not a hostile-code boundary",
+      },
+    };
+  }
+
+  async open(options: SandboxOpenOptions = {}): Promise<SandboxSession> {
+    if (this.closed) throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "The process sandbox is closed.");
+    const heapMb = options.maxMemoryMb ?? this.heapMb;
+    const session = new ProcessSandboxSession(this, heapMb, options.sessionId);
+    this.sessions.add(session);
+    return session;
+  }
+
+  /** A ready runner: from the pool when it has one of the right size, else a new one. */
+  async acquire(heapMb: number): Promise<ProcessRunner> {
+    if (heapMb === this.heapMb) {
+      while (this.pool.length > 0) {
+        const runner = this.pool.shift()!;
+        if (runner.alive) {
+          this.refill();
+          return runner;
+        }
+      }
+    }
+    this.refill();
+    const runner = new ProcessRunner(this.runnerSpec(heapMb));
+    await runner.ready;
+    return runner;
+  }
+
+  release(session: ProcessSandboxSession): void {
+    this.sessions.delete(session);
+  }
+
+  /** Starts runners in the background until the pool is full. */
+  refill(): void {
+    if (this.closed || this.filling || this.poolSize === 0) return;
+    this.filling = (async () => {
+      try {
+        while (!this.closed && this.pool.filter((r) => r.alive).length < this.poolSize) {
+          const runner = new ProcessRunner(this.runnerSpec());
+          try {
+            await runner.ready;
+          } catch {
+            return; // cannot start runners right now; open() will report why
+          }
+          if (this.closed) {
+            await runner.dispose();
+            return;
+          }
+          this.pool.push(runner);
+        }
+      } finally {
+        this.filling = undefined;
+      }
+    })();
+  }
+
+  /** Waits until the pool is full (for benchmarks and tests of warm starts). */
+  async warm(): Promise<void> {
+    this.refill();
+    while (this.filling) await this.filling;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.filling) await this.filling;
+    await Promise.all([
+      ...this.pool.splice(0).map((r) => r.dispose()),
+      ...[...this.sessions].map((s) => s.close()),
+    ]);
+  }
+}
+
+class ProcessSandboxSession implements SandboxSession {
+  readonly id: string;
+  private runner: ProcessRunner | undefined;
+  private readonly queue = new SerialQueue();
+  private closed = false;
+
+  constructor(
+    private readonly sandbox: ProcessSandbox,
+    private heapMb: number,
+    sessionId?: string,
+  ) {
+    this.id = sessionId ?? randomUUID();
+  }
+
+  execute(job: SandboxJob, host: SandboxHost): Promise<SandboxOutcome> {
+    return this.queue.run(async () => {
+      if (this.closed) {
+        throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "This sandbox session is closed.");
+      }
+      if (job.limits.maxMemoryMb !== this.heapMb) {
+        this.heapMb = job.limits.maxMemoryMb;
+        await this.runner?.dispose();
+        this.runner = undefined;
+      }
+      if (!this.runner?.alive) this.runner = await this.sandbox.acquire(this.heapMb);
+      const runner = this.runner;
+      const run = new BridgeRun({
+        job,
+        host,
+        mode: "process",
+        write: (data) => runner.write(data),
+        onAbort: () => runner.kill(),
+      });
+      runner.attach(run);
+      try {
+        return await run.outcome;
+      } finally {
+        runner.detach(run);
+        if (!runner.alive) this.runner = undefined;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.sandbox.release(this);
+    await this.runner?.dispose();
+    this.runner = undefined;
+  }
+}
+
+/** The process sandbox: `createProcessSandbox({ maxMemoryMb: 256 })`. */
+export function createProcessSandbox(options: ProcessSandboxOptions = {}): ProcessSandbox {
+  return new ProcessSandbox(options);
+}
