@@ -1,0 +1,300 @@
+import * as z from "zod";
+import type { Redactor } from "../audit/redactor.js";
+import { effectiveAnnotations, type ToolCatalog } from "../catalog/tool-catalog.js";
+import type { AuditSink, ToolCallAuditRecord } from "../contracts/audit-sink.js";
+import type { GuestRequest, SandboxHost } from "../contracts/sandbox.js";
+import type { SessionAllowlist, SessionToolCallLog } from "../contracts/session-store.js";
+import type { Tokenizer } from "../contracts/tokenizer.js";
+import type { ToolCallResult, Upstream } from "../contracts/upstream.js";
+import { ErrorCodes, OptimizerError, toOptimizerError } from "../errors.js";
+import { isPlainObject, type JsonObject, type JsonValue } from "../json.js";
+import { Attr, Instruments, SpanKind, type Telemetry } from "../telemetry/instruments.js";
+import { plainCallTokens } from "../tokens/token-accounting.js";
+import { checkToolAllowed, serverVisible } from "./policy.js";
+import { isTransient, type RetryOptions, withRetry } from "./retry.js";
+
+export interface ExecutionIdentity {
+  executionId: string;
+  sessionId: string;
+  tenant: string;
+  actor: string;
+  allow: SessionAllowlist;
+}
+
+export interface ExecutionHostDeps {
+  catalog: ToolCatalog;
+  upstreams: ReadonlyMap<string, Upstream>;
+  redactor: Redactor;
+  audit: readonly AuditSink[];
+  telemetry: Telemetry;
+  tokenizer: () => Tokenizer;
+  retry: RetryOptions;
+  validators: ValidatorCache;
+  /** Whether tool arguments go into audit records. */
+  auditArguments: boolean;
+  /** Upper bound for one upstream call, in ms (the execution's own deadline also applies). */
+  callTimeoutMs?: number;
+}
+
+/** Compiled argument validators, per catalog version and tool. */
+export class ValidatorCache {
+  private version = -1;
+  private readonly validators = new Map<string, z.ZodType | null>();
+
+  get(catalogVersion: number, key: string, schema: JsonObject): z.ZodType | null {
+    if (catalogVersion !== this.version) {
+      this.validators.clear();
+      this.version = catalogVersion;
+    }
+    let v = this.validators.get(key);
+    if (v === undefined) {
+      try {
+        v = z.fromJSONSchema(schema as never) as z.ZodType;
+      } catch {
+        v = null; // a schema zod cannot read is not a reason to refuse the call: the server validates too
+      }
+      this.validators.set(key, v);
+    }
+    return v;
+  }
+}
+
+/**
+ * The host side of one execution: answers the guest's tool calls and discovery requests.
+ * Every tool call is checked against the session's allowlist and the tool's input schema,
+ * retried only when the tool is annotated read-only or idempotent, redacted of secrets
+ * before its result enters the sandbox, audited, traced and counted.
+ */
+export class ExecutionHost implements SandboxHost {
+  readonly toolCalls: SessionToolCallLog[] = [];
+  /** Tokens the calls so far would have cost over plain MCP (calls and results). */
+  plainMcpCallTokens = 0;
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly deps: ExecutionHostDeps,
+    private readonly identity: ExecutionIdentity,
+    private readonly deadline: number,
+  ) {}
+
+  async call(request: GuestRequest): Promise<JsonValue | undefined> {
+    if (request.kind === "search") return this.search(request.query, request.options);
+    if (request.kind === "describe") {
+      const description = this.deps.catalog.describe(request.name);
+      const tool = this.deps.catalog.qualified(request.name);
+      if (!serverVisible(this.identity.allow, tool.server)) this.deny(tool.server, tool.name, "not visible to this session");
+      return description as unknown as JsonValue;
+    }
+    const result = await this.callTool(request.server, request.tool, request.args);
+    return request.raw ? (result as unknown as JsonValue) : unwrapToolResult(result, `${request.server}.${request.tool}`);
+  }
+
+  /** Calls one upstream tool by server and tool (names or identifiers); resolves to the redacted raw result. */
+  async callTool(serverName: string, toolName: string, args: JsonValue): Promise<ToolCallResult> {
+    const { catalog, telemetry } = this.deps;
+    const started = performance.now();
+    let server = serverName;
+    let tool = toolName;
+    let attempts = 0;
+    let resultBytes = 0;
+    let outcome: "ok" | "error" = "ok";
+    let errorCode: string | undefined;
+    try {
+      const entry = catalog.tool(serverName, toolName);
+      server = entry.server;
+      tool = entry.name;
+      const decision = checkToolAllowed(this.identity.allow, server, tool);
+      if (!decision.allowed) this.deny(server, tool, decision.reason);
+      if (!isPlainObject(args)) {
+        throw new OptimizerError(
+          ErrorCodes.TOOL_INVALID_ARGUMENTS,
+          `${entry.serverIdentifier}.${entry.identifier} takes one object of named arguments.`,
+        );
+      }
+      this.validate(entry.qualifiedName, entry.tool.inputSchema, args as JsonObject, `${entry.serverIdentifier}.${entry.identifier}`);
+      const upstream = this.deps.upstreams.get(server);
+      if (!upstream) {
+        throw new OptimizerError(ErrorCodes.UPSTREAM_UNAVAILABLE, `The MCP server "${server}" is not connected.`);
+      }
+      const annotations = effectiveAnnotations(entry.tool.annotations);
+      const retryable = annotations.readOnlyHint || annotations.idempotentHint;
+      const result = await telemetry.span(
+        `tools/call ${tool}`,
+        {
+          [Attr.mcpMethodName]: "tools/call",
+          [Attr.toolName]: tool,
+          [Attr.operationName]: "execute_tool",
+          [Attr.server]: server,
+          [Attr.sessionId]: this.identity.sessionId,
+          [Attr.tenant]: this.identity.tenant,
+        },
+        async () => {
+          const { value, attempts: n } = await withRetry(
+            () => {
+              const remaining = this.deadline - Date.now();
+              if (remaining <= 0) {
+                throw new OptimizerError(ErrorCodes.SANDBOX_TIMEOUT, "The execution's time is up.");
+              }
+              const timeoutMs = Math.min(remaining, this.deps.callTimeoutMs ?? remaining);
+              return upstream.callTool(tool, args as JsonObject, { timeoutMs });
+            },
+            { ...this.deps.retry, retryable: (e) => retryable && isTransient(e) },
+          );
+          attempts = n;
+          return value;
+        },
+        SpanKind.CLIENT,
+      );
+      this.plainMcpCallTokens += plainCallTokens(this.deps.tokenizer(), tool, args, result);
+      const redacted = this.deps.redactor.json(result as unknown as JsonValue) as unknown as ToolCallResult;
+      resultBytes = approximateBytes(redacted);
+      if (redacted.isError) {
+        const message = errorText(redacted) || "the tool reported an error without a message";
+        throw new OptimizerError(ErrorCodes.TOOL_ERROR, `${entry.serverIdentifier}.${entry.identifier} failed: ${message}`, {
+          details: { server, tool },
+        });
+      }
+      return redacted;
+    } catch (error) {
+      const e = toOptimizerError(error, ErrorCodes.TOOL_ERROR);
+      outcome = "error";
+      errorCode = e.code;
+      // The plain-MCP path would have paid for the failed call too.
+      if (attempts > 0 || e.code === ErrorCodes.TOOL_ERROR) {
+        this.plainMcpCallTokens += plainCallTokens(this.deps.tokenizer(), tool, args, undefined);
+      }
+      throw e;
+    } finally {
+      const durationMs = performance.now() - started;
+      this.toolCalls.push({
+        server,
+        tool,
+        outcome,
+        ...(errorCode ? { errorCode } : {}),
+        durationMs: Math.round(durationMs * 100) / 100,
+      });
+      const attrs = {
+        [Attr.server]: server,
+        [Attr.toolName]: tool,
+        [Attr.outcome]: outcome,
+        ...(errorCode ? { [Attr.errorType]: errorCode } : {}),
+      };
+      telemetry.count(Instruments.toolCalls, 1, attrs);
+      if (attempts > 0) {
+        telemetry.seconds(Instruments.mcpClientOperationDuration, durationMs, {
+          [Attr.mcpMethodName]: "tools/call",
+          [Attr.toolName]: tool,
+          [Attr.server]: server,
+          ...(errorCode ? { [Attr.errorType]: errorCode } : {}),
+        });
+      }
+      this.audit({
+        type: "tool_call",
+        at: new Date().toISOString(),
+        executionId: this.identity.executionId,
+        sessionId: this.identity.sessionId,
+        tenant: this.identity.tenant,
+        actor: this.identity.actor,
+        outcome,
+        ...(errorCode ? { errorCode } : {}),
+        durationMs: Math.round(durationMs),
+        server,
+        tool,
+        args: this.deps.auditArguments ? this.deps.redactor.json(args) : undefined,
+        resultBytes,
+        attempts: Math.max(attempts, 1),
+      });
+    }
+  }
+
+  private search(query: string, options: JsonObject): JsonValue {
+    const detail = options.detail;
+    if (detail !== undefined && detail !== "name" && detail !== "signature" && detail !== "full") {
+      throw new OptimizerError(ErrorCodes.INVALID_INPUT, 'mcp.search detail is "name", "signature" or "full".');
+    }
+    const hits = this.deps.catalog.search(query, {
+      ...(typeof options.limit === "number" ? { limit: options.limit } : {}),
+      ...(detail ? { detail } : {}),
+      ...(typeof options.server === "string" ? { server: options.server } : {}),
+      allow: this.identity.allow,
+    });
+    return hits as unknown as JsonValue;
+  }
+
+  private validate(key: string, schema: JsonObject, args: JsonObject, call: string): void {
+    const validator = this.deps.validators.get(this.deps.catalog.version, key, schema);
+    if (!validator) return;
+    const parsed = validator.safeParse(args);
+    if (parsed.success) return;
+    const issues = parsed.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.length ? i.path.join(".") : "(arguments)"}: ${i.message}`)
+      .join("; ");
+    throw new OptimizerError(
+      ErrorCodes.TOOL_INVALID_ARGUMENTS,
+      `${call} got invalid arguments: ${issues}. See its signature with mcp.describe("${call}").`,
+      { details: { issues: parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), message: i.message })) } },
+    );
+  }
+
+  private deny(server: string, tool: string, reason: string): never {
+    throw new OptimizerError(ErrorCodes.TOOL_DENIED, `${server}.${tool} is not allowed: ${reason}.`, {
+      details: { server, tool },
+    });
+  }
+
+  private audit(record: ToolCallAuditRecord): void {
+    for (const sink of this.deps.audit) {
+      try {
+        const written = sink.write(record);
+        if (written && typeof (written as Promise<void>).catch === "function") (written as Promise<void>).catch(() => {});
+      } catch {}
+    }
+  }
+
+  get elapsedMs(): number {
+    return Date.now() - this.started;
+  }
+}
+
+function parseMaybeJson(text: string): JsonValue {
+  const t = text.trimStart();
+  if (t.startsWith("{") || t.startsWith("[") || t.startsWith('"')) {
+    try {
+      return JSON.parse(text) as JsonValue;
+    } catch {}
+  }
+  return text;
+}
+
+/**
+ * What `await server.tool(args)` resolves to: the structured content when the tool has one,
+ * else its text (JSON-parsed when the text is a JSON object, array or string), else the
+ * content blocks. `isError` results are thrown before this.
+ */
+export function unwrapToolResult(result: ToolCallResult, _name?: string): JsonValue {
+  if (result.structuredContent !== undefined && result.structuredContent !== null) {
+    return result.structuredContent as JsonValue;
+  }
+  const content = Array.isArray(result.content) ? result.content : [];
+  const texts = content.filter((b) => b.type === "text" && typeof b.text === "string").map((b) => b.text as string);
+  if (texts.length === 1) return parseMaybeJson(texts[0]!);
+  if (texts.length > 1 && texts.length === content.length) return texts.map(parseMaybeJson);
+  return content as unknown as JsonValue;
+}
+
+function errorText(result: ToolCallResult): string {
+  return (result.content ?? [])
+    .filter((b) => b.type === "text" && typeof b.text === "string")
+    .map((b) => b.text as string)
+    .join("\n")
+    .slice(0, 2000);
+}
+
+function approximateBytes(value: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(value) ?? "");
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,48 @@
+import type { SessionAllowlist } from "../contracts/session-store.js";
+
+/** "github.*" matches every GitHub tool, "*.list_*" every list tool of every server. */
+function globToRegExp(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
+  return new RegExp(`^${escaped}$`);
+}
+
+const compiled = new Map<string, RegExp>();
+function matches(pattern: string, value: string): boolean {
+  let re = compiled.get(pattern);
+  if (!re) {
+    re = globToRegExp(pattern);
+    if (compiled.size > 1000) compiled.clear();
+    compiled.set(pattern, re);
+  }
+  return re.test(value);
+}
+
+export type PolicyDecision = { allowed: true } | { allowed: false; reason: string };
+
+/**
+ * Capability check of one tool call against a session's allowlist. Absent lists allow
+ * everything configured; `deny` always wins.
+ */
+export function checkToolAllowed(allow: SessionAllowlist, server: string, tool: string): PolicyDecision {
+  const qualified = `${server}.${tool}`;
+  if (allow.deny?.some((p) => matches(p, qualified) || matches(p, server))) {
+    return { allowed: false, reason: `${qualified} is on this session's deny list` };
+  }
+  if (allow.servers && !allow.servers.some((p) => matches(p, server))) {
+    return { allowed: false, reason: `server "${server}" is not in this session's allowed servers (${allow.servers.join(", ") || "none"})` };
+  }
+  if (allow.tools && !allow.tools.some((p) => matches(p, qualified))) {
+    return { allowed: false, reason: `${qualified} is not in this session's allowed tools` };
+  }
+  return { allowed: true };
+}
+
+/** Whether a session may see a server at all (for the globals and discovery). */
+export function serverVisible(allow: SessionAllowlist, server: string): boolean {
+  if (allow.deny?.some((p) => matches(p, server))) return false;
+  if (allow.servers && !allow.servers.some((p) => matches(p, server))) return false;
+  if (allow.tools && !allow.tools.some((p) => p.startsWith(`${server}.`) || matches(p.split(".")[0] ?? "", server))) {
+    return false;
+  }
+  return true;
+}

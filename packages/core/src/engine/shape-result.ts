@@ -1,0 +1,45 @@
+import type { LogEntry } from "../contracts/sandbox.js";
+import type { Tokenizer } from "../contracts/tokenizer.js";
+import type { JsonValue } from "../json.js";
+
+/** Renders a program's outcome as the text the model reads: the value, then console output. */
+export function renderOutcome(value: JsonValue | undefined, logs: readonly LogEntry[], logsTruncated: boolean): string {
+  let text: string;
+  if (value === undefined) text = logs.length > 0 ? "" : "(the program returned nothing; `return` the data you need)";
+  else if (typeof value === "string") text = value;
+  else {
+    const compact = JSON.stringify(value);
+    text = compact.length <= 2000 ? JSON.stringify(value, null, 2) : compact;
+  }
+  if (logs.length > 0 || logsTruncated) {
+    const lines = logs.map((l) => (l.level === "log" || l.level === "info" ? l.text : `[${l.level}] ${l.text}`));
+    if (logsTruncated) lines.push("[console output cut: log less, or return the data instead]");
+    text = text ? `${text}\n\n--- console ---\n${lines.join("\n")}` : `--- console ---\n${lines.join("\n")}`;
+  }
+  return text;
+}
+
+export interface ShapedText {
+  text: string;
+  tokens: number;
+  truncated: boolean;
+  /** Tokens of the text before cutting. */
+  fullTokens: number;
+}
+
+/** Cuts a text to a token budget and tells the model how to get a smaller result. */
+export function shapeToBudget(text: string, tokenizer: Tokenizer, budget: number): ShapedText {
+  const fullTokens = tokenizer.count(text);
+  if (fullTokens <= budget) return { text, tokens: fullTokens, truncated: false, fullTokens };
+  const notice = `\n\n[Result cut: ${fullTokens.toLocaleString("en-US")} tokens is over the ${budget.toLocaleString("en-US")}-token budget. Filter, aggregate or slice the data in code and return only what you need.]`;
+  const room = Math.max(0, budget - tokenizer.count(notice));
+  // Characters per token varies with the text: start from the average, then shrink until it fits.
+  let chars = Math.floor((text.length * room) / fullTokens);
+  let head = text.slice(0, chars);
+  while (chars > 0 && tokenizer.count(head) > room) {
+    chars = Math.floor(chars * 0.9);
+    head = text.slice(0, chars);
+  }
+  const shaped = head + notice;
+  return { text: shaped, tokens: tokenizer.count(shaped), truncated: true, fullTokens };
+}

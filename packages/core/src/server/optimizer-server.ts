@@ -1,0 +1,186 @@
+import { randomUUID } from "node:crypto";
+import { Server } from "@modelcontextprotocol/server";
+import type { SearchHit } from "../catalog/tool-catalog.js";
+import type { MCPOptimizer, RunResult } from "../engine/optimizer.js";
+import { ErrorCodes, isOptimizerError, OptimizerError } from "../errors.js";
+
+export const TYPES_URI_PREFIX = "mcp-optimizer://types/";
+
+export interface OptimizerServerOptions {
+  /** Name and version announced to clients. Default { name: "mcp-optimizer", version: "0.1.0" }. */
+  serverInfo?: { name: string; version: string };
+  /** Who the audit trail names as the caller. Default "mcp-client". */
+  actor?: string;
+}
+
+export interface ServerSessionSource {
+  /** The transport's session: the stdio connection, or `Mcp-Session-Id` on 2025-era HTTP. */
+  transportSessionId?: () => string | undefined;
+}
+
+/**
+ * The model-facing MCP server for one connection (or one request): `execute_code`,
+ * `search_tools` and the generated `.d.ts` files as resources. Serve it with
+ * `serveOptimizerStdio` or `createOptimizerHttpServer`.
+ */
+export function createOptimizerMcpServer(
+  optimizer: MCPOptimizer,
+  options: OptimizerServerOptions & ServerSessionSource = {},
+): Server {
+  const server = new Server(options.serverInfo ?? { name: "mcp-optimizer", version: "0.1.0" }, {
+    capabilities: { tools: {}, resources: {} },
+    instructions:
+      "Code mode: call execute_code with a program that uses the connected servers as globals. Discover tools with mcp.search() inside the program (or search_tools) instead of guessing.",
+  });
+
+  server.setRequestHandler("tools/list", async () => {
+    const { tools } = await optimizer.metaToolDefinitions();
+    return { tools: tools as never };
+  });
+
+  server.setRequestHandler("tools/call", async (request, ctx) => {
+    const args = (request.params.arguments ?? {}) as Record<string, unknown>;
+    try {
+      if (request.params.name === "execute_code") {
+        const explicit = typeof args.session === "string" && args.session.length > 0 ? args.session : undefined;
+        const transportSession = ctx.sessionId ?? options.transportSessionId?.();
+        const sessionId = explicit ?? transportSession;
+        const result = await optimizer.run(String(args.code ?? ""), {
+          ...(sessionId ? { sessionId } : {}),
+          actor: options.actor ?? "mcp-client",
+        });
+        return executeResult(result, sessionId === undefined);
+      }
+      if (request.params.name === "search_tools") {
+        const detail = args.detail as "name" | "signature" | "full" | undefined;
+        const hits = await optimizer.search(String(args.query ?? ""), {
+          ...(typeof args.limit === "number" ? { limit: args.limit } : {}),
+          ...(detail ? { detail } : {}),
+          ...(typeof args.server === "string" ? { server: args.server } : {}),
+        });
+        return { content: [{ type: "text" as const, text: formatHits(hits, detail ?? "signature") }] };
+      }
+      return errorResult(
+        new OptimizerError(ErrorCodes.TOOL_NOT_FOUND, `Unknown tool "${request.params.name}": use execute_code or search_tools.`),
+      );
+    } catch (error) {
+      return errorResult(error);
+    }
+  });
+
+  server.setRequestHandler("resources/list", async () => {
+    await optimizer.start();
+    const resources = [
+      {
+        uri: `${TYPES_URI_PREFIX}globals.d.ts`,
+        name: "globals.d.ts",
+        title: "Sandbox globals: mcp, state, console",
+        mimeType: "text/typescript",
+      },
+    ];
+    for (const s of optimizer.catalog.listServers()) {
+      resources.push({
+        uri: `${TYPES_URI_PREFIX}${encodeURIComponent(s.name)}.d.ts`,
+        name: `${s.name}.d.ts`,
+        title: `${s.identifier}: ${s.tools.length} tools`,
+        mimeType: "text/typescript",
+      });
+      for (const t of s.tools) {
+        resources.push({
+          uri: `${TYPES_URI_PREFIX}${encodeURIComponent(s.name)}/${encodeURIComponent(t.name)}.d.ts`,
+          name: `${s.name}/${t.name}.d.ts`,
+          title: `${s.identifier}.${t.identifier}`,
+          mimeType: "text/typescript",
+        });
+      }
+    }
+    return { resources };
+  });
+
+  server.setRequestHandler("resources/templates/list", async () => ({
+    resourceTemplates: [
+      {
+        uriTemplate: `${TYPES_URI_PREFIX}{server}.d.ts`,
+        name: "server-types",
+        title: "TypeScript declarations of one server",
+        mimeType: "text/typescript",
+      },
+      {
+        uriTemplate: `${TYPES_URI_PREFIX}{server}/{tool}.d.ts`,
+        name: "tool-types",
+        title: "TypeScript declaration of one tool",
+        mimeType: "text/typescript",
+      },
+    ],
+  }));
+
+  server.setRequestHandler("resources/read", async (request) => {
+    await optimizer.start();
+    const uri = request.params.uri;
+    return { contents: [{ uri, mimeType: "text/typescript", text: readTypes(optimizer, uri) }] };
+  });
+
+  return server;
+}
+
+/** The `.d.ts` text behind a types URI; throws a protocol-visible error for unknown ones. */
+export function readTypes(optimizer: MCPOptimizer, uri: string): string {
+  if (!uri.startsWith(TYPES_URI_PREFIX) || !uri.endsWith(".d.ts")) {
+    throw new OptimizerError(ErrorCodes.INVALID_INPUT, `Unknown resource ${uri}; list resources to see the types tree.`);
+  }
+  const path = uri.slice(TYPES_URI_PREFIX.length, -".d.ts".length);
+  if (path === "globals") return optimizer.catalog.globalTypes();
+  const [server, tool, ...rest] = path.split("/").map(decodeURIComponent);
+  if (!server || rest.length > 0) throw new OptimizerError(ErrorCodes.INVALID_INPUT, `Unknown resource ${uri}.`);
+  if (tool === undefined) return optimizer.catalog.serverTypes(server);
+  return optimizer.catalog.fullDeclaration(optimizer.catalog.tool(server, tool));
+}
+
+function executeResult(result: RunResult, sessionIsNew: boolean) {
+  const footer = sessionIsNew ? `\n\n[session ${result.sessionId}: pass it as "session" to keep state]` : "";
+  return {
+    content: [{ type: "text" as const, text: `${result.text}${footer}` }],
+    _meta: {
+      "mcp-optimizer/execution": {
+        sessionId: result.sessionId,
+        executionId: result.executionId,
+        durationMs: result.durationMs,
+        mode: result.mode,
+        truncated: result.truncated,
+        toolCalls: result.toolCalls.length,
+        tokens: result.tokens,
+        ...(result.notes ? { notes: result.notes } : {}),
+      },
+    },
+  };
+}
+
+function errorResult(error: unknown) {
+  const code = isOptimizerError(error) ? error.code : ErrorCodes.INTERNAL_ERROR;
+  const message = error instanceof Error ? error.message : String(error);
+  const details = isOptimizerError(error) ? error.details : undefined;
+  const logs = Array.isArray(details?.logs) ? (details.logs as { level: string; text: string }[]) : [];
+  const logText = logs.length ? `\n\n--- console ---\n${logs.map((l) => l.text).join("\n")}` : "";
+  return {
+    isError: true,
+    content: [{ type: "text" as const, text: `${code}: ${message}${logText}` }],
+    _meta: { "mcp-optimizer/error": { code } },
+  };
+}
+
+/** Search hits as compact text lines: cheaper in tokens than JSON. */
+export function formatHits(hits: readonly SearchHit[], detail: "name" | "signature" | "full"): string {
+  if (hits.length === 0) return "No matching tools. Try other words, or list a server's tools with search_tools({ query, server }).";
+  if (detail === "full") return hits.map((h) => h.declaration ?? h.signature ?? h.call).join("\n\n");
+  return hits
+    .map((h) => {
+      const head = detail === "signature" ? (h.signature ?? h.call) : h.call;
+      return h.description ? `${head}\n  ${h.description}` : head;
+    })
+    .join("\n");
+}
+
+/** A fresh per-connection id for transports that have no session of their own. */
+export function newConnectionSessionId(): string {
+  return `conn-${randomUUID()}`;
+}

@@ -1,0 +1,175 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
+import { createMcpHandler, isLegacyRequest } from "@modelcontextprotocol/server";
+import { serveStdio } from "@modelcontextprotocol/server/stdio";
+import type { MCPOptimizer } from "../engine/optimizer.js";
+import { ErrorCodes, OptimizerError } from "../errors.js";
+import { createOptimizerMcpServer, newConnectionSessionId, type OptimizerServerOptions } from "./optimizer-server.js";
+
+/** Serves the optimizer over stdio: one connection, one optimizer session. */
+export async function serveOptimizerStdio(
+  optimizer: MCPOptimizer,
+  options: OptimizerServerOptions = {},
+): Promise<{ close(): Promise<void>; sessionId: string }> {
+  await optimizer.start();
+  const sessionId = newConnectionSessionId();
+  const handle = serveStdio(() => createOptimizerMcpServer(optimizer, { ...options, transportSessionId: () => sessionId }));
+  return { sessionId, close: () => handle.close() };
+}
+
+export interface OptimizerHttpServerOptions extends OptimizerServerOptions {
+  /** Interface to listen on. Default "127.0.0.1". */
+  host?: string;
+  /** Port; 0 picks a free one. Default 0. */
+  port?: number;
+  /** The MCP endpoint's path. Default "/mcp". */
+  path?: string;
+  /** Largest request body in bytes. Default 4 MiB. */
+  maxBodyBytes?: number;
+}
+
+export interface OptimizerHttpServer {
+  url: string;
+  server: HttpServer;
+  /** Live 2025-era sessions (Mcp-Session-Id). */
+  readonly legacySessions: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the optimizer over Streamable HTTP on one endpoint: 2026-07-28 clients per request
+ * (stateless; conversations pass `session` to execute_code), 2025-era clients with
+ * `Mcp-Session-Id` sessions, each mapped to an optimizer session of the same id.
+ */
+export async function createOptimizerHttpServer(
+  optimizer: MCPOptimizer,
+  options: OptimizerHttpServerOptions = {},
+): Promise<OptimizerHttpServer> {
+  await optimizer.start();
+  const path = options.path ?? "/mcp";
+  const maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
+  const modern = createMcpHandler(() => createOptimizerMcpServer(optimizer, options), { legacy: "reject" });
+  const legacy = new Map<string, NodeStreamableHTTPServerTransport>();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.pathname !== path) {
+      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: `Not found; the MCP endpoint is ${path}` }));
+      return;
+    }
+    const body = req.method === "POST" ? await readBody(req, maxBody) : undefined;
+    const parsed = body === undefined || body.length === 0 ? undefined : JSON.parse(body.toString("utf8"));
+    const sessionHeader = req.headers["mcp-session-id"];
+    const sessionId = Array.isArray(sessionHeader) ? sessionHeader[0] : sessionHeader;
+    const existing = sessionId ? legacy.get(sessionId) : undefined;
+    if (existing) {
+      await existing.handleRequest(req, res, parsed);
+      return;
+    }
+    const webRequest = new Request(new URL(req.url ?? "/", `http://${req.headers.host ?? "localhost"}`), {
+      method: req.method ?? "GET",
+      headers: toHeaders(req),
+      ...(body && body.length > 0 ? { body: new Uint8Array(body) } : {}),
+    });
+    if (await isLegacyRequest(webRequest.clone())) {
+      if (sessionId) {
+        res.writeHead(404, { "content-type": "application/json" }).end(
+          JSON.stringify({ jsonrpc: "2.0", error: { code: -32001, message: "Session not found" }, id: null }),
+        );
+        return;
+      }
+      const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id: string) => {
+          legacy.set(id, transport);
+        },
+      });
+      transport.onclose = () => {
+        if (transport.sessionId) legacy.delete(transport.sessionId);
+      };
+      const server = createOptimizerMcpServer(optimizer, { ...options, transportSessionId: () => transport.sessionId });
+      await server.connect(transport);
+      await transport.handleRequest(req, res, parsed);
+      return;
+    }
+    const response = await modern.fetch(webRequest, parsed === undefined ? {} : { parsedBody: parsed });
+    await sendResponse(res, response);
+  };
+
+  const http = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      const status = error instanceof OptimizerError && error.code === ErrorCodes.INVALID_INPUT ? 413 : error instanceof SyntaxError ? 400 : 500;
+      if (!res.headersSent) {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32700, message: (error as Error).message }, id: null }));
+      } else res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const address = http.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}${path}`,
+    server: http,
+    get legacySessions() {
+      return legacy.size;
+    },
+    async close() {
+      await Promise.allSettled([...legacy.values()].map((t) => t.close()));
+      legacy.clear();
+      await modern.close();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+    },
+  };
+}
+
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > max) throw new OptimizerError(ErrorCodes.INVALID_INPUT, `Request body over ${max} bytes.`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function toHeaders(req: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) headers.append(key, v);
+    else headers.set(key, value);
+  }
+  return headers;
+}
+
+async function sendResponse(res: ServerResponse, response: Response): Promise<void> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, key) => {
+    headers[key] = value;
+  });
+  res.writeHead(response.status, headers);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  res.on("close", () => {
+    void reader.cancel().catch(() => {});
+  });
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    res.write(value);
+  }
+  res.end();
+}
