@@ -141,7 +141,7 @@ export { checkToolAllowed, type PolicyDecision } from "./engine/policy.js";
 export type { RetryOptions } from "./engine/retry.js";
 export { renderOutcome, shapeToBudget } from "./engine/shape-result.js";
 export { compileProgram, type Program } from "./engine/transpile.js";
-export { importPlugin, loadSandbox, SANDBOX_PACKAGES } from "./sandbox/load-sandbox.js";
+export { importPlugin, loadPluginSandbox, loadSandbox, SANDBOX_PACKAGES } from "./sandbox/load-sandbox.js";
 export { type MetaToolDefinition, metaToolDefinitions } from "./server/meta-tools.js";
 export {
   createOptimizerMcpServer,

@@ -1,13 +1,27 @@
 import type { ResolvedSandboxConfig } from "../config/schema.js";
 import type { Sandbox, SandboxLimits } from "../contracts/sandbox.js";
-import { ErrorCodes, OptimizerError } from "../errors.js";
-import type { LoadSandboxOptions } from "./load-sandbox.js";
+import { createHybridSandbox, type HybridDecision } from "./hybrid-sandbox.js";
+import { loadPluginSandbox, type LoadSandboxOptions } from "./load-sandbox.js";
+import { createProcessSandbox } from "./process/process-sandbox.js";
 
-// Replaced when the hybrid sandbox lands (issue 5).
+/**
+ * `mode: "hybrid"` from a config: docker and wasm when their packages are installed, and
+ * the process sandbox always, as the last fallback. A missing package is a fallback, not an
+ * error; the hybrid's decisions say which modes were passed over and why.
+ */
 export async function loadHybridSandbox(
-  _config: ResolvedSandboxConfig,
-  _defaults: SandboxLimits,
-  _options: LoadSandboxOptions,
+  config: ResolvedSandboxConfig,
+  defaults: SandboxLimits,
+  options: LoadSandboxOptions & { onDecision?: (decision: HybridDecision) => void },
 ): Promise<Sandbox> {
-  throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "Sandbox mode \"hybrid\" is not available yet.");
+  const sandboxes: Record<string, Sandbox> = {};
+  for (const mode of ["docker", "wasm"]) {
+    try {
+      sandboxes[mode] = await loadPluginSandbox(mode, defaults);
+    } catch {
+      // Not installed or not creatable here: the hybrid routes around it.
+    }
+  }
+  sandboxes.process = createProcessSandbox({ maxMemoryMb: config.maxMemoryMb, ...options.process });
+  return createHybridSandbox({ sandboxes, ...(options.onDecision ? { onDecision: options.onDecision } : {}) });
 }

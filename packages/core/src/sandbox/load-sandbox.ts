@@ -61,8 +61,12 @@ export async function loadSandbox(config: ResolvedSandboxConfig, options: LoadSa
   return loadPluginSandbox(config.mode, defaults);
 }
 
-export async function loadPluginSandbox(mode: string, defaults: SandboxLimits): Promise<Sandbox> {
-  const pkg = SANDBOX_PACKAGES[mode];
+export async function loadPluginSandbox(
+  mode: string,
+  defaults: SandboxLimits,
+  packages: Readonly<Record<string, string>> = SANDBOX_PACKAGES,
+): Promise<Sandbox> {
+  const pkg = packages[mode];
   if (!pkg) throw new OptimizerError(ErrorCodes.INVALID_CONFIG, `Unknown sandbox mode "${mode}".`);
   const mod = await importPlugin<{ createSandbox?: SandboxFactory }>(pkg);
   if (!mod) {

@@ -59,6 +59,7 @@ export class McpUpstream implements Upstream {
   private tools: UpstreamTool[] = [];
   private readonly toolListeners = new Set<(tools: UpstreamTool[]) => void>();
   private connected = false;
+  private everConnected = false;
   private closed = false;
   private connecting: Promise<void> | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -77,7 +78,7 @@ export class McpUpstream implements Upstream {
     if (this.closed) return Promise.reject(this.closedError());
     if (this.connected) return Promise.resolve();
     if (!this.connecting) {
-      this.connecting = this.open(false).finally(() => {
+      this.connecting = this.open(this.everConnected).finally(() => {
         this.connecting = undefined;
       });
     }
@@ -222,6 +223,7 @@ export class McpUpstream implements Upstream {
       this.client = client;
       this.transport = transport;
       this.connected = true;
+      this.everConnected = true;
       this.reconnectAttempt = 0;
       this.lastError = undefined;
       if (reconnect) this.reconnects++;

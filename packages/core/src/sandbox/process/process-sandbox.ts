@@ -179,25 +179,27 @@ export class ProcessSandbox implements Sandbox {
   /** Starts runners in the background until the pool is full. */
   refill(): void {
     if (this.closed || this.filling || this.poolSize === 0) return;
-    this.filling = (async () => {
-      try {
-        while (!this.closed && this.pool.filter((r) => r.alive).length < this.poolSize) {
-          const runner = new ProcessRunner(this.runnerSpec());
-          try {
-            await runner.ready;
-          } catch {
-            return; // cannot start runners right now; open() will report why
-          }
-          if (this.closed) {
-            await runner.dispose();
-            return;
-          }
-          this.pool.push(runner);
+    if (this.pool.filter((r) => r.alive).length >= this.poolSize) return;
+    // Assign before the body can finish: a body that completes synchronously must not leave a stale promise.
+    const filling = (async () => {
+      while (!this.closed && this.pool.filter((r) => r.alive).length < this.poolSize) {
+        const runner = new ProcessRunner(this.runnerSpec());
+        try {
+          await runner.ready;
+        } catch {
+          return; // cannot start runners right now; open() will report why
         }
-      } finally {
-        this.filling = undefined;
+        if (this.closed) {
+          await runner.dispose();
+          return;
+        }
+        this.pool.push(runner);
       }
     })();
+    this.filling = filling;
+    void filling.finally(() => {
+      if (this.filling === filling) this.filling = undefined;
+    });
   }
 
   /** Waits until the pool is full (for benchmarks and tests of warm starts). */
