@@ -1,3 +1,4 @@
+export { createRedactor, REDACTED, type Redactor } from "./audit/redactor.js";
 export { BridgeRun, type BridgeRunOptions } from "./bridge/bridge-run.js";
 export { FrameDecoder, formatBytes } from "./bridge/frame-decoder.js";
 export type { GuestEndpoint, GuestHost } from "./bridge/guest-main.js";
@@ -15,6 +16,37 @@ export {
   type RunFrame,
   validateGuestFrame,
 } from "./bridge/protocol.js";
+export {
+  type CatalogServer,
+  type CatalogTool,
+  type DetailLevel,
+  effectiveAnnotations,
+  RESERVED_GLOBALS,
+  type SearchHit,
+  ToolCatalog,
+  type ToolDescription,
+} from "./catalog/tool-catalog.js";
+export {
+  expandVariables,
+  formatIssues,
+  parseMcpServers,
+  parseSandboxConfig,
+} from "./config/parse-config.js";
+export {
+  type HttpServerConfig,
+  HttpServerConfigSchema,
+  isStdioServer,
+  type McpServersConfig,
+  McpServersSchema,
+  type ResolvedSandboxConfig,
+  SANDBOX_MODES,
+  type SandboxConfig,
+  SandboxConfigSchema,
+  type ServerConfig,
+  ServerConfigSchema,
+  type StdioServerConfig,
+  StdioServerConfigSchema,
+} from "./config/schema.js";
 export type {
   AuditRecord,
   AuditSink,
@@ -64,6 +96,21 @@ export type {
   UpstreamResource,
   UpstreamTool,
 } from "./contracts/upstream.js";
+export { ExecutionHost, unwrapToolResult } from "./engine/execution-host.js";
+export type { OperationDefinition, StandardSchemaLike } from "./engine/operations.js";
+export {
+  type ExecuteOptions,
+  MCPOptimizer,
+  type MCPOptimizerOptions,
+  type OptimizerCapabilities,
+  type RunOptions,
+  type RunResult,
+  type ToolCallSummary,
+} from "./engine/optimizer.js";
+export { checkToolAllowed, type PolicyDecision } from "./engine/policy.js";
+export type { RetryOptions } from "./engine/retry.js";
+export { renderOutcome, shapeToBudget } from "./engine/shape-result.js";
+export { compileProgram, type Program } from "./engine/transpile.js";
 export {
   type ErrorCode,
   ErrorCodes,
@@ -75,6 +122,13 @@ export {
   toOptimizerError,
 } from "./errors.js";
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json.js";
+export * from "./sandbox/hybrid-sandbox.js";
+export {
+  importPlugin,
+  loadPluginSandbox,
+  loadSandbox,
+  SANDBOX_PACKAGES,
+} from "./sandbox/load-sandbox.js";
 export {
   createProcessSandbox,
   type NamespaceSupport,
@@ -83,6 +137,20 @@ export {
   probeNamespaces,
 } from "./sandbox/process/process-sandbox.js";
 export { SerialQueue } from "./sandbox/serial-queue.js";
+export { type MetaToolDefinition, metaToolDefinitions } from "./server/meta-tools.js";
+export {
+  createOptimizerMcpServer,
+  formatHits,
+  type OptimizerServerOptions,
+  readTypes,
+  TYPES_URI_PREFIX,
+} from "./server/optimizer-server.js";
+export {
+  createOptimizerHttpServer,
+  type OptimizerHttpServer,
+  type OptimizerHttpServerOptions,
+  serveOptimizerStdio,
+} from "./server/serve.js";
 export {
   createMemorySessionStore,
   MemorySessionStore,
@@ -99,66 +167,21 @@ export {
   type UpdateSessionOptions,
   updateSession,
 } from "./sessions/session-data.js";
-export { createRedactor, REDACTED, type Redactor } from "./audit/redactor.js";
 export {
-  type CatalogServer,
-  type CatalogTool,
-  type DetailLevel,
-  effectiveAnnotations,
-  RESERVED_GLOBALS,
-  type SearchHit,
-  ToolCatalog,
-  type ToolDescription,
-} from "./catalog/tool-catalog.js";
-export { expandVariables, formatIssues, parseMcpServers, parseSandboxConfig } from "./config/parse-config.js";
-export {
-  type HttpServerConfig,
-  HttpServerConfigSchema,
-  isStdioServer,
-  type McpServersConfig,
-  McpServersSchema,
-  type ResolvedSandboxConfig,
-  SANDBOX_MODES,
-  type SandboxConfig,
-  SandboxConfigSchema,
-  type ServerConfig,
-  ServerConfigSchema,
-  type StdioServerConfig,
-  StdioServerConfigSchema,
-} from "./config/schema.js";
-export { ExecutionHost, unwrapToolResult } from "./engine/execution-host.js";
-export type { OperationDefinition, StandardSchemaLike } from "./engine/operations.js";
-export {
-  type ExecuteOptions,
-  MCPOptimizer,
-  type MCPOptimizerOptions,
-  type OptimizerCapabilities,
-  type RunOptions,
-  type RunResult,
-  type ToolCallSummary,
-} from "./engine/optimizer.js";
-export { checkToolAllowed, type PolicyDecision } from "./engine/policy.js";
-export type { RetryOptions } from "./engine/retry.js";
-export { renderOutcome, shapeToBudget } from "./engine/shape-result.js";
-export { compileProgram, type Program } from "./engine/transpile.js";
-export { importPlugin, loadPluginSandbox, loadSandbox, SANDBOX_PACKAGES } from "./sandbox/load-sandbox.js";
-export { type MetaToolDefinition, metaToolDefinitions } from "./server/meta-tools.js";
-export {
-  createOptimizerMcpServer,
-  formatHits,
-  type OptimizerServerOptions,
-  readTypes,
-  TYPES_URI_PREFIX,
-} from "./server/optimizer-server.js";
-export {
-  createOptimizerHttpServer,
-  type OptimizerHttpServer,
-  type OptimizerHttpServerOptions,
-  serveOptimizerStdio,
-} from "./server/serve.js";
-export { Attr, Instruments, METER_NAME, Telemetry, type TelemetryOptions } from "./telemetry/instruments.js";
+  Attr,
+  Instruments,
+  METER_NAME,
+  Telemetry,
+  type TelemetryOptions,
+} from "./telemetry/instruments.js";
 export { approximateTokenizer, createO200kTokenizer } from "./tokens/o200k-tokenizer.js";
-export { createPricing, DEFAULT_PRICES_PER_MTOK, DEFAULT_PRICING_MODEL, type Pricing, type PricingOptions } from "./tokens/pricing.js";
+export {
+  createPricing,
+  DEFAULT_PRICES_PER_MTOK,
+  DEFAULT_PRICING_MODEL,
+  type Pricing,
+  type PricingOptions,
+} from "./tokens/pricing.js";
 export {
   MEDIA_BLOCK_TOKENS,
   plainCallTokens,
@@ -167,5 +190,9 @@ export {
   toolDefinitionsText,
   toolResultText,
 } from "./tokens/token-accounting.js";
-export { createMcpUpstream, McpUpstream, type McpUpstreamOptions, type UpstreamEvent } from "./upstream/mcp-upstream.js";
-export * from "./sandbox/hybrid-sandbox.js";
+export {
+  createMcpUpstream,
+  McpUpstream,
+  type McpUpstreamOptions,
+  type UpstreamEvent,
+} from "./upstream/mcp-upstream.js";

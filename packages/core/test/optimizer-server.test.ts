@@ -17,7 +17,11 @@ let servers: Record<string, unknown>;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "mcpo-server-"));
   // A large listing to filter in code: 2,000 files.
-  for (let i = 0; i < 2000; i++) writeFileSync(join(dir, `file-${String(i).padStart(4, "0")}.${i % 100 === 7 ? "md" : "txt"}`), `content ${i}`);
+  for (let i = 0; i < 2000; i++)
+    writeFileSync(
+      join(dir, `file-${String(i).padStart(4, "0")}.${i % 100 === 7 ? "md" : "txt"}`),
+      `content ${i}`,
+    );
   servers = {
     everything: everythingServer(),
     files: filesystemServer(dir),
@@ -34,7 +38,10 @@ async function exercise(client: Client) {
   expect(execute.description).toContain("- files (");
   expect(execute.description).toContain("mcp.search(");
 
-  const search = await client.callTool({ name: "search_tools", arguments: { query: "list directory", detail: "signature" } });
+  const search = await client.callTool({
+    name: "search_tools",
+    arguments: { query: "list directory", detail: "signature" },
+  });
   expect(text(search)).toContain("files.list_directory(");
 
   // Chains several upstreams and filters a large listing in code: a small result comes back.
@@ -55,16 +62,26 @@ async function exercise(client: Client) {
   expect((run as TextResult).isError).toBeFalsy();
   const value = JSON.parse(text(run).split("\n\n[session")[0]!);
   expect(value).toMatchObject({ total: 2000, markdown: 20, entities: 1 });
-  const meta = (run as { _meta?: Record<string, { tokens: { used: number; plainMcp: number } }> })._meta!["mcp-optimizer/execution"]!;
+  const meta = (run as { _meta?: Record<string, { tokens: { used: number; plainMcp: number } }> })
+    ._meta!["mcp-optimizer/execution"]!;
   expect(meta.tokens.plainMcp).toBeGreaterThan(meta.tokens.used * 5);
 
   // state persists across executions of the same connection
-  await client.callTool({ name: "execute_code", arguments: { code: "state.n = 41; return 'set'" } });
-  const again = await client.callTool({ name: "execute_code", arguments: { code: "return state.n + 1" } });
+  await client.callTool({
+    name: "execute_code",
+    arguments: { code: "state.n = 41; return 'set'" },
+  });
+  const again = await client.callTool({
+    name: "execute_code",
+    arguments: { code: "return state.n + 1" },
+  });
   expect(text(again)).toMatch(/^42/);
 
   // errors come back as tool errors with the code
-  const bad = await client.callTool({ name: "execute_code", arguments: { code: "await everything.nope({})" } });
+  const bad = await client.callTool({
+    name: "execute_code",
+    arguments: { code: "await everything.nope({})" },
+  });
   expect((bad as TextResult).isError).toBe(true);
   expect(text(bad)).toMatch(/^TOOL_NOT_FOUND: /);
 
@@ -74,7 +91,9 @@ async function exercise(client: Client) {
   expect(uris).toContain("mcp-optimizer://types/globals.d.ts");
   expect(uris).toContain("mcp-optimizer://types/files.d.ts");
   expect(uris).toContain("mcp-optimizer://types/everything/echo.d.ts");
-  const dts = await client.readResource({ uri: "mcp-optimizer://types/everything/get-structured-content.d.ts" });
+  const dts = await client.readResource({
+    uri: "mcp-optimizer://types/everything/get-structured-content.d.ts",
+  });
   expect((dts.contents[0] as { text: string }).text).toContain("get_structured_content");
 }
 
@@ -83,7 +102,11 @@ describe("the model-facing server", () => {
     const script = fileURLToPath(new URL("./fixtures/serve-stdio.mjs", import.meta.url));
     const client = new Client({ name: "test", version: "1.0.0" });
     await client.connect(
-      new StdioClientTransport({ command: process.execPath, args: [script, JSON.stringify({ mcpServers: servers })], stderr: "pipe" }),
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [script, JSON.stringify({ mcpServers: servers })],
+        stderr: "pipe",
+      }),
     );
     try {
       await exercise(client);
@@ -117,14 +140,23 @@ describe("the model-facing server", () => {
     }, 90_000);
 
     test("a 2026-era client is served per request; the session argument keeps state", async () => {
-      const client = new Client({ name: "test", version: "1.0.0" }, { versionNegotiation: { mode: "auto" } });
+      const client = new Client(
+        { name: "test", version: "1.0.0" },
+        { versionNegotiation: { mode: "auto" } },
+      );
       await client.connect(new StreamableHTTPClientTransport(new URL(http.url)));
       try {
         expect(client.getProtocolEra()).toBe("modern");
-        const first = await client.callTool({ name: "execute_code", arguments: { code: "state.x = 'kept'; return 1" } });
+        const first = await client.callTool({
+          name: "execute_code",
+          arguments: { code: "state.x = 'kept'; return 1" },
+        });
         const session = text(first).match(/\[session ([^:]+):/)?.[1];
         expect(session).toBeTruthy();
-        const second = await client.callTool({ name: "execute_code", arguments: { code: "return state.x", session } });
+        const second = await client.callTool({
+          name: "execute_code",
+          arguments: { code: "return state.x", session },
+        });
         expect(text(second)).toBe("kept");
       } finally {
         await client.close();

@@ -24,7 +24,9 @@ describe("MCPOptimizer on the embedded defaults (process sandbox, memory session
     process.env.MCPO_TEST_HOST_SECRET = "host-only-value-123";
     optimizer = new MCPOptimizer({
       sandboxConfig: { mode: "process", maxExecutionTime: 5000, maxMemoryMb: 96 },
-      mcpServers: { everything: { ...everythingServer(), env: { API_TOKEN: "${MCPO_TEST_TOKEN}" } } },
+      mcpServers: {
+        everything: { ...everythingServer(), env: { API_TOKEN: "${MCPO_TEST_TOKEN}" } },
+      },
       env: { ...process.env, MCPO_TEST_TOKEN: SECRET },
       sessions,
       audit: { write: (r) => void audit.push(r) },
@@ -66,15 +68,25 @@ describe("MCPOptimizer on the embedded defaults (process sandbox, memory session
       const described = await mcp.describe("everything.get-structured-content");
       return { weather, first: hits[0].name, readOnly: described.annotations.readOnlyHint };
     `);
-    const value = result.value as { weather: Record<string, unknown>; first: string; readOnly: boolean };
+    const value = result.value as {
+      weather: Record<string, unknown>;
+      first: string;
+      readOnly: boolean;
+    };
     expect(Object.keys(value.weather).sort()).toEqual(["conditions", "humidity", "temperature"]);
     expect(value.first).toBe("everything.get-structured-content");
     expect(value.readOnly).toBe(true);
   });
 
   test("state persists between executions of one session", async () => {
-    const first = await optimizer.run("state.visits = (state.visits ?? 0) + 1; return state.visits", { sessionId: "persist-1" });
-    const second = await optimizer.run("state.visits = (state.visits ?? 0) + 1; return state.visits", { sessionId: "persist-1" });
+    const first = await optimizer.run(
+      "state.visits = (state.visits ?? 0) + 1; return state.visits",
+      { sessionId: "persist-1" },
+    );
+    const second = await optimizer.run(
+      "state.visits = (state.visits ?? 0) + 1; return state.visits",
+      { sessionId: "persist-1" },
+    );
     expect([first.value, second.value]).toEqual([1, 2]);
     const record = await sessions.get("persist-1");
     expect(record?.state).toEqual({ visits: 2 });
@@ -91,10 +103,23 @@ describe("MCPOptimizer on the embedded defaults (process sandbox, memory session
       ["a non-serialisable value", "return { big: 10n }", ErrorCodes.RESULT_NOT_SERIALIZABLE],
       ["10 MB of output", "return 'x'.repeat(10 * 1024 * 1024)", ErrorCodes.SANDBOX_OUTPUT_LIMIT],
       ["an infinite loop", "while (true) {}", ErrorCodes.SANDBOX_TIMEOUT],
-      ["a memory bomb", "const a = []; while (true) a.push(new Array(1e5).fill(1));", ErrorCodes.SANDBOX_MEMORY, 30_000],
+      [
+        "a memory bomb",
+        "const a = []; while (true) a.push(new Array(1e5).fill(1));",
+        ErrorCodes.SANDBOX_MEMORY,
+        30_000,
+      ],
       ["an unknown tool", "return await everything.no_such_tool({})", ErrorCodes.TOOL_NOT_FOUND],
-      ["an unknown server", "return await mcp.call('nowhere', 'echo', {})", ErrorCodes.SERVER_NOT_FOUND],
-      ["wrong argument types", "return await everything.echo({ message: 42 })", ErrorCodes.TOOL_INVALID_ARGUMENTS],
+      [
+        "an unknown server",
+        "return await mcp.call('nowhere', 'echo', {})",
+        ErrorCodes.SERVER_NOT_FOUND,
+      ],
+      [
+        "wrong argument types",
+        "return await everything.echo({ message: 42 })",
+        ErrorCodes.TOOL_INVALID_ARGUMENTS,
+      ],
       ["an import", "import fs from 'node:fs'; return 1", ErrorCodes.CODE_SYNTAX_ERROR],
     ];
     for (const [name, code, expected, timeoutMs = 1500] of cases) {
@@ -112,7 +137,9 @@ describe("MCPOptimizer on the embedded defaults (process sandbox, memory session
         allow: { tools: ["everything.get-sum"] },
       });
       await expect(denied).rejects.toMatchObject({ code: ErrorCodes.TOOL_DENIED });
-      const allowed = await optimizer.run("return await everything.get_sum({ a: 1, b: 1 })", { sessionId: "restricted" });
+      const allowed = await optimizer.run("return await everything.get_sum({ a: 1, b: 1 })", {
+        sessionId: "restricted",
+      });
       expect(JSON.stringify(allowed.value)).toContain("2");
     });
 
@@ -151,11 +178,14 @@ describe("MCPOptimizer on the embedded defaults (process sandbox, memory session
 
   test("configured secrets never reach the sandbox, the result, the log or the audit trail", async () => {
     // server-everything's get-env tool returns the server's whole environment, token included.
-    const result = await optimizer.run(`
+    const result = await optimizer.run(
+      `
       const env = await everything.get_env({});
       console.log("env", JSON.stringify(env));
       return env;
-    `, { sessionId: "secrets" });
+    `,
+      { sessionId: "secrets" },
+    );
     const everything = JSON.stringify(result);
     expect(everything).toContain("API_TOKEN");
     expect(everything).not.toContain(SECRET);
@@ -167,11 +197,19 @@ describe("MCPOptimizer on the embedded defaults (process sandbox, memory session
 
   test("audits every execution and every tool call", async () => {
     audit.length = 0;
-    const result = await optimizer.run("await everything.echo({ message: 'a' }); return 1", { actor: "test-suite" });
+    const result = await optimizer.run("await everything.echo({ message: 'a' }); return 1", {
+      actor: "test-suite",
+    });
     const records = audit.filter((r) => r.executionId === result.executionId);
     expect(records.map((r) => r.type).sort()).toEqual(["execution", "tool_call"]);
     const call = records.find((r) => r.type === "tool_call")!;
-    expect(call).toMatchObject({ server: "everything", tool: "echo", outcome: "ok", actor: "test-suite", args: { message: "a" } });
+    expect(call).toMatchObject({
+      server: "everything",
+      tool: "echo",
+      outcome: "ok",
+      actor: "test-suite",
+      args: { message: "a" },
+    });
   });
 
   test("results over the token budget are cut with a notice", async () => {
@@ -200,9 +238,14 @@ describe("MCPOptimizer on the embedded defaults (process sandbox, memory session
     optimizer.registerOperation({ name: "echo_tool", tool: "everything.echo" });
     const result = await optimizer.execute({ operation: "double_sum", params: { a: 20, b: 1 } });
     expect(JSON.stringify(result.value)).toContain("21");
-    const echoed = await optimizer.execute({ operation: "echo_tool", params: { message: "via tool" } });
+    const echoed = await optimizer.execute({
+      operation: "echo_tool",
+      params: { message: "via tool" },
+    });
     expect(JSON.stringify(echoed.value)).toContain("via tool");
-    await expect(optimizer.execute({ operation: "double_sum", params: { a: "x" } })).rejects.toMatchObject({
+    await expect(
+      optimizer.execute({ operation: "double_sum", params: { a: "x" } }),
+    ).rejects.toMatchObject({
       code: ErrorCodes.OPERATION_INVALID_PARAMS,
     });
     await expect(optimizer.execute({ operation: "missing" })).rejects.toMatchObject({
@@ -213,7 +256,11 @@ describe("MCPOptimizer on the embedded defaults (process sandbox, memory session
   test("capabilities report the sandbox, upstreams and store", async () => {
     const caps = await optimizer.capabilities();
     expect(caps.sandbox).toMatchObject({ mode: "process", available: true, isolation: "resource" });
-    expect(caps.upstreams[0]).toMatchObject({ name: "everything", connected: true, transport: "stdio" });
+    expect(caps.upstreams[0]).toMatchObject({
+      name: "everything",
+      connected: true,
+      transport: "stdio",
+    });
     expect(caps.upstreams[0]!.tools).toBeGreaterThan(5);
     expect(caps.upstreams[0]!.toolDefinitionTokens).toBeGreaterThan(100);
     expect(caps.sessions).toEqual({ kind: "memory", reachable: true });
@@ -223,29 +270,52 @@ describe("MCPOptimizer on the embedded defaults (process sandbox, memory session
 describe("configuration", () => {
   test("wrong and unknown fields are rejected with their path", () => {
     expect(() => new MCPOptimizer({ sandboxConfig: { mode: "vm" as never } })).toThrow(
-      expect.objectContaining({ code: ErrorCodes.INVALID_CONFIG, message: expect.stringContaining("sandboxConfig.mode") }),
+      expect.objectContaining({
+        code: ErrorCodes.INVALID_CONFIG,
+        message: expect.stringContaining("sandboxConfig.mode"),
+      }),
     );
-    expect(() => new MCPOptimizer({ sandboxConfig: { maxExecutionTime: -1 } })).toThrow(/sandboxConfig\.maxExecutionTime/);
-    expect(() => new MCPOptimizer({ sandboxConfig: { timeout: 5 } as never })).toThrow(/unknown field "timeout"/);
-    expect(() => new MCPOptimizer({ mcpServers: { gh: { command: "x", argz: [] } } })).toThrow(/mcpServers\.gh/);
-    expect(() => new MCPOptimizer({ mcpServers: { gh: { url: "ftp://x" } } })).toThrow(/mcpServers\.gh/);
-    expect(() => new MCPOptimizer({ mcpServers: { "bad name!": { command: "x" } } })).toThrow(/mcpServers/);
+    expect(() => new MCPOptimizer({ sandboxConfig: { maxExecutionTime: -1 } })).toThrow(
+      /sandboxConfig\.maxExecutionTime/,
+    );
+    expect(() => new MCPOptimizer({ sandboxConfig: { timeout: 5 } as never })).toThrow(
+      /unknown field "timeout"/,
+    );
+    expect(() => new MCPOptimizer({ mcpServers: { gh: { command: "x", argz: [] } } })).toThrow(
+      /mcpServers\.gh/,
+    );
+    expect(() => new MCPOptimizer({ mcpServers: { gh: { url: "ftp://x" } } })).toThrow(
+      /mcpServers\.gh/,
+    );
+    expect(() => new MCPOptimizer({ mcpServers: { "bad name!": { command: "x" } } })).toThrow(
+      /mcpServers/,
+    );
   });
 
   test("${VAR} expansion fails clearly for unset variables and honours defaults", () => {
-    expect(() => new MCPOptimizer({ mcpServers: { gh: { command: "x", env: { T: "${NOPE_NOT_SET}" } } }, env: {} })).toThrow(
-      /mcpServers\.gh\.env\.T uses \$\{NOPE_NOT_SET\}/,
-    );
-    expect(() => new MCPOptimizer({ mcpServers: { gh: { command: "${BIN:-node}" } }, env: {} })).not.toThrow();
+    expect(
+      () =>
+        new MCPOptimizer({
+          mcpServers: { gh: { command: "x", env: { T: "${NOPE_NOT_SET}" } } },
+          env: {},
+        }),
+    ).toThrow(/mcpServers\.gh\.env\.T uses \$\{NOPE_NOT_SET\}/);
+    expect(
+      () => new MCPOptimizer({ mcpServers: { gh: { command: "${BIN:-node}" } }, env: {} }),
+    ).not.toThrow();
   });
 
   test("a mode whose package is not installed says what to install", async () => {
     const limits = { timeoutMs: 1000, maxMemoryMb: 64, maxOutputBytes: 1024, maxLogBytes: 1024 };
     expect(await importPlugin("@mcp-optimizer/not-installed")).toBeUndefined();
-    await expect(loadPluginSandbox("wasm", limits, { wasm: "@mcp-optimizer/not-installed" })).rejects.toMatchObject({
+    await expect(
+      loadPluginSandbox("wasm", limits, { wasm: "@mcp-optimizer/not-installed" }),
+    ).rejects.toMatchObject({
       code: ErrorCodes.SANDBOX_UNAVAILABLE,
       message: expect.stringContaining("pnpm add @mcp-optimizer/not-installed"),
     });
-    await expect(loadPluginSandbox("vm", limits)).rejects.toMatchObject({ code: ErrorCodes.INVALID_CONFIG });
+    await expect(loadPluginSandbox("vm", limits)).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_CONFIG,
+    });
   });
 });

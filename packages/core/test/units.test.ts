@@ -20,7 +20,9 @@ describe("compileProgram", () => {
   });
 
   test("TypeScript is stripped by esbuild", async () => {
-    const p = await compileProgram("interface X { a: number }\nconst x: X = { a: 1 };\nreturn x.a as number;");
+    const p = await compileProgram(
+      "interface X { a: number }\nconst x: X = { a: 1 };\nreturn x.a as number;",
+    );
     expect(p.language).toBe("typescript");
     expect(p.code).not.toContain("interface");
     expect(p.code).toContain("return x.a");
@@ -36,12 +38,19 @@ describe("compileProgram", () => {
     const p = await compileProgram(
       "await github.list_issues({}); await mcp.call('slack', 'post_message', {}); files['read-file']({})",
     );
-    expect(p.references).toEqual(expect.arrayContaining([["github", "list_issues"], ["files", "read-file"]]));
+    expect(p.references).toEqual(
+      expect.arrayContaining([
+        ["github", "list_issues"],
+        ["files", "read-file"],
+      ]),
+    );
     expect(p.literalCalls).toEqual([["slack", "post_message"]]);
   });
 
   test("syntax errors carry line and column of the program, not the wrapper", async () => {
-    const error = (await compileProgram("const ok = 1;\nconst x: number = ;").catch((e) => e)) as OptimizerError;
+    const error = (await compileProgram("const ok = 1;\nconst x: number = ;").catch(
+      (e) => e,
+    )) as OptimizerError;
     expect(error.code).toBe(ErrorCodes.CODE_SYNTAX_ERROR);
     expect(error.details).toMatchObject({ line: 2 });
   });
@@ -49,15 +58,22 @@ describe("compileProgram", () => {
   test("empty and oversized programs are INVALID_INPUT", async () => {
     await expect(compileProgram("")).rejects.toMatchObject({ code: ErrorCodes.INVALID_INPUT });
     await expect(compileProgram(42)).rejects.toMatchObject({ code: ErrorCodes.INVALID_INPUT });
-    await expect(compileProgram("x".repeat(300_000))).rejects.toMatchObject({ code: ErrorCodes.INVALID_INPUT });
+    await expect(compileProgram("x".repeat(300_000))).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_INPUT,
+    });
   });
 });
 
 describe("createRedactor", () => {
   const r = createRedactor(["sk-live-123456", "hunter2-password", "ab"]);
   test("replaces every secret in text and JSON (keys too), ignores too-short ones", () => {
-    expect(r.text("token sk-live-123456 and hunter2-password, ab")).toBe("token [REDACTED] and [REDACTED], ab");
-    expect(r.json({ "sk-live-123456": ["x hunter2-password"], n: 1 })).toEqual({ "[REDACTED]": ["x [REDACTED]"], n: 1 });
+    expect(r.text("token sk-live-123456 and hunter2-password, ab")).toBe(
+      "token [REDACTED] and [REDACTED], ab",
+    );
+    expect(r.json({ "sk-live-123456": ["x hunter2-password"], n: 1 })).toEqual({
+      "[REDACTED]": ["x [REDACTED]"],
+      n: 1,
+    });
     expect(r.leaks("...sk-live-123456...")).toBe(true);
     expect(r.leaks("clean")).toBe(false);
     expect(r.size).toBe(2);
@@ -71,15 +87,25 @@ describe("checkToolAllowed", () => {
   test("absent lists allow; patterns match; deny wins", () => {
     expect(checkToolAllowed({}, "github", "list_issues").allowed).toBe(true);
     expect(checkToolAllowed({ servers: ["github"] }, "slack", "post").allowed).toBe(false);
-    expect(checkToolAllowed({ tools: ["github.list_*"] }, "github", "list_issues").allowed).toBe(true);
-    expect(checkToolAllowed({ tools: ["github.list_*"] }, "github", "delete_repo").allowed).toBe(false);
-    expect(checkToolAllowed({ tools: ["github.*"], deny: ["github.delete_*"] }, "github", "delete_repo").allowed).toBe(false);
+    expect(checkToolAllowed({ tools: ["github.list_*"] }, "github", "list_issues").allowed).toBe(
+      true,
+    );
+    expect(checkToolAllowed({ tools: ["github.list_*"] }, "github", "delete_repo").allowed).toBe(
+      false,
+    );
+    expect(
+      checkToolAllowed({ tools: ["github.*"], deny: ["github.delete_*"] }, "github", "delete_repo")
+        .allowed,
+    ).toBe(false);
   });
 });
 
 describe("shapeToBudget", () => {
   test("texts under the budget are untouched; over it they are cut with a notice within budget", () => {
-    expect(shapeToBudget("short", approximateTokenizer, 100)).toMatchObject({ text: "short", truncated: false });
+    expect(shapeToBudget("short", approximateTokenizer, 100)).toMatchObject({
+      text: "short",
+      truncated: false,
+    });
     const long = "word ".repeat(5000);
     const shaped = shapeToBudget(long, approximateTokenizer, 300);
     expect(shaped.truncated).toBe(true);
@@ -91,11 +117,23 @@ describe("shapeToBudget", () => {
 
 describe("unwrapToolResult", () => {
   test("structured content first, then JSON text, then text, then the blocks", () => {
-    expect(unwrapToolResult({ content: [{ type: "text", text: "{}" }], structuredContent: { a: 1 } })).toEqual({ a: 1 });
-    expect(unwrapToolResult({ content: [{ type: "text", text: '[1,{"b":2}]' }] })).toEqual([1, { b: 2 }]);
+    expect(
+      unwrapToolResult({ content: [{ type: "text", text: "{}" }], structuredContent: { a: 1 } }),
+    ).toEqual({ a: 1 });
+    expect(unwrapToolResult({ content: [{ type: "text", text: '[1,{"b":2}]' }] })).toEqual([
+      1,
+      { b: 2 },
+    ]);
     expect(unwrapToolResult({ content: [{ type: "text", text: "plain 42" }] })).toBe("plain 42");
     expect(unwrapToolResult({ content: [{ type: "text", text: "123" }] })).toBe("123");
-    expect(unwrapToolResult({ content: [{ type: "text", text: "a" }, { type: "text", text: '{"x":1}' }] })).toEqual(["a", { x: 1 }]);
+    expect(
+      unwrapToolResult({
+        content: [
+          { type: "text", text: "a" },
+          { type: "text", text: '{"x":1}' },
+        ],
+      }),
+    ).toEqual(["a", { x: 1 }]);
     const image = { type: "image", data: "AAAA", mimeType: "image/png" };
     expect(unwrapToolResult({ content: [image] })).toEqual([image]);
   });
@@ -105,7 +143,11 @@ describe("the bridge's frame handling", () => {
   test("lines are split across chunks and over-long lines are refused once", () => {
     const lines: string[] = [];
     const errors: string[] = [];
-    const d = new FrameDecoder(20, (l) => lines.push(l), (e) => errors.push(e.code));
+    const d = new FrameDecoder(
+      20,
+      (l) => lines.push(l),
+      (e) => errors.push(e.code),
+    );
     d.push('{"a":');
     d.push('1}\n{"b":2}\n\n');
     expect(lines).toEqual(['{"a":1}', '{"b":2}']);
@@ -116,7 +158,11 @@ describe("the bridge's frame handling", () => {
 
   test("multi-byte characters split between chunks survive", () => {
     const lines: string[] = [];
-    const d = new FrameDecoder(100, (l) => lines.push(l), () => {});
+    const d = new FrameDecoder(
+      100,
+      (l) => lines.push(l),
+      () => {},
+    );
     const bytes = Buffer.from('"héllo ✓"\n');
     d.push(bytes.subarray(0, 3));
     d.push(bytes.subarray(3));
@@ -126,9 +172,15 @@ describe("the bridge's frame handling", () => {
   test("frames are validated with a clear message", () => {
     expect(() => validateGuestFrame([])).toThrow(/not a JSON object/);
     expect(() => validateGuestFrame({ t: "nope" })).toThrow(/unknown frame type/);
-    expect(() => validateGuestFrame({ t: "call", id: 1.5, run: "r", kind: "tool" })).toThrow(/integer "id"/);
-    expect(() => validateGuestFrame({ t: "call", id: 1, run: "r", kind: "exec" })).toThrow(/unknown call kind/);
-    expect(() => validateGuestFrame({ t: "log", run: "r", level: "shout", text: "x" })).toThrow(/log level/);
+    expect(() => validateGuestFrame({ t: "call", id: 1.5, run: "r", kind: "tool" })).toThrow(
+      /integer "id"/,
+    );
+    expect(() => validateGuestFrame({ t: "call", id: 1, run: "r", kind: "exec" })).toThrow(
+      /unknown call kind/,
+    );
+    expect(() => validateGuestFrame({ t: "log", run: "r", level: "shout", text: "x" })).toThrow(
+      /log level/,
+    );
     expect(validateGuestFrame({ t: "done", run: "r", state: {} })).toMatchObject({ t: "done" });
   });
 });

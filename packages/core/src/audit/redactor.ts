@@ -16,12 +16,15 @@ export interface Redactor {
 
 /** Scrubs known secret values (env values, header values, tokens) from anything that leaves the host. */
 export function createRedactor(secrets: Iterable<string>): Redactor {
-  const list = [...new Set([...secrets].filter((s) => typeof s === "string" && s.length >= MIN_SECRET_LENGTH))].sort(
-    (a, b) => b.length - a.length,
-  );
+  const list = [
+    ...new Set([...secrets].filter((s) => typeof s === "string" && s.length >= MIN_SECRET_LENGTH)),
+  ].sort((a, b) => b.length - a.length);
   const pattern =
-    list.length === 0 ? undefined : new RegExp(list.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g");
-  const text = (value: string) => (pattern && value.length > 0 ? value.replace(pattern, REDACTED) : value);
+    list.length === 0
+      ? undefined
+      : new RegExp(list.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g");
+  const text = (value: string) =>
+    pattern && value.length > 0 ? value.replace(pattern, REDACTED) : value;
   const json = <T extends JsonValue | undefined>(value: T): T => {
     if (!pattern || value === undefined || value === null) return value;
     if (typeof value === "string") return text(value) as T;

@@ -146,7 +146,8 @@ export class BridgeRun {
         return;
       case "error": {
         const code = guestErrorCode(frame.error.code, this.hostSentCodes);
-        const name = frame.error.name && frame.error.name !== "Error" ? `${frame.error.name}: ` : "";
+        const name =
+          frame.error.name && frame.error.name !== "Error" ? `${frame.error.name}: ` : "";
         const message =
           code === ErrorCodes.CODE_RUNTIME_ERROR || code === ErrorCodes.CODE_SYNTAX_ERROR
             ? `${name}${frame.error.message}`
@@ -154,7 +155,9 @@ export class BridgeRun {
         this.settle(
           undefined,
           new OptimizerError(code, message, {
-            details: frame.error.stack ? { stack: frame.error.stack, logs: this.logs } : { logs: this.logs },
+            details: frame.error.stack
+              ? { stack: frame.error.stack, logs: this.logs }
+              : { logs: this.logs },
           }),
         );
         return;
@@ -195,12 +198,18 @@ export class BridgeRun {
       answer = Promise.reject(error);
     }
     answer.then(
-      (value) => this.reply(encodeFrame({ t: "result", id: frame.id, ok: true, value: value as never })),
+      (value) =>
+        this.reply(encodeFrame({ t: "result", id: frame.id, ok: true, value: value as never })),
       (error: unknown) => {
         const e = toOptimizerError(error);
         this.hostSentCodes.add(e.code);
         this.reply(
-          encodeFrame({ t: "result", id: frame.id, ok: false, error: { code: e.code, message: e.message } }),
+          encodeFrame({
+            t: "result",
+            id: frame.id,
+            ok: false,
+            error: { code: e.code, message: e.message },
+          }),
         );
       },
     );

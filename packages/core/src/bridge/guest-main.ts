@@ -28,7 +28,9 @@ export interface GuestEndpoint {
 export function guestMain(host: GuestHost): GuestEndpoint {
   // biome-ignore lint/suspicious/noExplicitAny: the guest's global object is untyped by nature.
   const g = globalThis as any;
-  const AsyncFunction = (async () => {}).constructor as new (body: string) => () => Promise<unknown>;
+  const AsyncFunction = (async () => {}).constructor as new (
+    body: string,
+  ) => () => Promise<unknown>;
   const PROTOCOL = 1;
   const MAX_LOG_ENTRY = 16 * 1024;
 
@@ -102,7 +104,10 @@ export function guestMain(host: GuestHost): GuestEndpoint {
         for (const key of Object.keys(v as object)) {
           const child = (v as Record<string, unknown>)[key];
           if (child === undefined) continue;
-          check(child, /^[A-Za-z_$][\w$]*$/.test(key) ? `${at}.${key}` : `${at}[${JSON.stringify(key)}]`);
+          check(
+            child,
+            /^[A-Za-z_$][\w$]*$/.test(key) ? `${at}.${key}` : `${at}[${JSON.stringify(key)}]`,
+          );
         }
       }
       seen.pop();
@@ -208,7 +213,18 @@ export function guestMain(host: GuestHost): GuestEndpoint {
     return request({ kind: "tool", server, tool, args, raw });
   }
 
-  const NOT_TOOLS = new Set(["then", "catch", "finally", "toJSON", "constructor", "valueOf", "inspect", "asymmetricMatch", "$$typeof", "nodeType"]);
+  const NOT_TOOLS = new Set([
+    "then",
+    "catch",
+    "finally",
+    "toJSON",
+    "constructor",
+    "valueOf",
+    "inspect",
+    "asymmetricMatch",
+    "$$typeof",
+    "nodeType",
+  ]);
 
   function serverObject(server: { name: string; global: string; tools: string[] }): unknown {
     const fns: Record<string, unknown> = Object.create(null);
@@ -217,7 +233,8 @@ export function guestMain(host: GuestHost): GuestEndpoint {
       if (!fn) {
         const call = (args?: unknown) => callTool(server.name, tool, args, false);
         Object.defineProperty(call, "name", { value: tool });
-        (call as unknown as Record<string, unknown>).raw = (args?: unknown) => callTool(server.name, tool, args, true);
+        (call as unknown as Record<string, unknown>).raw = (args?: unknown) =>
+          callTool(server.name, tool, args, true);
         fn = call;
         fns[tool] = fn;
       }
@@ -248,12 +265,19 @@ export function guestMain(host: GuestHost): GuestEndpoint {
     });
   }
 
-  function installGlobals(frame: { servers: { name: string; global: string; tools: string[] }[]; state: unknown }) {
+  function installGlobals(frame: {
+    servers: { name: string; global: string; tools: string[] }[];
+    state: unknown;
+  }) {
     g.console = guestConsole;
     g.state = frame.state && typeof frame.state === "object" ? frame.state : {};
     for (const server of frame.servers) g[server.global] = serverObject(server);
     g.mcp = Object.freeze({
-      servers: frame.servers.map((s) => ({ name: s.name, global: s.global, tools: s.tools.length })),
+      servers: frame.servers.map((s) => ({
+        name: s.name,
+        global: s.global,
+        tools: s.tools.length,
+      })),
       search: (query: string, options?: Record<string, unknown>) =>
         request({ kind: "search", query: String(query), options: options ?? {} }),
       describe: (name: string) => request({ kind: "describe", name: String(name) }),
@@ -292,14 +316,21 @@ export function guestMain(host: GuestHost): GuestEndpoint {
       valueJson = serialize(value, "The returned value");
       stateJson = serialize(g.state === undefined ? {} : g.state, "state") ?? "{}";
       if (stateJson[0] !== "{") {
-        throw new GuestError("RESULT_NOT_SERIALIZABLE", "state must stay a plain object; store values under keys, e.g. state.items = [...].", "TypeError");
+        throw new GuestError(
+          "RESULT_NOT_SERIALIZABLE",
+          "state must stay a plain object; store values under keys, e.g. state.items = [...].",
+          "TypeError",
+        );
       }
     } catch (error) {
       errorFrame(run, error);
       return;
     }
     const size = (valueJson ? valueJson.length : 0) + stateJson.length;
-    if (size > run.maxOutputBytes / 3 && !fitsIn(`${valueJson ?? ""}${stateJson}`, run.maxOutputBytes)) {
+    if (
+      size > run.maxOutputBytes / 3 &&
+      !fitsIn(`${valueJson ?? ""}${stateJson}`, run.maxOutputBytes)
+    ) {
       errorFrame(
         run,
         new GuestError(
@@ -318,7 +349,11 @@ export function guestMain(host: GuestHost): GuestEndpoint {
 
   function start(frame: Record<string, unknown>): void {
     if (current && !current.finished) {
-      send({ t: "error", run: String(frame.id), error: { code: "BRIDGE_PROTOCOL_ERROR", message: "A program is already running." } });
+      send({
+        t: "error",
+        run: String(frame.id),
+        error: { code: "BRIDGE_PROTOCOL_ERROR", message: "A program is already running." },
+      });
       return;
     }
     const limits = (frame.limits ?? {}) as Record<string, number>;
@@ -356,7 +391,11 @@ export function guestMain(host: GuestHost): GuestEndpoint {
       entry.resolve(frame.value);
     } else {
       const e = (frame.error ?? {}) as { code?: string; message?: string };
-      const error = new GuestError(e.code ?? "INTERNAL_ERROR", e.message ?? "The host refused the call.", "ToolError");
+      const error = new GuestError(
+        e.code ?? "INTERNAL_ERROR",
+        e.message ?? "The host refused the call.",
+        "ToolError",
+      );
       entry.reject(error);
     }
   }

@@ -1,7 +1,7 @@
+import type { GuestServer, LogEntry, SandboxLimits } from "../contracts/sandbox.js";
 import { ErrorCodes, isErrorCode, OptimizerError } from "../errors.js";
 import type { JsonObject, JsonValue } from "../json.js";
 import { isPlainObject } from "../json.js";
-import type { GuestServer, LogEntry, SandboxLimits } from "../contracts/sandbox.js";
 
 /**
  * The host/guest bridge: newline-delimited JSON frames over a byte stream. One protocol for
@@ -91,7 +91,8 @@ export function validateGuestFrame(frame: unknown): GuestFrame {
         str("server");
         str("tool");
         if (!("args" in f)) throw protocolError('"call" frame of kind "tool" needs "args"');
-        if (f.raw !== undefined && typeof f.raw !== "boolean") throw protocolError('"raw" must be boolean');
+        if (f.raw !== undefined && typeof f.raw !== "boolean")
+          throw protocolError('"raw" must be boolean');
       } else if (f.kind === "search") {
         str("query");
         if (f.options !== undefined && !isPlainObject(f.options)) {
@@ -107,7 +108,8 @@ export function validateGuestFrame(frame: unknown): GuestFrame {
     case "log":
       str("run");
       str("text");
-      if (!LOG_LEVELS.has(f.level as string)) throw protocolError(`unknown log level ${JSON.stringify(f.level)}`);
+      if (!LOG_LEVELS.has(f.level as string))
+        throw protocolError(`unknown log level ${JSON.stringify(f.level)}`);
       return f as unknown as LogFrame;
     case "done":
       str("run");

@@ -57,7 +57,8 @@ export function assignIdentifiers(
     let base = toIdentifier(name);
     if (reserved.has(base)) base = `${base}_`;
     let candidate = base;
-    for (let n = 2; taken.has(candidate) || reserved.has(candidate); n++) candidate = `${base}_${n}`;
+    for (let n = 2; taken.has(candidate) || reserved.has(candidate); n++)
+      candidate = `${base}_${n}`;
     taken.add(candidate);
     result.set(name, candidate);
   }
@@ -65,7 +66,10 @@ export function assignIdentifiers(
 }
 
 /** The original name behind an identifier or a name (the guest may use either). */
-export function resolveToolName(requested: string, mapping: ReadonlyMap<string, string>): string | undefined {
+export function resolveToolName(
+  requested: string,
+  mapping: ReadonlyMap<string, string>,
+): string | undefined {
   if (mapping.has(requested)) return requested;
   for (const [name, id] of mapping) if (id === requested) return name;
   return undefined;

@@ -67,12 +67,22 @@ function propertyDoc(schema: Schema): string[] {
   const facts: string[] = [];
   if (typeof schema.format === "string") facts.push(`format: ${schema.format}`);
   if (typeof schema.pattern === "string") facts.push(`pattern: ${schema.pattern}`);
-  for (const key of ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems"]) {
+  for (const key of [
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+  ]) {
     if (typeof schema[key] === "number") facts.push(`${key}: ${schema[key]}`);
   }
   if (facts.length) lines.push(facts.join(", "));
   if (schema.default !== undefined) lines.push(`@default ${safeJson(schema.default)}`);
-  if (Array.isArray(schema.examples) && schema.examples.length) lines.push(`@example ${safeJson(schema.examples[0])}`);
+  if (Array.isArray(schema.examples) && schema.examples.length)
+    lines.push(`@example ${safeJson(schema.examples[0])}`);
   if (schema.deprecated === true) lines.push("@deprecated");
   return lines;
 }
@@ -128,7 +138,8 @@ class TypeWriter {
     if (!isSchema(schema) || depth > MAX_DEPTH || this.size > MAX_OUTPUT) return "unknown";
     if (typeof schema.$ref === "string") return this.ref(schema.$ref, depth, indent);
     let type = this.base(schema, depth, indent);
-    if (schema.nullable === true && type !== "unknown" && !/(^|\| )null$/.test(type)) type = `${wrap(type)} | null`;
+    if (schema.nullable === true && type !== "unknown" && !/(^|\| )null$/.test(type))
+      type = `${wrap(type)} | null`;
     return type;
   }
 
@@ -139,7 +150,11 @@ class TypeWriter {
       if (members.length === 0 || members.some((m) => m === undefined)) return "unknown";
       return [...new Set(members)].join(" | ");
     }
-    const union = Array.isArray(schema.anyOf) ? schema.anyOf : Array.isArray(schema.oneOf) ? schema.oneOf : undefined;
+    const union = Array.isArray(schema.anyOf)
+      ? schema.anyOf
+      : Array.isArray(schema.oneOf)
+        ? schema.oneOf
+        : undefined;
     if (union) {
       const { anyOf: _a, oneOf: _o, ...rest } = schema;
       const shared = hasShape(rest) ? this.base(rest, depth + 1, indent) : undefined;
@@ -173,8 +188,10 @@ class TypeWriter {
       case "object":
         return this.object(schema, depth, indent);
       case undefined:
-        if (isSchema(schema.properties) || schema.additionalProperties !== undefined) return this.object(schema, depth, indent);
-        if (schema.items !== undefined || schema.prefixItems !== undefined) return this.array(schema, depth, indent);
+        if (isSchema(schema.properties) || schema.additionalProperties !== undefined)
+          return this.object(schema, depth, indent);
+        if (schema.items !== undefined || schema.prefixItems !== undefined)
+          return this.array(schema, depth, indent);
         return "unknown";
       default:
         return "unknown";
@@ -182,35 +199,50 @@ class TypeWriter {
   }
 
   private array(schema: Schema, depth: number, indent: string): string {
-    const prefix = Array.isArray(schema.prefixItems) ? schema.prefixItems : Array.isArray(schema.items) ? schema.items : undefined;
+    const prefix = Array.isArray(schema.prefixItems)
+      ? schema.prefixItems
+      : Array.isArray(schema.items)
+        ? schema.items
+        : undefined;
     if (prefix) {
       const rest = Array.isArray(schema.items) ? schema.additionalItems : schema.items;
       const members = prefix.map((m) => this.write(m, depth + 1, indent));
       if (rest === false) return `[${members.join(", ")}]`;
-      const restType = rest === undefined || rest === true ? "unknown" : this.write(rest, depth + 1, indent);
+      const restType =
+        rest === undefined || rest === true ? "unknown" : this.write(rest, depth + 1, indent);
       return `[${[...members, `...${wrap(restType)}[]`].join(", ")}]`;
     }
     if (schema.items === false) return "[]";
-    const item = schema.items === undefined ? "unknown" : this.write(schema.items, depth + 1, indent);
+    const item =
+      schema.items === undefined ? "unknown" : this.write(schema.items, depth + 1, indent);
     return `${wrap(item)}[]`;
   }
 
   private object(schema: Schema, depth: number, indent: string): string {
     const props = isSchema(schema.properties) ? schema.properties : {};
-    const required = new Set(Array.isArray(schema.required) ? schema.required.filter((r) => typeof r === "string") : []);
+    const required = new Set(
+      Array.isArray(schema.required) ? schema.required.filter((r) => typeof r === "string") : [],
+    );
     const inner = `${indent}  `;
     const lines: string[] = [];
     for (const [key, value] of Object.entries(props)) {
       const doc = isSchema(value) ? propertyDoc(value) : [];
       const name = IDENTIFIER.test(key) ? key : JSON.stringify(key);
-      lines.push(`${jsdoc(doc, inner)}${inner}${name}${required.has(key) ? "" : "?"}: ${this.write(value, depth + 1, inner)};`);
+      lines.push(
+        `${jsdoc(doc, inner)}${inner}${name}${required.has(key) ? "" : "?"}: ${this.write(value, depth + 1, inner)};`,
+      );
     }
     const extra = schema.additionalProperties;
-    const patterns = isSchema(schema.patternProperties) ? Object.values(schema.patternProperties) : [];
-    if (lines.length === 0 && extra === false && patterns.length === 0) return "Record<string, never>";
+    const patterns = isSchema(schema.patternProperties)
+      ? Object.values(schema.patternProperties)
+      : [];
+    if (lines.length === 0 && extra === false && patterns.length === 0)
+      return "Record<string, never>";
     let indexType: string | undefined;
     if (patterns.length > 0 || isSchema(extra)) {
-      const types = [...patterns, ...(isSchema(extra) ? [extra] : [])].map((s) => this.write(s, depth + 1, inner));
+      const types = [...patterns, ...(isSchema(extra) ? [extra] : [])].map((s) =>
+        this.write(s, depth + 1, inner),
+      );
       // An index signature must admit every declared property: with properties, only `unknown` does.
       indexType = lines.length > 0 ? "unknown" : unionOf(types);
     } else if (extra === true || (extra === undefined && lines.length === 0)) {
@@ -286,7 +318,10 @@ function unionOf(members: string[]): string {
 }
 
 /** A TypeScript type expression for a JSON Schema; `$ref`s are inlined (recursion becomes `unknown`). */
-export function schemaToType(schema: unknown, options: { indent?: string; root?: unknown } = {}): string {
+export function schemaToType(
+  schema: unknown,
+  options: { indent?: string; root?: unknown } = {},
+): string {
   return new TypeWriter(options.root ?? schema, undefined).type(schema, 0, options.indent ?? "");
 }
 
@@ -294,11 +329,15 @@ function annotationDoc(annotations: ToolDeclarationInput["annotations"]): string
   const a = annotations ?? {};
   const readOnly = a.readOnlyHint;
   const line = (key: string, value: boolean | undefined, fallback: boolean) =>
-    value === undefined ? `@${key} ${fallback} (not annotated: the MCP default)` : `@${key} ${value}`;
+    value === undefined
+      ? `@${key} ${fallback} (not annotated: the MCP default)`
+      : `@${key} ${value}`;
   return [
     line("readOnlyHint", readOnly, false),
     // A read-only tool cannot be destructive, whatever the default says.
-    readOnly === true && a.destructiveHint === undefined ? "@destructiveHint false (read-only)" : line("destructiveHint", a.destructiveHint, true),
+    readOnly === true && a.destructiveHint === undefined
+      ? "@destructiveHint false (read-only)"
+      : line("destructiveHint", a.destructiveHint, true),
     line("idempotentHint", a.idempotentHint, false),
     line("openWorldHint", a.openWorldHint, true),
   ];
@@ -325,12 +364,16 @@ export function toolDeclaration(
   let outputName = "unknown";
   let outputWriter: TypeWriter | undefined;
   if (tool.outputSchema) {
-    outputWriter = new TypeWriter(tool.outputSchema, prefix, [inputName, ...[...inputWriter.named.values()].map((n) => n.name)]);
+    outputWriter = new TypeWriter(tool.outputSchema, prefix, [
+      inputName,
+      ...[...inputWriter.named.values()].map((n) => n.name),
+    ]);
     outputName = outputWriter.reserve(`${prefix}Output`);
     types.push(`type ${outputName} = ${outputWriter.type(tool.outputSchema, 0, "")};`);
   }
   for (const writer of [inputWriter, outputWriter]) {
-    for (const { name, body } of writer?.named.values() ?? []) types.push(`type ${name} = ${body};`);
+    for (const { name, body } of writer?.named.values() ?? [])
+      types.push(`type ${name} = ${body};`);
   }
   const doc: string[] = [];
   if (tool.title || tool.annotations?.title) doc.push(`${tool.title ?? tool.annotations?.title}`);
@@ -338,7 +381,9 @@ export function toolDeclaration(
   if (tool.name !== tool.identifier) doc.push(`MCP tool name: "${tool.name}".`);
   doc.push(...annotationDoc(tool.annotations));
   const fn = hasRequired(tool.inputSchema) ? "ToolFunction" : "ToolFunctionOptionalArgs";
-  const member = IDENTIFIER.test(tool.identifier) ? tool.identifier : JSON.stringify(tool.identifier);
+  const member = IDENTIFIER.test(tool.identifier)
+    ? tool.identifier
+    : JSON.stringify(tool.identifier);
   return {
     declaration: `${jsdoc(doc, "")}${member}: ${fn}<${inputName}, ${outputName}>;`,
     types: types.join("\n\n"),
@@ -346,10 +391,14 @@ export function toolDeclaration(
 }
 
 /** Helper types every server declaration uses; interfaces, so several files merge cleanly. */
-export const TOOL_HELPER_TYPES = `/** A block of an MCP tool result. */
+export const TOOL_HELPER_TYPES = `/** A block of an MCP tool result (text, image, audio, resource, resource_link). */
 interface ContentBlock {
   type: string;
-  [key: string]: unknown;
+  text?: string;
+  data?: string;
+  mimeType?: string;
+  uri?: string;
+  resource?: { uri: string; text?: string; blob?: string; mimeType?: string };
 }
 
 /** The whole MCP result of a tool call, from \`tool.raw(args)\`. */
@@ -382,12 +431,18 @@ export function serverDeclarations(server: {
   const members: string[] = [];
   const used = new Set<string>();
   for (const tool of server.tools) {
-    const { declaration, types: t } = toolDeclaration(tool, { serverIdentifier: server.identifier, reservedNames: used });
+    const { declaration, types: t } = toolDeclaration(tool, {
+      serverIdentifier: server.identifier,
+      reservedNames: used,
+    });
     for (const m of t.matchAll(/^type (\w+)/gm)) used.add(m[1]!);
     types.push(t);
     members.push(declaration.replace(/^/gm, "  "));
   }
-  const doc = [server.description?.trim() ?? "", `MCP server "${server.name}": ${server.tools.length} tools.`].filter(Boolean);
+  const doc = [
+    server.description?.trim() ?? "",
+    `MCP server "${server.name}": ${server.tools.length} tools.`,
+  ].filter(Boolean);
   return [
     `// Generated by MCP Optimizer from the tools of the MCP server "${server.name.replace(/[\r\n]/g, " ")}".`,
     TOOL_HELPER_TYPES,
@@ -398,7 +453,9 @@ export function serverDeclarations(server: {
 }
 
 /** The `.d.ts` of the guest's own globals: `mcp` and `state` (console is the standard one). */
-export function guestGlobalsDeclaration(servers: { name: string; identifier: string; toolCount: number }[]): string {
+export function guestGlobalsDeclaration(
+  servers: { name: string; identifier: string; toolCount: number }[],
+): string {
   const names = servers.length ? servers.map((s) => JSON.stringify(s.name)).join(" | ") : "string";
   return `// Generated by MCP Optimizer: the globals every program gets.
 

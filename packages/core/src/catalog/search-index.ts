@@ -13,14 +13,24 @@ export interface SearchDocument {
 }
 
 export interface SearchIndex {
-  search(query: string, options?: { limit?: number; server?: string }): { id: string; score: number }[];
+  search(
+    query: string,
+    options?: { limit?: number; server?: string },
+  ): { id: string; score: number }[];
   readonly size: number;
 }
 
 const K1 = 1.2;
 const B = 0.75;
 /** Field weights: a word in a tool's name says more than a word in its description. */
-const WEIGHTS = { name: 3, title: 2.5, params: 1.5, paramDescriptions: 0.5, description: 1, server: 1 } as const;
+const WEIGHTS = {
+  name: 3,
+  title: 2.5,
+  params: 1.5,
+  paramDescriptions: 0.5,
+  description: 1,
+  server: 1,
+} as const;
 const SERVER_BOOST = 1.5;
 
 const STOP_WORDS = new Set(

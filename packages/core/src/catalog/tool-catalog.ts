@@ -5,7 +5,12 @@ import { serverVisible } from "../engine/policy.js";
 import { ErrorCodes, OptimizerError } from "../errors.js";
 import type { JsonObject } from "../json.js";
 import { assignIdentifiers, resolveToolName, suggest, toIdentifier } from "./identifiers.js";
-import { guestGlobalsDeclaration, schemaToType, serverDeclarations, toolDeclaration } from "./schema-to-typescript.js";
+import {
+  guestGlobalsDeclaration,
+  schemaToType,
+  serverDeclarations,
+  toolDeclaration,
+} from "./schema-to-typescript.js";
 import { createSearchIndex, type SearchIndex } from "./search-index.js";
 
 /** Names a server global may not take: the guest's own globals and JavaScript's. */
@@ -56,11 +61,14 @@ export interface ToolDescription {
 }
 
 /** MCP's defaults for absent annotations: not read-only, destructive, not idempotent, open world. */
-export function effectiveAnnotations(annotations: ToolAnnotations | undefined): ToolDescription["annotations"] {
+export function effectiveAnnotations(
+  annotations: ToolAnnotations | undefined,
+): ToolDescription["annotations"] {
   return {
     ...(annotations?.title ? { title: annotations.title } : {}),
     readOnlyHint: annotations?.readOnlyHint ?? false,
-    destructiveHint: annotations?.readOnlyHint === true ? false : (annotations?.destructiveHint ?? true),
+    destructiveHint:
+      annotations?.readOnlyHint === true ? false : (annotations?.destructiveHint ?? true),
     idempotentHint: annotations?.idempotentHint ?? false,
     openWorldHint: annotations?.openWorldHint ?? true,
   };
@@ -127,9 +135,12 @@ export class ToolCatalog {
           name: t.name,
           ...(t.tool.title ? { title: t.tool.title } : {}),
           ...(t.tool.description ? { description: t.tool.description } : {}),
-          params: Object.entries(((t.tool.inputSchema.properties ?? {}) as Record<string, { description?: string }>)).map(
-            ([name, p]) => ({ name, ...(typeof p?.description === "string" ? { description: p.description } : {}) }),
-          ),
+          params: Object.entries(
+            (t.tool.inputSchema.properties ?? {}) as Record<string, { description?: string }>,
+          ).map(([name, p]) => ({
+            name,
+            ...(typeof p?.description === "string" ? { description: p.description } : {}),
+          })),
         })),
       ),
     );
@@ -154,12 +165,17 @@ export class ToolCatalog {
   guestServers(allow: SessionAllowlist = {}): GuestServer[] {
     return this.listServers()
       .filter((s) => serverVisible(allow, s.name))
-      .map((s) => ({ name: s.name, global: s.identifier, tools: s.tools.map((t) => t.identifier) }));
+      .map((s) => ({
+        name: s.name,
+        global: s.identifier,
+        tools: s.tools.map((t) => t.identifier),
+      }));
   }
 
   /** Finds a server by name or identifier, or throws SERVER_NOT_FOUND with suggestions. */
   server(name: string): CatalogServer {
-    const found = this.servers.get(name) ?? this.servers.get(this.byServerIdentifier.get(name) ?? "");
+    const found =
+      this.servers.get(name) ?? this.servers.get(this.byServerIdentifier.get(name) ?? "");
     if (found) return found;
     const names = [...this.servers.keys()];
     const hints = suggest(name, names);
@@ -173,10 +189,16 @@ export class ToolCatalog {
   /** Finds a tool by (identifier or name), or throws TOOL_NOT_FOUND with suggestions. */
   tool(serverName: string, toolName: string): CatalogTool {
     const server = this.server(serverName);
-    const original = resolveToolName(toolName, server.identifiers) ?? (server.tools.some((t) => t.name === toolName) ? toolName : undefined);
-    const found = original === undefined ? undefined : server.tools.find((t) => t.name === original);
+    const original =
+      resolveToolName(toolName, server.identifiers) ??
+      (server.tools.some((t) => t.name === toolName) ? toolName : undefined);
+    const found =
+      original === undefined ? undefined : server.tools.find((t) => t.name === original);
     if (found) return found;
-    const hints = suggest(toolName, server.tools.map((t) => t.identifier));
+    const hints = suggest(
+      toolName,
+      server.tools.map((t) => t.identifier),
+    );
     throw new OptimizerError(
       ErrorCodes.TOOL_NOT_FOUND,
       `${server.identifier} has no tool "${toolName}".${hints.length ? ` Did you mean ${hints.map((h) => `${server.identifier}.${h}`).join(" or ")}?` : ""} Use mcp.search("...") to find tools.`,
@@ -188,19 +210,31 @@ export class ToolCatalog {
   qualified(name: string): CatalogTool {
     const dot = name.indexOf(".");
     if (dot <= 0) {
-      throw new OptimizerError(ErrorCodes.TOOL_NOT_FOUND, `Name tools as "server.tool"; got "${name}".`);
+      throw new OptimizerError(
+        ErrorCodes.TOOL_NOT_FOUND,
+        `Name tools as "server.tool"; got "${name}".`,
+      );
     }
     return this.tool(name.slice(0, dot), name.slice(dot + 1));
   }
 
   search(
     query: string,
-    options: { limit?: number; detail?: DetailLevel; server?: string; allow?: SessionAllowlist } = {},
+    options: {
+      limit?: number;
+      detail?: DetailLevel;
+      server?: string;
+      allow?: SessionAllowlist;
+    } = {},
   ): SearchHit[] {
     const limit = Math.min(Math.max(Math.trunc(options.limit ?? 10), 1), 50);
     const detail = options.detail ?? "signature";
-    const serverFilter = options.server === undefined ? undefined : this.server(options.server).name;
-    const hits = this.index.search(query, { limit: limit * 3, ...(serverFilter ? { server: serverFilter } : {}) });
+    const serverFilter =
+      options.server === undefined ? undefined : this.server(options.server).name;
+    const hits = this.index.search(query, {
+      limit: limit * 3,
+      ...(serverFilter ? { server: serverFilter } : {}),
+    });
     const out: SearchHit[] = [];
     for (const hit of hits) {
       const t = this.qualified(hit.id);
@@ -244,7 +278,11 @@ export class ToolCatalog {
   /** The `.d.ts` of the guest's own globals: mcp, state, console. */
   globalTypes(): string {
     return guestGlobalsDeclaration(
-      this.listServers().map((s) => ({ name: s.name, identifier: s.identifier, toolCount: s.tools.length })),
+      this.listServers().map((s) => ({
+        name: s.name,
+        identifier: s.identifier,
+        toolCount: s.tools.length,
+      })),
     );
   }
 
@@ -253,7 +291,9 @@ export class ToolCatalog {
     const key = `tool:${t.qualifiedName}`;
     let text = this.declarations.get(key);
     if (!text) {
-      const { declaration, types } = toolDeclaration(this.declarationInput(t), { serverIdentifier: t.serverIdentifier });
+      const { declaration, types } = toolDeclaration(this.declarationInput(t), {
+        serverIdentifier: t.serverIdentifier,
+      });
       text = `${types ? `${types.trim()}\n\n` : ""}declare namespace ${t.serverIdentifier} {\n${indent(declaration.trim())}\n}`;
       this.declarations.set(key, text);
     }
@@ -265,8 +305,11 @@ export class ToolCatalog {
     let text = this.signatures.get(t.qualifiedName);
     if (!text) {
       const input = schemaToType(t.tool.inputSchema).replace(/\s*\n\s*/g, " ");
-      const output = t.tool.outputSchema ? schemaToType(t.tool.outputSchema).replace(/\s*\n\s*/g, " ") : "unknown";
-      const required = Array.isArray(t.tool.inputSchema.required) && t.tool.inputSchema.required.length > 0;
+      const output = t.tool.outputSchema
+        ? schemaToType(t.tool.outputSchema).replace(/\s*\n\s*/g, " ")
+        : "unknown";
+      const required =
+        Array.isArray(t.tool.inputSchema.required) && t.tool.inputSchema.required.length > 0;
       text = `${t.serverIdentifier}.${t.identifier}(args${required ? "" : "?"}: ${input}): Promise<${output}>`;
       this.signatures.set(t.qualifiedName, text);
     }

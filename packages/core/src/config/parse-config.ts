@@ -21,9 +21,18 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], root: string):
 }
 
 function invalid(root: string, issues: readonly z.core.$ZodIssue[]): OptimizerError {
-  return new OptimizerError(ErrorCodes.INVALID_CONFIG, `Invalid configuration: ${formatIssues(issues, root)}.`, {
-    details: { issues: issues.map((i) => ({ path: [root, ...i.path.map(String)].join("."), message: i.message })) },
-  });
+  return new OptimizerError(
+    ErrorCodes.INVALID_CONFIG,
+    `Invalid configuration: ${formatIssues(issues, root)}.`,
+    {
+      details: {
+        issues: issues.map((i) => ({
+          path: [root, ...i.path.map(String)].join("."),
+          message: i.message,
+        })),
+      },
+    },
+  );
 }
 
 export function parseSandboxConfig(input: unknown): ResolvedSandboxConfig {

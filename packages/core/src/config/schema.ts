@@ -54,7 +54,7 @@ export const HttpServerConfigSchema = z.strictObject({
 export const ServerConfigSchema = z.union([StdioServerConfigSchema, HttpServerConfigSchema], {
   error: (issue) =>
     issue.code === "invalid_union"
-      ? "a server needs either \"command\" (stdio) or \"url\" (Streamable HTTP), with only known fields"
+      ? 'a server needs either "command" (stdio) or "url" (Streamable HTTP), with only known fields'
       : undefined,
 });
 

@@ -1,7 +1,7 @@
 import type { ResolvedSandboxConfig } from "../config/schema.js";
 import type { Sandbox, SandboxLimits } from "../contracts/sandbox.js";
 import { createHybridSandbox, type HybridDecision } from "./hybrid-sandbox.js";
-import { loadPluginSandbox, type LoadSandboxOptions } from "./load-sandbox.js";
+import { type LoadSandboxOptions, loadPluginSandbox } from "./load-sandbox.js";
 import { createProcessSandbox } from "./process/process-sandbox.js";
 
 /**
@@ -23,5 +23,8 @@ export async function loadHybridSandbox(
     }
   }
   sandboxes.process = createProcessSandbox({ maxMemoryMb: config.maxMemoryMb, ...options.process });
-  return createHybridSandbox({ sandboxes, ...(options.onDecision ? { onDecision: options.onDecision } : {}) });
+  return createHybridSandbox({
+    sandboxes,
+    ...(options.onDecision ? { onDecision: options.onDecision } : {}),
+  });
 }

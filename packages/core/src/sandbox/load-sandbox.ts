@@ -46,14 +46,18 @@ export interface LoadSandboxOptions {
 }
 
 /** Creates the sandbox a config's `mode` names; plug-in modes are imported on demand. */
-export async function loadSandbox(config: ResolvedSandboxConfig, options: LoadSandboxOptions = {}): Promise<Sandbox> {
+export async function loadSandbox(
+  config: ResolvedSandboxConfig,
+  options: LoadSandboxOptions = {},
+): Promise<Sandbox> {
   const defaults: SandboxLimits = {
     timeoutMs: config.maxExecutionTime,
     maxMemoryMb: config.maxMemoryMb,
     maxOutputBytes: 4 * 1024 * 1024,
     maxLogBytes: 64 * 1024,
   };
-  if (config.mode === "process") return createProcessSandbox({ maxMemoryMb: config.maxMemoryMb, ...options.process });
+  if (config.mode === "process")
+    return createProcessSandbox({ maxMemoryMb: config.maxMemoryMb, ...options.process });
   if (config.mode === "hybrid") {
     const { loadHybridSandbox } = await import("./load-hybrid-sandbox.js");
     return loadHybridSandbox(config, defaults, options);
@@ -77,7 +81,10 @@ export async function loadPluginSandbox(
     );
   }
   if (typeof mod.createSandbox !== "function") {
-    throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, `${pkg} does not export createSandbox(); is it a sandbox package?`);
+    throw new OptimizerError(
+      ErrorCodes.SANDBOX_UNAVAILABLE,
+      `${pkg} does not export createSandbox(); is it a sandbox package?`,
+    );
   }
   return mod.createSandbox({ mode, defaults });
 }

@@ -6,7 +6,12 @@ export interface MetaToolDefinition {
   title: string;
   description: string;
   inputSchema: JsonObject;
-  annotations: { readOnlyHint: boolean; destructiveHint: boolean; idempotentHint: boolean; openWorldHint: boolean };
+  annotations: {
+    readOnlyHint: boolean;
+    destructiveHint: boolean;
+    idempotentHint: boolean;
+    openWorldHint: boolean;
+  };
 }
 
 /** Characters of a server's one-line description in the execute_code description. */
@@ -31,7 +36,9 @@ export function metaToolDefinitions(
     return `- ${s.identifier} (${s.tools.length} tools)${about ? `: ${about}` : ""}`;
   });
   const example = servers[0];
-  const call = example ? `${example.identifier}.${example.tools[0]?.identifier ?? "some_tool"}` : "server.tool";
+  const call = example
+    ? `${example.identifier}.${example.tools[0]?.identifier ?? "some_tool"}`
+    : "server.tool";
   const description = [
     "Run a TypeScript or JavaScript program in a sandbox connected to these MCP servers. Each server is a global object; each tool is an async function that takes one object of arguments and returns structured data.",
     ...(lines.length ? lines : ["- (no servers connected)"]),
@@ -48,27 +55,37 @@ export function metaToolDefinitions(
         properties: {
           code: {
             type: "string",
-            description: "The program: the body of an async function. `return` the result; top-level await works.",
+            description:
+              "The program: the body of an async function. `return` the result; top-level await works.",
           },
           session: {
             type: "string",
-            description: "Session id to continue (keeps `state`); omit to use this connection's session.",
+            description:
+              "Session id to continue (keeps `state`); omit to use this connection's session.",
           },
         },
         required: ["code"],
         additionalProperties: false,
       },
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: true,
+        idempotentHint: false,
+        openWorldHint: true,
+      },
     },
     {
       name: "search_tools",
       title: "Search the tools of the connected MCP servers",
       description:
-        "Ranked search over every tool of every connected server. detail: \"name\" (names and one line), \"signature\" (TypeScript signatures, the default) or \"full\" (declarations with docs and types). Prefer mcp.search() inside execute_code when you will call the tool right away.",
+        'Ranked search over every tool of every connected server. detail: "name" (names and one line), "signature" (TypeScript signatures, the default) or "full" (declarations with docs and types). Prefer mcp.search() inside execute_code when you will call the tool right away.',
       inputSchema: {
         type: "object",
         properties: {
-          query: { type: "string", description: "What the tool should do, e.g. \"list open issues\"." },
+          query: {
+            type: "string",
+            description: 'What the tool should do, e.g. "list open issues".',
+          },
           detail: { type: "string", enum: ["name", "signature", "full"] },
           server: { type: "string", description: "Only this server's tools." },
           limit: { type: "integer", minimum: 1, maximum: 50 },
@@ -76,7 +93,12 @@ export function metaToolDefinitions(
         required: ["query"],
         additionalProperties: false,
       },
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        readOnlyHint: true,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
     },
   ];
 }

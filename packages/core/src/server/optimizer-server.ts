@@ -42,7 +42,8 @@ export function createOptimizerMcpServer(
     const args = (request.params.arguments ?? {}) as Record<string, unknown>;
     try {
       if (request.params.name === "execute_code") {
-        const explicit = typeof args.session === "string" && args.session.length > 0 ? args.session : undefined;
+        const explicit =
+          typeof args.session === "string" && args.session.length > 0 ? args.session : undefined;
         const transportSession = ctx.sessionId ?? options.transportSessionId?.();
         const sessionId = explicit ?? transportSession;
         const result = await optimizer.run(String(args.code ?? ""), {
@@ -58,10 +59,15 @@ export function createOptimizerMcpServer(
           ...(detail ? { detail } : {}),
           ...(typeof args.server === "string" ? { server: args.server } : {}),
         });
-        return { content: [{ type: "text" as const, text: formatHits(hits, detail ?? "signature") }] };
+        return {
+          content: [{ type: "text" as const, text: formatHits(hits, detail ?? "signature") }],
+        };
       }
       return errorResult(
-        new OptimizerError(ErrorCodes.TOOL_NOT_FOUND, `Unknown tool "${request.params.name}": use execute_code or search_tools.`),
+        new OptimizerError(
+          ErrorCodes.TOOL_NOT_FOUND,
+          `Unknown tool "${request.params.name}": use execute_code or search_tools.`,
+        ),
       );
     } catch (error) {
       return errorResult(error);
@@ -126,18 +132,24 @@ export function createOptimizerMcpServer(
 /** The `.d.ts` text behind a types URI; throws a protocol-visible error for unknown ones. */
 export function readTypes(optimizer: MCPOptimizer, uri: string): string {
   if (!uri.startsWith(TYPES_URI_PREFIX) || !uri.endsWith(".d.ts")) {
-    throw new OptimizerError(ErrorCodes.INVALID_INPUT, `Unknown resource ${uri}; list resources to see the types tree.`);
+    throw new OptimizerError(
+      ErrorCodes.INVALID_INPUT,
+      `Unknown resource ${uri}; list resources to see the types tree.`,
+    );
   }
   const path = uri.slice(TYPES_URI_PREFIX.length, -".d.ts".length);
   if (path === "globals") return optimizer.catalog.globalTypes();
   const [server, tool, ...rest] = path.split("/").map(decodeURIComponent);
-  if (!server || rest.length > 0) throw new OptimizerError(ErrorCodes.INVALID_INPUT, `Unknown resource ${uri}.`);
+  if (!server || rest.length > 0)
+    throw new OptimizerError(ErrorCodes.INVALID_INPUT, `Unknown resource ${uri}.`);
   if (tool === undefined) return optimizer.catalog.serverTypes(server);
   return optimizer.catalog.fullDeclaration(optimizer.catalog.tool(server, tool));
 }
 
 function executeResult(result: RunResult, sessionIsNew: boolean) {
-  const footer = sessionIsNew ? `\n\n[session ${result.sessionId}: pass it as "session" to keep state]` : "";
+  const footer = sessionIsNew
+    ? `\n\n[session ${result.sessionId}: pass it as "session" to keep state]`
+    : "";
   return {
     content: [{ type: "text" as const, text: `${result.text}${footer}` }],
     _meta: {
@@ -159,7 +171,9 @@ function errorResult(error: unknown) {
   const code = isOptimizerError(error) ? error.code : ErrorCodes.INTERNAL_ERROR;
   const message = error instanceof Error ? error.message : String(error);
   const details = isOptimizerError(error) ? error.details : undefined;
-  const logs = Array.isArray(details?.logs) ? (details.logs as { level: string; text: string }[]) : [];
+  const logs = Array.isArray(details?.logs)
+    ? (details.logs as { level: string; text: string }[])
+    : [];
   const logText = logs.length ? `\n\n--- console ---\n${logs.map((l) => l.text).join("\n")}` : "";
   return {
     isError: true,
@@ -169,9 +183,14 @@ function errorResult(error: unknown) {
 }
 
 /** Search hits as compact text lines: cheaper in tokens than JSON. */
-export function formatHits(hits: readonly SearchHit[], detail: "name" | "signature" | "full"): string {
-  if (hits.length === 0) return "No matching tools. Try other words, or list a server's tools with search_tools({ query, server }).";
-  if (detail === "full") return hits.map((h) => h.declaration ?? h.signature ?? h.call).join("\n\n");
+export function formatHits(
+  hits: readonly SearchHit[],
+  detail: "name" | "signature" | "full",
+): string {
+  if (hits.length === 0)
+    return "No matching tools. Try other words, or list a server's tools with search_tools({ query, server }).";
+  if (detail === "full")
+    return hits.map((h) => h.declaration ?? h.signature ?? h.call).join("\n\n");
   return hits
     .map((h) => {
       const head = detail === "signature" ? (h.signature ?? h.call) : h.call;

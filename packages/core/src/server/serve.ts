@@ -1,12 +1,21 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
 import { createMcpHandler, isLegacyRequest } from "@modelcontextprotocol/server";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import type { MCPOptimizer } from "../engine/optimizer.js";
 import { ErrorCodes, OptimizerError } from "../errors.js";
-import { createOptimizerMcpServer, newConnectionSessionId, type OptimizerServerOptions } from "./optimizer-server.js";
+import {
+  createOptimizerMcpServer,
+  newConnectionSessionId,
+  type OptimizerServerOptions,
+} from "./optimizer-server.js";
 
 /** Serves the optimizer over stdio: one connection, one optimizer session. */
 export async function serveOptimizerStdio(
@@ -15,7 +24,9 @@ export async function serveOptimizerStdio(
 ): Promise<{ close(): Promise<void>; sessionId: string }> {
   await optimizer.start();
   const sessionId = newConnectionSessionId();
-  const handle = serveStdio(() => createOptimizerMcpServer(optimizer, { ...options, transportSessionId: () => sessionId }));
+  const handle = serveStdio(() =>
+    createOptimizerMcpServer(optimizer, { ...options, transportSessionId: () => sessionId }),
+  );
   return { sessionId, close: () => handle.close() };
 }
 
@@ -50,17 +61,22 @@ export async function createOptimizerHttpServer(
   await optimizer.start();
   const path = options.path ?? "/mcp";
   const maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
-  const modern = createMcpHandler(() => createOptimizerMcpServer(optimizer, options), { legacy: "reject" });
+  const modern = createMcpHandler(() => createOptimizerMcpServer(optimizer, options), {
+    legacy: "reject",
+  });
   const legacy = new Map<string, NodeStreamableHTTPServerTransport>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname !== path) {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: `Not found; the MCP endpoint is ${path}` }));
+      res
+        .writeHead(404, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: `Not found; the MCP endpoint is ${path}` }));
       return;
     }
     const body = req.method === "POST" ? await readBody(req, maxBody) : undefined;
-    const parsed = body === undefined || body.length === 0 ? undefined : JSON.parse(body.toString("utf8"));
+    const parsed =
+      body === undefined || body.length === 0 ? undefined : JSON.parse(body.toString("utf8"));
     const sessionHeader = req.headers["mcp-session-id"];
     const sessionId = Array.isArray(sessionHeader) ? sessionHeader[0] : sessionHeader;
     const existing = sessionId ? legacy.get(sessionId) : undefined;
@@ -68,15 +84,22 @@ export async function createOptimizerHttpServer(
       await existing.handleRequest(req, res, parsed);
       return;
     }
-    const webRequest = new Request(new URL(req.url ?? "/", `http://${req.headers.host ?? "localhost"}`), {
-      method: req.method ?? "GET",
-      headers: toHeaders(req),
-      ...(body && body.length > 0 ? { body: new Uint8Array(body) } : {}),
-    });
+    const webRequest = new Request(
+      new URL(req.url ?? "/", `http://${req.headers.host ?? "localhost"}`),
+      {
+        method: req.method ?? "GET",
+        headers: toHeaders(req),
+        ...(body && body.length > 0 ? { body: new Uint8Array(body) } : {}),
+      },
+    );
     if (await isLegacyRequest(webRequest.clone())) {
       if (sessionId) {
         res.writeHead(404, { "content-type": "application/json" }).end(
-          JSON.stringify({ jsonrpc: "2.0", error: { code: -32001, message: "Session not found" }, id: null }),
+          JSON.stringify({
+            jsonrpc: "2.0",
+            error: { code: -32001, message: "Session not found" },
+            id: null,
+          }),
         );
         return;
       }
@@ -89,21 +112,38 @@ export async function createOptimizerHttpServer(
       transport.onclose = () => {
         if (transport.sessionId) legacy.delete(transport.sessionId);
       };
-      const server = createOptimizerMcpServer(optimizer, { ...options, transportSessionId: () => transport.sessionId });
+      const server = createOptimizerMcpServer(optimizer, {
+        ...options,
+        transportSessionId: () => transport.sessionId,
+      });
       await server.connect(transport);
       await transport.handleRequest(req, res, parsed);
       return;
     }
-    const response = await modern.fetch(webRequest, parsed === undefined ? {} : { parsedBody: parsed });
+    const response = await modern.fetch(
+      webRequest,
+      parsed === undefined ? {} : { parsedBody: parsed },
+    );
     await sendResponse(res, response);
   };
 
   const http = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      const status = error instanceof OptimizerError && error.code === ErrorCodes.INVALID_INPUT ? 413 : error instanceof SyntaxError ? 400 : 500;
+      const status =
+        error instanceof OptimizerError && error.code === ErrorCodes.INVALID_INPUT
+          ? 413
+          : error instanceof SyntaxError
+            ? 400
+            : 500;
       if (!res.headersSent) {
         res.writeHead(status, { "content-type": "application/json" });
-        res.end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32700, message: (error as Error).message }, id: null }));
+        res.end(
+          JSON.stringify({
+            jsonrpc: "2.0",
+            error: { code: -32700, message: (error as Error).message },
+            id: null,
+          }),
+        );
       } else res.end();
     });
   });
@@ -136,7 +176,8 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > max) throw new OptimizerError(ErrorCodes.INVALID_INPUT, `Request body over ${max} bytes.`);
+    if (size > max)
+      throw new OptimizerError(ErrorCodes.INVALID_INPUT, `Request body over ${max} bytes.`);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

@@ -57,7 +57,11 @@ export class MemorySessionStore implements SessionStore {
     this.assertOpen();
     assertSessionId(id);
     const current = this.live(id);
-    if (!current) throw new OptimizerError(ErrorCodes.SESSION_NOT_FOUND, `No session "${id}" (it may have expired).`);
+    if (!current)
+      throw new OptimizerError(
+        ErrorCodes.SESSION_NOT_FOUND,
+        `No session "${id}" (it may have expired).`,
+      );
     if (current.version !== expectedVersion) {
       throw new OptimizerError(
         ErrorCodes.SESSION_CONFLICT,
@@ -102,7 +106,13 @@ export class MemorySessionStore implements SessionStore {
     const slice = start === -1 ? [] : ids.slice(start, start + limit);
     const sessions = slice.map((id) => {
       const r = this.records.get(id)!;
-      return { id, tenant: r.tenant, version: r.version, updatedAt: r.updatedAt, expiresAt: r.expiresAt };
+      return {
+        id,
+        tenant: r.tenant,
+        version: r.version,
+        updatedAt: r.updatedAt,
+        expiresAt: r.expiresAt,
+      };
     });
     const more = start !== -1 && start + limit < ids.length;
     return more ? { sessions, cursor: slice[slice.length - 1]! } : { sessions };
@@ -165,10 +175,16 @@ export class MemorySessionStore implements SessionStore {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new OptimizerError(ErrorCodes.SESSION_STORE_UNAVAILABLE, "The memory session store is closed.");
+    if (this.closed)
+      throw new OptimizerError(
+        ErrorCodes.SESSION_STORE_UNAVAILABLE,
+        "The memory session store is closed.",
+      );
   }
 }
 
-export function createMemorySessionStore(options: MemorySessionStoreOptions = {}): MemorySessionStore {
+export function createMemorySessionStore(
+  options: MemorySessionStoreOptions = {},
+): MemorySessionStore {
   return new MemorySessionStore(options);
 }

@@ -22,7 +22,10 @@ export function assertSessionId(id: unknown): asserts id is string {
 
 export function assertTtl(ttlMs: unknown): asserts ttlMs is number {
   if (typeof ttlMs !== "number" || !Number.isInteger(ttlMs) || ttlMs < 1) {
-    throw new OptimizerError(ErrorCodes.INVALID_INPUT, `A session TTL is a positive integer of milliseconds; got ${ttlMs}.`);
+    throw new OptimizerError(
+      ErrorCodes.INVALID_INPUT,
+      `A session TTL is a positive integer of milliseconds; got ${ttlMs}.`,
+    );
   }
 }
 
@@ -35,7 +38,13 @@ export function newSessionData(input: Partial<SessionData> = {}): SessionData {
     files: input.files ?? {},
     snippets: input.snippets ?? {},
     log: input.log ?? [],
-    counters: input.counters ?? { executions: 0, toolCalls: 0, tokensUsed: 0, tokensPlainMcp: 0, costUsd: 0 },
+    counters: input.counters ?? {
+      executions: 0,
+      toolCalls: 0,
+      tokensUsed: 0,
+      tokensPlainMcp: 0,
+      costUsd: 0,
+    },
   };
 }
 
@@ -57,7 +66,11 @@ export function newSessionRecord(input: SessionCreateInput, now = Date.now()): S
 }
 
 /** The next version of a record after a successful compare-and-set. */
-export function nextSessionRecord(current: SessionRecord, next: SessionData, now = Date.now()): SessionRecord {
+export function nextSessionRecord(
+  current: SessionRecord,
+  next: SessionData,
+  now = Date.now(),
+): SessionRecord {
   return {
     ...newSessionData(next),
     id: current.id,
@@ -97,7 +110,10 @@ export async function updateSession(
     let record = await store.get(id);
     if (!record) {
       if (!options.createWith) {
-        throw new OptimizerError(ErrorCodes.SESSION_NOT_FOUND, `No session "${id}" (it may have expired).`);
+        throw new OptimizerError(
+          ErrorCodes.SESSION_NOT_FOUND,
+          `No session "${id}" (it may have expired).`,
+        );
       }
       try {
         record = await store.create({ ...options.createWith, id });

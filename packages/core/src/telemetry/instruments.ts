@@ -57,7 +57,9 @@ export const Attr = {
 } as const;
 
 // Seconds buckets from 1 ms to 60 s: executions are fast, tool calls can be slow.
-const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const SECONDS_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+];
 
 export interface TelemetryOptions {
   /** Record metrics. Default true. */
@@ -71,7 +73,6 @@ export interface TelemetryOptions {
 /** Core's handle on metrics and traces; every method is cheap when disabled. */
 export class Telemetry {
   readonly tracer: Tracer | undefined;
-  private readonly meter: Meter | undefined;
   private readonly counters: Record<string, Counter> = {};
   private readonly histograms: Record<string, Histogram> = {};
   private sandboxSessionsSource: (() => number) | undefined;
@@ -79,8 +80,7 @@ export class Telemetry {
   constructor(readonly options: TelemetryOptions) {
     if (options.traces) this.tracer = trace.getTracer(METER_NAME, options.version);
     if (!options.metrics) return;
-    const meter = metrics.getMeter(METER_NAME, options.version);
-    this.meter = meter;
+    const meter: Meter = metrics.getMeter(METER_NAME, options.version);
     const counter = (name: string, description: string, unit?: string) => {
       this.counters[name] = meter.createCounter(name, { description, ...(unit ? { unit } : {}) });
     };
@@ -94,11 +94,26 @@ export class Telemetry {
     counter(Instruments.executions, "Executions by sandbox mode and outcome.");
     histogram(Instruments.executionDuration, "Wall-clock time of one execution.");
     counter(Instruments.toolCalls, "Upstream tool calls by server, tool and outcome.");
-    histogram(Instruments.mcpClientOperationDuration, "Duration of MCP client operations (tools/call) against upstream servers.");
-    counter(Instruments.tokensUsed, "Tokens the model saw in code mode (meta-tool definitions, program, result).", "{token}");
-    counter(Instruments.tokensPlainMcp, "Tokens the same work would have cost over plain MCP.", "{token}");
+    histogram(
+      Instruments.mcpClientOperationDuration,
+      "Duration of MCP client operations (tools/call) against upstream servers.",
+    );
+    counter(
+      Instruments.tokensUsed,
+      "Tokens the model saw in code mode (meta-tool definitions, program, result).",
+      "{token}",
+    );
+    counter(
+      Instruments.tokensPlainMcp,
+      "Tokens the same work would have cost over plain MCP.",
+      "{token}",
+    );
     counter(Instruments.tokensSaved, "Tokens saved against plain MCP.", "{token}");
-    counter(Instruments.costEstimated, "Estimated model input cost in US dollars, by path (code_mode or plain_mcp).", "USD");
+    counter(
+      Instruments.costEstimated,
+      "Estimated model input cost in US dollars, by path (code_mode or plain_mcp).",
+      "USD",
+    );
     histogram(Instruments.sessionStoreDuration, "Duration of session store operations.");
     counter(Instruments.upstreamReconnects, "Reconnections to upstream MCP servers.");
     counter(Instruments.sandboxFallbacks, "Executions a hybrid sandbox ran on a fallback mode.");
@@ -139,7 +154,10 @@ export class Telemetry {
       } catch (error) {
         const code = (error as { code?: unknown }).code;
         span.setAttribute(Attr.errorType, typeof code === "string" ? code : "Error");
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message?.slice(0, 500) });
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: (error as Error).message?.slice(0, 500),
+        });
         throw error;
       } finally {
         span.end();

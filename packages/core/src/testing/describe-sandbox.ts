@@ -59,20 +59,25 @@ export function describeSandbox(
       if (request.kind === "search") return [{ name: `found:${request.query}` }];
       if (request.kind === "describe") return { name: request.name, description: "described" };
       if (request.tool === "echo") return { echoed: request.args, raw: request.raw } as JsonValue;
-      if (request.tool === "fail") throw new OptimizerError(ErrorCodes.TOOL_DENIED, "demo-server.fail is denied by policy.");
+      if (request.tool === "fail")
+        throw new OptimizerError(ErrorCodes.TOOL_DENIED, "demo-server.fail is denied by policy.");
       if (request.tool === "slow") {
         await new Promise((r) => setTimeout(r, 20));
         return (request.args as { n: number }).n;
       }
       if (request.tool === "never") return new Promise<never>(() => {});
-      throw new OptimizerError(ErrorCodes.TOOL_NOT_FOUND, `demo-server has no tool "${request.tool}".`);
+      throw new OptimizerError(
+        ErrorCodes.TOOL_NOT_FOUND,
+        `demo-server has no tool "${request.tool}".`,
+      );
     },
   };
 
   describe(`Sandbox conformance: ${name}`, () => {
     let sandbox: Sandbox;
     let session: SandboxSession;
-    const run = (code: string, extra?: Partial<SandboxJob>) => session.execute(job(code, extra), host);
+    const run = (code: string, extra?: Partial<SandboxJob>) =>
+      session.execute(job(code, extra), host);
 
     beforeAll(async () => {
       process.env[CANARY_ENV] = "canary-secret-4f1d";
@@ -86,194 +91,328 @@ export function describeSandbox(
       await sandbox?.close();
     }, timeout);
 
-    test("reports its capabilities", async () => {
-      const caps = await sandbox.capabilities();
-      expect(caps.mode).toBe(sandbox.mode);
-      expect(caps.available).toBe(true);
-      expect(typeof caps.isolation).toBe("string");
-    }, timeout);
+    test(
+      "reports its capabilities",
+      async () => {
+        const caps = await sandbox.capabilities();
+        expect(caps.mode).toBe(sandbox.mode);
+        expect(caps.available).toBe(true);
+        expect(typeof caps.isolation).toBe("string");
+      },
+      timeout,
+    );
 
-    test("returns the program's value, or undefined", async () => {
-      expect((await run("return 6 * 7")).value).toBe(42);
-      expect((await run("return { a: [1, 'x', null, true], b: { c: 1.5 } }")).value).toEqual({
-        a: [1, "x", null, true],
-        b: { c: 1.5 },
-      });
-      expect((await run("const x = 1;")).value).toBeUndefined();
-    }, timeout);
+    test(
+      "returns the program's value, or undefined",
+      async () => {
+        expect((await run("return 6 * 7")).value).toBe(42);
+        expect((await run("return { a: [1, 'x', null, true], b: { c: 1.5 } }")).value).toEqual({
+          a: [1, "x", null, true],
+          b: { c: 1.5 },
+        });
+        expect((await run("const x = 1;")).value).toBeUndefined();
+      },
+      timeout,
+    );
 
-    test("supports async code and top-level await", async () => {
-      const out = await run("const v = await Promise.all([1, 2].map(async (x) => x * 10)); return v");
-      expect(out.value).toEqual([10, 20]);
-    }, timeout);
+    test(
+      "supports async code and top-level await",
+      async () => {
+        const out = await run(
+          "const v = await Promise.all([1, 2].map(async (x) => x * 10)); return v",
+        );
+        expect(out.value).toEqual([10, 20]);
+      },
+      timeout,
+    );
 
-    test("hands state in and takes the changed state back", async () => {
-      const out = await run("state.count = (state.count ?? 0) + 1; state.seen = 'yes'; return state.count", {
-        state: { count: 41, keep: [1, 2] },
-      });
-      expect(out.value).toBe(42);
-      expect(out.state).toEqual({ count: 42, keep: [1, 2], seen: "yes" });
-    }, timeout);
+    test(
+      "hands state in and takes the changed state back",
+      async () => {
+        const out = await run(
+          "state.count = (state.count ?? 0) + 1; state.seen = 'yes'; return state.count",
+          {
+            state: { count: 41, keep: [1, 2] },
+          },
+        );
+        expect(out.value).toBe(42);
+        expect(out.state).toEqual({ count: 42, keep: [1, 2], seen: "yes" });
+      },
+      timeout,
+    );
 
-    test("captures console output by level, in order", async () => {
-      const out = await run("console.log('one', 2, { three: 3 }); console.warn('careful'); console.error(new Error('bad')); return 1");
-      expect(out.logs.map((l) => l.level)).toEqual(["log", "warn", "error"]);
-      expect(out.logs[0]!.text).toBe('one 2 {"three":3}');
-      expect(out.logs[1]!.text).toBe("careful");
-      expect(out.logs[2]!.text).toContain("bad");
-      expect(out.logsTruncated).toBe(false);
-    }, timeout);
+    test(
+      "captures console output by level, in order",
+      async () => {
+        const out = await run(
+          "console.log('one', 2, { three: 3 }); console.warn('careful'); console.error(new Error('bad')); return 1",
+        );
+        expect(out.logs.map((l) => l.level)).toEqual(["log", "warn", "error"]);
+        expect(out.logs[0]!.text).toBe('one 2 {"three":3}');
+        expect(out.logs[1]!.text).toBe("careful");
+        expect(out.logs[2]!.text).toContain("bad");
+        expect(out.logsTruncated).toBe(false);
+      },
+      timeout,
+    );
 
-    test("cuts console output at maxLogBytes and says so", async () => {
-      const out = await run("for (let i = 0; i < 2000; i++) console.log('line ' + i + ' ' + 'x'.repeat(50)); return 'ok'");
-      expect(out.value).toBe("ok");
-      expect(out.logsTruncated).toBe(true);
-      const bytes = out.logs.reduce((s, l) => s + Buffer.byteLength(l.text), 0);
-      expect(bytes).toBeLessThanOrEqual(limits.maxLogBytes);
-    }, timeout);
+    test(
+      "cuts console output at maxLogBytes and says so",
+      async () => {
+        const out = await run(
+          "for (let i = 0; i < 2000; i++) console.log('line ' + i + ' ' + 'x'.repeat(50)); return 'ok'",
+        );
+        expect(out.value).toBe("ok");
+        expect(out.logsTruncated).toBe(true);
+        const bytes = out.logs.reduce((s, l) => s + Buffer.byteLength(l.text), 0);
+        expect(bytes).toBeLessThanOrEqual(limits.maxLogBytes);
+      },
+      timeout,
+    );
 
-    test("routes tool calls to the host and returns their values", async () => {
-      calls.length = 0;
-      const out = await run("return await demo.echo({ q: 'hi', n: [1, 2] })");
-      expect(out.value).toEqual({ echoed: { q: "hi", n: [1, 2] }, raw: false });
-      expect(calls).toEqual([{ kind: "tool", server: "demo-server", tool: "echo", args: { q: "hi", n: [1, 2] }, raw: false }]);
-    }, timeout);
+    test(
+      "routes tool calls to the host and returns their values",
+      async () => {
+        calls.length = 0;
+        const out = await run("return await demo.echo({ q: 'hi', n: [1, 2] })");
+        expect(out.value).toEqual({ echoed: { q: "hi", n: [1, 2] }, raw: false });
+        expect(calls).toEqual([
+          {
+            kind: "tool",
+            server: "demo-server",
+            tool: "echo",
+            args: { q: "hi", n: [1, 2] },
+            raw: false,
+          },
+        ]);
+      },
+      timeout,
+    );
 
-    test("offers raw results, mcp.call and discovery through the host", async () => {
-      const out = await run(`
+    test(
+      "offers raw results, mcp.call and discovery through the host",
+      async () => {
+        const out = await run(`
         const raw = await demo.echo.raw({ a: 1 });
         const viaCall = await mcp.call("demo-server", "echo", { b: 2 });
         const found = await mcp.search("issues", { limit: 3 });
         const described = await mcp.describe("demo-server.echo");
         return { raw, viaCall, found, described, keys: Object.keys(demo), servers: mcp.servers };
       `);
-      expect(out.value).toEqual({
-        raw: { echoed: { a: 1 }, raw: true },
-        viaCall: { echoed: { b: 2 }, raw: false },
-        found: [{ name: "found:issues" }],
-        described: { name: "demo-server.echo", description: "described" },
-        keys: ["echo", "fail", "slow", "never"],
-        servers: [{ name: "demo-server", global: "demo", tools: 4 }],
-      });
-    }, timeout);
+        expect(out.value).toEqual({
+          raw: { echoed: { a: 1 }, raw: true },
+          viaCall: { echoed: { b: 2 }, raw: false },
+          found: [{ name: "found:issues" }],
+          described: { name: "demo-server.echo", description: "described" },
+          keys: ["echo", "fail", "slow", "never"],
+          servers: [{ name: "demo-server", global: "demo", tools: 4 }],
+        });
+      },
+      timeout,
+    );
 
-    test("runs parallel tool calls and matches each answer to its call", async () => {
-      const out = await run("return await Promise.all([5, 3, 9, 1].map((n) => demo.slow({ n })))");
-      expect(out.value).toEqual([5, 3, 9, 1]);
-    }, timeout);
+    test(
+      "runs parallel tool calls and matches each answer to its call",
+      async () => {
+        const out = await run(
+          "return await Promise.all([5, 3, 9, 1].map((n) => demo.slow({ n })))",
+        );
+        expect(out.value).toEqual([5, 3, 9, 1]);
+      },
+      timeout,
+    );
 
-    test("host errors reach the program as catchable errors with the code", async () => {
-      const out = await run("try { await demo.fail({}); return 'no' } catch (e) { return [e.code, e.message] }");
-      expect(out.value).toEqual([ErrorCodes.TOOL_DENIED, "demo-server.fail is denied by policy."]);
-    }, timeout);
+    test(
+      "host errors reach the program as catchable errors with the code",
+      async () => {
+        const out = await run(
+          "try { await demo.fail({}); return 'no' } catch (e) { return [e.code, e.message] }",
+        );
+        expect(out.value).toEqual([
+          ErrorCodes.TOOL_DENIED,
+          "demo-server.fail is denied by policy.",
+        ]);
+      },
+      timeout,
+    );
 
-    test("an uncaught host error fails the run with the host's code", async () => {
-      await expect(run("await demo.fail({}); return 1")).rejects.toMatchObject({ code: ErrorCodes.TOOL_DENIED });
-    }, timeout);
+    test(
+      "an uncaught host error fails the run with the host's code",
+      async () => {
+        await expect(run("await demo.fail({}); return 1")).rejects.toMatchObject({
+          code: ErrorCodes.TOOL_DENIED,
+        });
+      },
+      timeout,
+    );
 
-    test("a guest cannot claim a host code the host never sent", async () => {
-      await expect(
-        run("const e = new Error('fake'); e.code = 'TOOL_DENIED'; throw e"),
-      ).rejects.toMatchObject({ code: ErrorCodes.CODE_RUNTIME_ERROR });
-    }, timeout);
+    test(
+      "a guest cannot claim a host code the host never sent",
+      async () => {
+        await expect(
+          run("const e = new Error('fake'); e.code = 'TOOL_DENIED'; throw e"),
+        ).rejects.toMatchObject({ code: ErrorCodes.CODE_RUNTIME_ERROR });
+      },
+      timeout,
+    );
 
-    test("tool arguments must be one object", async () => {
-      const out = await run("try { await demo.echo('text'); } catch (e) { return e.code }");
-      expect(out.value).toBe(ErrorCodes.TOOL_INVALID_ARGUMENTS);
-    }, timeout);
+    test(
+      "tool arguments must be one object",
+      async () => {
+        const out = await run("try { await demo.echo('text'); } catch (e) { return e.code }");
+        expect(out.value).toBe(ErrorCodes.TOOL_INVALID_ARGUMENTS);
+      },
+      timeout,
+    );
 
-    test("a program that throws gets CODE_RUNTIME_ERROR and the next one runs", async () => {
-      await expect(run("throw new TypeError('broken on purpose')")).rejects.toMatchObject({
-        code: ErrorCodes.CODE_RUNTIME_ERROR,
-        message: expect.stringContaining("broken on purpose"),
-      });
-      await expect(run("null.x")).rejects.toMatchObject({ code: ErrorCodes.CODE_RUNTIME_ERROR });
-      expect((await run("return 'alive'")).value).toBe("alive");
-    }, timeout);
+    test(
+      "a program that throws gets CODE_RUNTIME_ERROR and the next one runs",
+      async () => {
+        await expect(run("throw new TypeError('broken on purpose')")).rejects.toMatchObject({
+          code: ErrorCodes.CODE_RUNTIME_ERROR,
+          message: expect.stringContaining("broken on purpose"),
+        });
+        await expect(run("null.x")).rejects.toMatchObject({ code: ErrorCodes.CODE_RUNTIME_ERROR });
+        expect((await run("return 'alive'")).value).toBe("alive");
+      },
+      timeout,
+    );
 
-    test("a program that does not parse gets CODE_SYNTAX_ERROR", async () => {
-      await expect(run("return (1 +")).rejects.toMatchObject({ code: ErrorCodes.CODE_SYNTAX_ERROR });
-      expect((await run("return 'alive'")).value).toBe("alive");
-    }, timeout);
+    test(
+      "a program that does not parse gets CODE_SYNTAX_ERROR",
+      async () => {
+        await expect(run("return (1 +")).rejects.toMatchObject({
+          code: ErrorCodes.CODE_SYNTAX_ERROR,
+        });
+        expect((await run("return 'alive'")).value).toBe("alive");
+      },
+      timeout,
+    );
 
-    test("values JSON cannot carry get RESULT_NOT_SERIALIZABLE with the path", async () => {
-      await expect(run("return { a: { b: 10n } }")).rejects.toMatchObject({
-        code: ErrorCodes.RESULT_NOT_SERIALIZABLE,
-        message: expect.stringContaining("$.a.b"),
-      });
-      await expect(run("return new Map([[1, 2]])")).rejects.toMatchObject({ code: ErrorCodes.RESULT_NOT_SERIALIZABLE });
-      await expect(run("const o = {}; o.self = o; return o")).rejects.toMatchObject({
-        code: ErrorCodes.RESULT_NOT_SERIALIZABLE,
-      });
-      await expect(run("return () => 1")).rejects.toMatchObject({ code: ErrorCodes.RESULT_NOT_SERIALIZABLE });
-      await expect(run("state.fn = () => 1; return 1")).rejects.toMatchObject({
-        code: ErrorCodes.RESULT_NOT_SERIALIZABLE,
-        message: expect.stringContaining("state.fn"),
-      });
-      expect((await run("return 'alive'")).value).toBe("alive");
-    }, timeout);
+    test(
+      "values JSON cannot carry get RESULT_NOT_SERIALIZABLE with the path",
+      async () => {
+        await expect(run("return { a: { b: 10n } }")).rejects.toMatchObject({
+          code: ErrorCodes.RESULT_NOT_SERIALIZABLE,
+          message: expect.stringContaining("$.a.b"),
+        });
+        await expect(run("return new Map([[1, 2]])")).rejects.toMatchObject({
+          code: ErrorCodes.RESULT_NOT_SERIALIZABLE,
+        });
+        await expect(run("const o = {}; o.self = o; return o")).rejects.toMatchObject({
+          code: ErrorCodes.RESULT_NOT_SERIALIZABLE,
+        });
+        await expect(run("return () => 1")).rejects.toMatchObject({
+          code: ErrorCodes.RESULT_NOT_SERIALIZABLE,
+        });
+        await expect(run("state.fn = () => 1; return 1")).rejects.toMatchObject({
+          code: ErrorCodes.RESULT_NOT_SERIALIZABLE,
+          message: expect.stringContaining("state.fn"),
+        });
+        expect((await run("return 'alive'")).value).toBe("alive");
+      },
+      timeout,
+    );
 
-    test("output over maxOutputBytes gets SANDBOX_OUTPUT_LIMIT and the next run works", async () => {
-      await expect(run("return 'x'.repeat(10 * 1024 * 1024)")).rejects.toMatchObject({
-        code: ErrorCodes.SANDBOX_OUTPUT_LIMIT,
-      });
-      expect((await run("return 'alive'")).value).toBe("alive");
-    }, timeout);
+    test(
+      "output over maxOutputBytes gets SANDBOX_OUTPUT_LIMIT and the next run works",
+      async () => {
+        await expect(run("return 'x'.repeat(10 * 1024 * 1024)")).rejects.toMatchObject({
+          code: ErrorCodes.SANDBOX_OUTPUT_LIMIT,
+        });
+        expect((await run("return 'alive'")).value).toBe("alive");
+      },
+      timeout,
+    );
 
-    test("an infinite loop gets SANDBOX_TIMEOUT and the next run works", async () => {
-      const started = Date.now();
-      await expect(run("while (true) {}", { limits: { ...limits, timeoutMs: shortTimeoutMs } })).rejects.toMatchObject({
-        code: ErrorCodes.SANDBOX_TIMEOUT,
-      });
-      expect(Date.now() - started).toBeLessThan(shortTimeoutMs + 10_000);
-      await expect(
-        run("for (;;) { try { while (true) {} } catch (e) {} }", { limits: { ...limits, timeoutMs: shortTimeoutMs } }),
-      ).rejects.toMatchObject({ code: ErrorCodes.SANDBOX_TIMEOUT });
-      expect((await run("return 'alive'")).value).toBe("alive");
-    }, timeout);
+    test(
+      "an infinite loop gets SANDBOX_TIMEOUT and the next run works",
+      async () => {
+        const started = Date.now();
+        await expect(
+          run("while (true) {}", { limits: { ...limits, timeoutMs: shortTimeoutMs } }),
+        ).rejects.toMatchObject({
+          code: ErrorCodes.SANDBOX_TIMEOUT,
+        });
+        expect(Date.now() - started).toBeLessThan(shortTimeoutMs + 10_000);
+        await expect(
+          run("for (;;) { try { while (true) {} } catch (e) {} }", {
+            limits: { ...limits, timeoutMs: shortTimeoutMs },
+          }),
+        ).rejects.toMatchObject({ code: ErrorCodes.SANDBOX_TIMEOUT });
+        expect((await run("return 'alive'")).value).toBe("alive");
+      },
+      timeout,
+    );
 
-    test("a host call that never answers ends in SANDBOX_TIMEOUT", async () => {
-      await expect(run("await demo.never({}); return 1", { limits: { ...limits, timeoutMs: shortTimeoutMs } })).rejects.toMatchObject({
-        code: ErrorCodes.SANDBOX_TIMEOUT,
-      });
-      await expect(run("await new Promise(() => {}); return 1", { limits: { ...limits, timeoutMs: shortTimeoutMs } })).rejects.toMatchObject({
-        code: ErrorCodes.SANDBOX_TIMEOUT,
-      });
-      expect((await run("return 'alive'")).value).toBe("alive");
-    }, timeout);
+    test(
+      "a host call that never answers ends in SANDBOX_TIMEOUT",
+      async () => {
+        await expect(
+          run("await demo.never({}); return 1", {
+            limits: { ...limits, timeoutMs: shortTimeoutMs },
+          }),
+        ).rejects.toMatchObject({
+          code: ErrorCodes.SANDBOX_TIMEOUT,
+        });
+        await expect(
+          run("await new Promise(() => {}); return 1", {
+            limits: { ...limits, timeoutMs: shortTimeoutMs },
+          }),
+        ).rejects.toMatchObject({
+          code: ErrorCodes.SANDBOX_TIMEOUT,
+        });
+        expect((await run("return 'alive'")).value).toBe("alive");
+      },
+      timeout,
+    );
 
-    test("a memory bomb gets SANDBOX_MEMORY and the next run works", async () => {
-      await expect(
-        run("const a = []; while (true) a.push(new Array(100000).fill(a.length));", {
-          limits: { ...limits, timeoutMs: 60_000 },
-        }),
-      ).rejects.toMatchObject({ code: ErrorCodes.SANDBOX_MEMORY });
-      expect((await run("return 'alive'")).value).toBe("alive");
-    }, timeout);
+    test(
+      "a memory bomb gets SANDBOX_MEMORY and the next run works",
+      async () => {
+        await expect(
+          run("const a = []; while (true) a.push(new Array(100000).fill(a.length));", {
+            limits: { ...limits, timeoutMs: 60_000 },
+          }),
+        ).rejects.toMatchObject({ code: ErrorCodes.SANDBOX_MEMORY });
+        expect((await run("return 'alive'")).value).toBe("alive");
+      },
+      timeout,
+    );
 
-    test("deep recursion is an error, not a crash of the host", async () => {
-      await expect(run("const f = (n) => f(n + 1) + 1; return f(0)")).rejects.toMatchObject({
-        code: expect.stringMatching(/^(CODE_RUNTIME_ERROR|SANDBOX_MEMORY|SANDBOX_CRASHED)$/),
-      });
-      expect((await run("return 'alive'")).value).toBe("alive");
-    }, timeout);
+    test(
+      "deep recursion is an error, not a crash of the host",
+      async () => {
+        await expect(run("const f = (n) => f(n + 1) + 1; return f(0)")).rejects.toMatchObject({
+          code: expect.stringMatching(/^(CODE_RUNTIME_ERROR|SANDBOX_MEMORY|SANDBOX_CRASHED)$/),
+        });
+        expect((await run("return 'alive'")).value).toBe("alive");
+      },
+      timeout,
+    );
 
-    test("the guest cannot see the host's environment", async () => {
-      const out = await run(`
+    test(
+      "the guest cannot see the host's environment",
+      async () => {
+        const out = await run(`
         const seen = [];
         try { if (typeof process !== "undefined") seen.push(JSON.stringify(process.env)); } catch (e) {}
         try { if (typeof std !== "undefined") seen.push(String(std.getenv("${CANARY_ENV}"))); } catch (e) {}
         try { if (typeof Deno !== "undefined") seen.push(JSON.stringify(Deno.env.toObject())); } catch (e) {}
         return seen.join(" ");
       `);
-      expect(String(out.value)).not.toContain("canary-secret-4f1d");
-    }, timeout);
+        expect(String(out.value)).not.toContain("canary-secret-4f1d");
+      },
+      timeout,
+    );
 
-    test("the guest cannot write a file on the host", async () => {
-      const dir = mkdtempSync(join(tmpdir(), "mcpo-conformance-"));
-      const target = join(dir, "escaped.txt");
-      try {
-        const out = await run(`
+    test(
+      "the guest cannot write a file on the host",
+      async () => {
+        const dir = mkdtempSync(join(tmpdir(), "mcpo-conformance-"));
+        const target = join(dir, "escaped.txt");
+        try {
+          const out = await run(`
           const target = ${JSON.stringify(target)};
           const attempts = [];
           const tries = [
@@ -286,44 +425,64 @@ export function describeSandbox(
           for (const t of tries) { try { await t(); attempts.push("ok"); } catch (e) { attempts.push("denied"); } }
           return attempts;
         `);
-        expect(Array.isArray(out.value)).toBe(true);
-        expect(existsSync(target)).toBe(false);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    }, timeout);
+          expect(Array.isArray(out.value)).toBe(true);
+          expect(existsSync(target)).toBe(false);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+      timeout,
+    );
 
-    test("sessions do not share globals", async () => {
-      await run("globalThis.leak = 'from conformance'; return 1");
-      const other = await sandbox.open({ sessionId: "conformance-other" });
-      try {
-        const out = await other.execute(job("return typeof globalThis.leak"), host);
-        expect(out.value).toBe("undefined");
-      } finally {
-        await other.close();
-      }
-    }, timeout);
+    test(
+      "sessions do not share globals",
+      async () => {
+        await run("globalThis.leak = 'from conformance'; return 1");
+        const other = await sandbox.open({ sessionId: "conformance-other" });
+        try {
+          const out = await other.execute(job("return typeof globalThis.leak"), host);
+          expect(out.value).toBe("undefined");
+        } finally {
+          await other.close();
+        }
+      },
+      timeout,
+    );
 
-    test("jobs sent at once to one session all complete, one at a time", async () => {
-      const results = await Promise.all(
-        [1, 2, 3, 4].map((i) => run(`state.i = ${i}; await demo.slow({ n: ${i} }); return state.i`)),
-      );
-      expect(results.map((r) => r.value)).toEqual([1, 2, 3, 4]);
-    }, timeout);
+    test(
+      "jobs sent at once to one session all complete, one at a time",
+      async () => {
+        const results = await Promise.all(
+          [1, 2, 3, 4].map((i) =>
+            run(`state.i = ${i}; await demo.slow({ n: ${i} }); return state.i`),
+          ),
+        );
+        expect(results.map((r) => r.value)).toEqual([1, 2, 3, 4]);
+      },
+      timeout,
+    );
 
-    test("a closed session refuses work with a typed error", async () => {
-      const temp = await sandbox.open({ sessionId: "conformance-closed" });
-      await temp.close();
-      await temp.close();
-      await expect(temp.execute(job("return 1"), host)).rejects.toSatisfy(
-        (e: unknown) => typeof (e as OptimizerError).code === "string",
-      );
-    }, timeout);
+    test(
+      "a closed session refuses work with a typed error",
+      async () => {
+        const temp = await sandbox.open({ sessionId: "conformance-closed" });
+        await temp.close();
+        await temp.close();
+        await expect(temp.execute(job("return 1"), host)).rejects.toSatisfy(
+          (e: unknown) => typeof (e as OptimizerError).code === "string",
+        );
+      },
+      timeout,
+    );
 
-    test("outcomes name the mode and a duration", async () => {
-      const out = await run("return 1");
-      expect(typeof out.mode).toBe("string");
-      expect(out.durationMs).toBeGreaterThanOrEqual(0);
-    }, timeout);
+    test(
+      "outcomes name the mode and a duration",
+      async () => {
+        const out = await run("return 1");
+        expect(typeof out.mode).toBe("string");
+        expect(out.durationMs).toBeGreaterThanOrEqual(0);
+      },
+      timeout,
+    );
   });
 }

@@ -9,7 +9,8 @@ export async function createO200kTokenizer(): Promise<Tokenizer> {
   return {
     name: "o200k_base",
     // Special-token markers in tool data ("<|endoftext|>") are ordinary text here, never an error.
-    count: (text: string) => (text.length === 0 ? 0 : countTokens(text, { disallowedSpecial: new Set() })),
+    count: (text: string) =>
+      text.length === 0 ? 0 : countTokens(text, { disallowedSpecial: new Set() }),
   };
 }
 

@@ -16,7 +16,9 @@ export interface TokenFigures {
 }
 
 /** The tool list as an MCP client hands it to a model: name, description, schemas, annotations. */
-export function toolDefinitionsText(tools: readonly (UpstreamTool & { server?: string })[]): string {
+export function toolDefinitionsText(
+  tools: readonly (UpstreamTool & { server?: string })[],
+): string {
   return JSON.stringify(
     tools.map((t) => ({
       name: t.name,
@@ -46,12 +48,18 @@ export function toolResultText(result: ToolCallResult): { text: string; mediaBlo
       parts.push(resource?.text ?? resource?.uri ?? "");
     } else parts.push(JSON.stringify(block));
   }
-  if (parts.length === 0 && result.structuredContent) parts.push(JSON.stringify(result.structuredContent));
+  if (parts.length === 0 && result.structuredContent)
+    parts.push(JSON.stringify(result.structuredContent));
   return { text: parts.join("\n"), mediaBlocks };
 }
 
 /** Counts the plain-MCP cost of one tool call: the call the model writes and the result it reads. */
-export function plainCallTokens(tokenizer: Tokenizer, name: string, args: unknown, result: ToolCallResult | undefined): number {
+export function plainCallTokens(
+  tokenizer: Tokenizer,
+  name: string,
+  args: unknown,
+  result: ToolCallResult | undefined,
+): number {
   let tokens = tokenizer.count(toolCallText(name, args));
   if (result) {
     const { text, mediaBlocks } = toolResultText(result);

@@ -5,6 +5,7 @@ import {
   type Transport,
 } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { isStdioServer, type ServerConfig } from "../config/schema.js";
 import type {
   CallToolOptions,
   ToolCallResult,
@@ -14,7 +15,6 @@ import type {
   UpstreamResource,
   UpstreamTool,
 } from "../contracts/upstream.js";
-import { isStdioServer, type ServerConfig } from "../config/schema.js";
 import { ErrorCodes, OptimizerError } from "../errors.js";
 import type { JsonObject } from "../json.js";
 
@@ -92,9 +92,21 @@ export class McpUpstream implements Upstream {
       name: this.name,
       transport: isStdioServer(this.options.server) ? "stdio" : "http",
       connected: this.connected,
-      ...(version ? { serverInfo: { name: version.name, version: version.version, ...(version.title ? { title: version.title } : {}) } } : {}),
-      ...(client?.getNegotiatedProtocolVersion() ? { protocolVersion: client.getNegotiatedProtocolVersion()! } : {}),
-      ...(client?.getServerCapabilities() ? { capabilities: client.getServerCapabilities() as JsonObject } : {}),
+      ...(version
+        ? {
+            serverInfo: {
+              name: version.name,
+              version: version.version,
+              ...(version.title ? { title: version.title } : {}),
+            },
+          }
+        : {}),
+      ...(client?.getNegotiatedProtocolVersion()
+        ? { protocolVersion: client.getNegotiatedProtocolVersion()! }
+        : {}),
+      ...(client?.getServerCapabilities()
+        ? { capabilities: client.getServerCapabilities() as JsonObject }
+        : {}),
       ...(client?.getInstructions() ? { instructions: client.getInstructions()! } : {}),
       reconnects: this.reconnects,
       ...(this.lastError ? { lastError: this.lastError } : {}),
@@ -127,13 +139,26 @@ export class McpUpstream implements Upstream {
       name: p.name,
       ...(p.title ? { title: p.title } : {}),
       ...(p.description ? { description: p.description } : {}),
-      ...(p.arguments ? { arguments: p.arguments.map((a) => ({ name: a.name, ...(a.description ? { description: a.description } : {}), ...(a.required !== undefined ? { required: a.required } : {}) })) } : {}),
+      ...(p.arguments
+        ? {
+            arguments: p.arguments.map((a) => ({
+              name: a.name,
+              ...(a.description ? { description: a.description } : {}),
+              ...(a.required !== undefined ? { required: a.required } : {}),
+            })),
+          }
+        : {}),
     }));
   }
 
-  async callTool(name: string, args: JsonObject, options: CallToolOptions = {}): Promise<ToolCallResult> {
+  async callTool(
+    name: string,
+    args: JsonObject,
+    options: CallToolOptions = {},
+  ): Promise<ToolCallResult> {
     const client = await this.ready();
-    const timeout = options.timeoutMs ?? this.options.callTimeoutMs ?? this.options.server.timeout ?? 60_000;
+    const timeout =
+      options.timeoutMs ?? this.options.callTimeoutMs ?? this.options.server.timeout ?? 60_000;
     const result = await this.guard(
       () =>
         client.callTool(
@@ -163,7 +188,9 @@ export class McpUpstream implements Upstream {
 
   /** The OS process id of a stdio server (tests use it to crash the server). */
   get pid(): number | undefined {
-    return this.transport instanceof StdioClientTransport ? (this.transport.pid ?? undefined) : undefined;
+    return this.transport instanceof StdioClientTransport
+      ? (this.transport.pid ?? undefined)
+      : undefined;
   }
 
   private async ready(): Promise<Client> {
@@ -176,7 +203,10 @@ export class McpUpstream implements Upstream {
       await Promise.race([
         wait,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(this.unavailable(`it did not come back within ${limit} ms`)), limit);
+          timer = setTimeout(
+            () => reject(this.unavailable(`it did not come back within ${limit} ms`)),
+            limit,
+          );
         }),
       ]);
     } finally {
@@ -212,7 +242,10 @@ export class McpUpstream implements Upstream {
       await Promise.race([
         client.connect(transport),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
         }),
       ]);
       const { tools } = await client.listTools();
@@ -256,7 +289,8 @@ export class McpUpstream implements Upstream {
     }
     const url = new URL(server.url);
     const requestInit = server.headers ? { headers: server.headers } : undefined;
-    if (server.type === "sse") return new SSEClientTransport(url, requestInit ? { requestInit } : {});
+    if (server.type === "sse")
+      return new SSEClientTransport(url, requestInit ? { requestInit } : {});
     return new StreamableHTTPClientTransport(url, requestInit ? { requestInit } : {});
   }
 
@@ -292,7 +326,8 @@ export class McpUpstream implements Upstream {
     if (this.closed || this.reconnectTimer) return;
     const initial = this.options.reconnectInitialDelayMs ?? 250;
     const max = this.options.reconnectMaxDelayMs ?? 15_000;
-    const delay = Math.min(max, initial * 2 ** this.reconnectAttempt) * (0.75 + Math.random() * 0.5);
+    const delay =
+      Math.min(max, initial * 2 ** this.reconnectAttempt) * (0.75 + Math.random() * 0.5);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (this.closed || this.connected || this.connecting) return;
@@ -327,7 +362,12 @@ export class McpUpstream implements Upstream {
           { details: { server: this.name, timeoutMs } },
         );
       }
-      if (code === "CONNECTION_CLOSED" || code === "NOT_CONNECTED" || code === "SEND_FAILED" || !this.connected) {
+      if (
+        code === "CONNECTION_CLOSED" ||
+        code === "NOT_CONNECTED" ||
+        code === "SEND_FAILED" ||
+        !this.connected
+      ) {
         throw this.unavailable(this.describe(error));
       }
       throw new OptimizerError(ErrorCodes.TOOL_ERROR, `${what} failed: ${this.describe(error)}`, {
@@ -345,14 +385,20 @@ export class McpUpstream implements Upstream {
   }
 
   private closedError(): OptimizerError {
-    return new OptimizerError(ErrorCodes.UPSTREAM_UNAVAILABLE, `The MCP server "${this.name}" was closed.`, {
-      details: { server: this.name },
-    });
+    return new OptimizerError(
+      ErrorCodes.UPSTREAM_UNAVAILABLE,
+      `The MCP server "${this.name}" was closed.`,
+      {
+        details: { server: this.name },
+      },
+    );
   }
 
   private describe(error: unknown): string {
     const message = error instanceof Error ? error.message : String(error);
-    return this.stderrTail && !this.connected ? `${message}; stderr: ${lastLines(this.stderrTail)}` : message;
+    return this.stderrTail && !this.connected
+      ? `${message}; stderr: ${lastLines(this.stderrTail)}`
+      : message;
   }
 }
 

@@ -11,7 +11,11 @@ function bin(pkg: string): string {
 
 /** The reference "everything" server over stdio. */
 export function everythingServer(env: Record<string, string> = {}) {
-  return { command: process.execPath, args: [bin("@modelcontextprotocol/server-everything"), "stdio"], env };
+  return {
+    command: process.execPath,
+    args: [bin("@modelcontextprotocol/server-everything"), "stdio"],
+    env,
+  };
 }
 
 /** The filesystem server, allowed to touch one folder. */
@@ -21,7 +25,11 @@ export function filesystemServer(dir: string) {
 
 /** The knowledge-graph memory server, persisting to one file. */
 export function memoryServer(file: string) {
-  return { command: process.execPath, args: [bin("@modelcontextprotocol/server-memory")], env: { MEMORY_FILE_PATH: file } };
+  return {
+    command: process.execPath,
+    args: [bin("@modelcontextprotocol/server-memory")],
+    env: { MEMORY_FILE_PATH: file },
+  };
 }
 
 export async function freePort(): Promise<number> {
@@ -36,15 +44,26 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts server-everything over Streamable HTTP on a free port. */
-export async function startEverythingHttp(): Promise<{ url: string; child: ChildProcess; close(): Promise<void> }> {
+export async function startEverythingHttp(): Promise<{
+  url: string;
+  child: ChildProcess;
+  close(): Promise<void>;
+}> {
   const port = await freePort();
-  const child = spawn(process.execPath, [bin("@modelcontextprotocol/server-everything"), "streamableHttp"], {
-    env: { PATH: process.env.PATH ?? "", PORT: String(port) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [bin("@modelcontextprotocol/server-everything"), "streamableHttp"],
+    {
+      env: { PATH: process.env.PATH ?? "", PORT: String(port) },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     let output = "";
-    const timer = setTimeout(() => reject(new Error(`server-everything did not start: ${output}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`server-everything did not start: ${output}`)),
+      20_000,
+    );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       if (/listening on port/i.test(output)) {
@@ -54,7 +73,9 @@ export async function startEverythingHttp(): Promise<{ url: string; child: Child
     };
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`server-everything exited with ${code}: ${output}`)));
+    child.once("exit", (code) =>
+      reject(new Error(`server-everything exited with ${code}: ${output}`)),
+    );
   });
   return {
     url: `http://127.0.0.1:${port}/mcp`,

@@ -72,7 +72,10 @@ export class ProcessRunner {
           if (frame.t !== "ready") throw new Error("first frame is not ready");
         } catch {
           settleReady(
-            new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "The process sandbox runner sent no ready frame."),
+            new OptimizerError(
+              ErrorCodes.SANDBOX_UNAVAILABLE,
+              "The process sandbox runner sent no ready frame.",
+            ),
           );
           this.kill();
           return;
@@ -124,7 +127,8 @@ export class ProcessRunner {
   }
 
   write(data: string): void {
-    if (this.dead) throw new OptimizerError(ErrorCodes.SANDBOX_CRASHED, "The sandbox runner is gone.");
+    if (this.dead)
+      throw new OptimizerError(ErrorCodes.SANDBOX_CRASHED, "The sandbox runner is gone.");
     this.child.stdin!.write(data);
   }
 
@@ -150,7 +154,11 @@ export class ProcessRunner {
   /** Kills and waits until the process and its pipes are gone. */
   async dispose(): Promise<void> {
     this.kill();
-    if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid !== undefined) {
+    if (
+      this.child.exitCode === null &&
+      this.child.signalCode === null &&
+      this.child.pid !== undefined
+    ) {
       await this.closed;
     }
   }

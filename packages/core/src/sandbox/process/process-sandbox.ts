@@ -45,7 +45,11 @@ let namespaceProbe: NamespaceSupport | undefined;
 export function probeNamespaces(): NamespaceSupport {
   if (namespaceProbe) return namespaceProbe;
   if (process.platform !== "linux") {
-    namespaceProbe = { network: false, pid: false, reason: `namespaces need Linux (this is ${process.platform})` };
+    namespaceProbe = {
+      network: false,
+      pid: false,
+      reason: `namespaces need Linux (this is ${process.platform})`,
+    };
     return namespaceProbe;
   }
   const attempts: string[][] = [
@@ -88,7 +92,10 @@ export class ProcessSandbox implements Sandbox {
     this.heapMb = options.maxMemoryMb ?? 128;
     this.poolSize = options.poolSize ?? 1;
     if (!Number.isInteger(this.heapMb) || this.heapMb < 16) {
-      throw new OptimizerError(ErrorCodes.INVALID_CONFIG, `maxMemoryMb must be an integer >= 16; got ${this.heapMb}.`);
+      throw new OptimizerError(
+        ErrorCodes.INVALID_CONFIG,
+        `maxMemoryMb must be an integer >= 16; got ${this.heapMb}.`,
+      );
     }
     const ns = options.namespaces ?? "auto";
     if (ns === "required") {
@@ -148,7 +155,8 @@ export class ProcessSandbox implements Sandbox {
   }
 
   async open(options: SandboxOpenOptions = {}): Promise<SandboxSession> {
-    if (this.closed) throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "The process sandbox is closed.");
+    if (this.closed)
+      throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "The process sandbox is closed.");
     const heapMb = options.maxMemoryMb ?? this.heapMb;
     const session = new ProcessSandboxSession(this, heapMb, options.sessionId);
     this.sessions.add(session);
