@@ -67,8 +67,8 @@ export class ValidatorCache {
  */
 export class ExecutionHost implements SandboxHost {
   readonly toolCalls: SessionToolCallLog[] = [];
-  /** Tokens the calls so far would have cost over plain MCP (calls and results). */
-  plainMcpCallTokens = 0;
+  /** The calls as plain MCP would have shown them; counted after the run, off the guest's path. */
+  private readonly plainCalls: { tool: string; args: JsonValue; result: ToolCallResult | undefined }[] = [];
   private readonly started = Date.now();
 
   constructor(
@@ -145,7 +145,7 @@ export class ExecutionHost implements SandboxHost {
         },
         SpanKind.CLIENT,
       );
-      this.plainMcpCallTokens += plainCallTokens(this.deps.tokenizer(), tool, args, result);
+      this.plainCalls.push({ tool, args, result });
       const redacted = this.deps.redactor.json(result as unknown as JsonValue) as unknown as ToolCallResult;
       resultBytes = approximateBytes(redacted);
       if (redacted.isError) {
@@ -160,9 +160,7 @@ export class ExecutionHost implements SandboxHost {
       outcome = "error";
       errorCode = e.code;
       // The plain-MCP path would have paid for the failed call too.
-      if (attempts > 0 || e.code === ErrorCodes.TOOL_ERROR) {
-        this.plainMcpCallTokens += plainCallTokens(this.deps.tokenizer(), tool, args, undefined);
-      }
+      if (attempts > 0 || e.code === ErrorCodes.TOOL_ERROR) this.plainCalls.push({ tool, args, result: undefined });
       throw e;
     } finally {
       const durationMs = performance.now() - started;
@@ -205,6 +203,14 @@ export class ExecutionHost implements SandboxHost {
         attempts: Math.max(attempts, 1),
       });
     }
+  }
+
+  /** Tokens the calls would have cost over plain MCP: each call the model writes and each result it reads. */
+  plainMcpCallTokens(): number {
+    const tokenizer = this.deps.tokenizer();
+    let total = 0;
+    for (const call of this.plainCalls) total += plainCallTokens(tokenizer, call.tool, call.args, call.result);
+    return total;
   }
 
   private search(query: string, options: JsonObject): JsonValue {

@@ -454,7 +454,7 @@ export class MCPOptimizer {
       resultTokens = tokenizer.count(failure.message);
     }
     const used = meta.tokens + tokenizer.count(source) + resultTokens;
-    const plainMcp = this.plainDefinitionTokens() + host.plainMcpCallTokens;
+    const plainMcp = this.plainDefinitionTokens() + host.plainMcpCallTokens();
     const tokens: TokenFigures = { used, plainMcp, tokenizer: tokenizer.name, saved: plainMcp - used };
     const cost = {
       model: this.pricing.model,
