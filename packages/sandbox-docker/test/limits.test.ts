@@ -282,25 +282,25 @@ describe("docker sandbox limits (real engine)", () => {
 
   test("a guest that floods stdout around the bridge is stopped; the host keeps serving", async () => {
     const s = await open();
-    const yieldEach = "await new Promise((r) => setImmediate(r));";
+    // Each write waits until the pipe took it: the guest's memory stays flat, the host sees it all.
+    const flood = (stream: string, text: string) =>
+      `for (;;) await new Promise((r) => process.${stream}.write(${JSON.stringify(text)}, r));`;
     // One endless line: the frame decoder's size limit.
     await expect(
-      s.execute(
-        job(`for (;;) { process.stdout.write('x'.repeat(65536)); ${yieldEach} }`),
-        nullHost,
-      ),
-    ).rejects.toMatchObject({ code: ErrorCodes.SANDBOX_OUTPUT_LIMIT });
+      s.execute(job(flood("stdout", "x".repeat(65536))), nullHost),
+    ).rejects.toMatchObject({
+      code: ErrorCodes.SANDBOX_OUTPUT_LIMIT,
+    });
     // Lines that are not frames: a protocol error.
-    await expect(
-      s.execute(job(`for (;;) { process.stdout.write('not a frame\\n'); ${yieldEach} }`), nullHost),
-    ).rejects.toMatchObject({ code: ErrorCodes.BRIDGE_PROTOCOL_ERROR });
+    await expect(s.execute(job(flood("stdout", "not a frame\n")), nullHost)).rejects.toMatchObject({
+      code: ErrorCodes.BRIDGE_PROTOCOL_ERROR,
+    });
     // stderr: capped per execution.
     await expect(
-      s.execute(
-        job(`for (;;) { process.stderr.write('e'.repeat(65536)); ${yieldEach} }`),
-        nullHost,
-      ),
-    ).rejects.toMatchObject({ code: ErrorCodes.SANDBOX_OUTPUT_LIMIT });
+      s.execute(job(flood("stderr", "e".repeat(65536))), nullHost),
+    ).rejects.toMatchObject({
+      code: ErrorCodes.SANDBOX_OUTPUT_LIMIT,
+    });
     // Without yielding, Node queues the writes in the guest's own memory: its limit stops it.
     await expect(
       s.execute(job("for (;;) process.stdout.write('x'.repeat(65536));"), nullHost),
