@@ -1,3 +1,8 @@
+export {
+  createMemoryAuditSink,
+  MemoryAuditSink,
+  type MemoryAuditSinkOptions,
+} from "./audit/memory-audit-sink.js";
 export { createRedactor, REDACTED, type Redactor } from "./audit/redactor.js";
 export { BridgeRun, type BridgeRunOptions } from "./bridge/bridge-run.js";
 export { FrameDecoder, formatBytes } from "./bridge/frame-decoder.js";

@@ -2,8 +2,16 @@
  * Conformance suites for the core contracts, run by every implementation against its real
  * backend. Import from "@mcp-optimizer/core/testing" inside a vitest test file.
  */
+export {
+  type DescribeAuditSinkOptions,
+  describeAuditSink,
+  sampleExecutionRecord,
+  sampleToolCallRecord,
+} from "./describe-audit-sink.js";
 export { type DescribeSandboxOptions, describeSandbox } from "./describe-sandbox.js";
 export {
   type DescribeSessionStoreOptions,
   describeSessionStore,
 } from "./describe-session-store.js";
+export { describeTokenizer } from "./describe-tokenizer.js";
+export { type DescribeUpstreamOptions, describeUpstream } from "./describe-upstream.js";
