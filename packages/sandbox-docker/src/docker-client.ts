@@ -30,7 +30,11 @@ export interface DockerEndpoint {
 
 export function dockerClient(endpoint: string | DockerEndpoint | undefined): Docker {
   if (endpoint === undefined) return new Docker();
-  const options = typeof endpoint === "string" ? parseEndpoint(endpoint) : endpoint;
+  let options = typeof endpoint === "string" ? parseEndpoint(endpoint) : endpoint;
+  // docker-modem takes the ssh agent from the environment only for DOCKER_HOST; do the same here.
+  if (options.protocol === "ssh" && options.sshOptions?.agent === undefined && process.env.SSH_AUTH_SOCK) {
+    options = { ...options, sshOptions: { ...options.sshOptions, agent: process.env.SSH_AUTH_SOCK } };
+  }
   // docker-modem merges DOCKER_HOST under explicit options, and a host from there would win
   // over an explicit socketPath: say "no host" unless one is given.
   return new Docker({ host: undefined, ...options } as Docker.DockerOptions);
