@@ -32,8 +32,15 @@ export function dockerClient(endpoint: string | DockerEndpoint | undefined): Doc
   if (endpoint === undefined) return new Docker();
   let options = typeof endpoint === "string" ? parseEndpoint(endpoint) : endpoint;
   // docker-modem takes the ssh agent from the environment only for DOCKER_HOST; do the same here.
-  if (options.protocol === "ssh" && options.sshOptions?.agent === undefined && process.env.SSH_AUTH_SOCK) {
-    options = { ...options, sshOptions: { ...options.sshOptions, agent: process.env.SSH_AUTH_SOCK } };
+  if (
+    options.protocol === "ssh" &&
+    options.sshOptions?.agent === undefined &&
+    process.env.SSH_AUTH_SOCK
+  ) {
+    options = {
+      ...options,
+      sshOptions: { ...options.sshOptions, agent: process.env.SSH_AUTH_SOCK },
+    };
   }
   // docker-modem merges DOCKER_HOST under explicit options, and a host from there would win
   // over an explicit socketPath: say "no host" unless one is given.
