@@ -589,7 +589,7 @@ export class MCPOptimizer {
               costUsd: data.counters.costUsd + costUsd,
             },
           }),
-          { createWith: { tenant: session.tenant, allow: session.allow } },
+          { createWith: { tenant: session.tenant, allow: session.allow }, current: session },
         ),
       );
     } catch (error) {

@@ -67,7 +67,7 @@ export function newSessionRecord(input: SessionCreateInput, now = Date.now()): S
 
 /** The next version of a record after a successful compare-and-set. */
 export function nextSessionRecord(
-  current: SessionRecord,
+  current: Pick<SessionRecord, "id" | "version" | "createdAt" | "ttlMs">,
   next: SessionData,
   now = Date.now(),
 ): SessionRecord {
@@ -93,6 +93,9 @@ export interface UpdateSessionOptions {
   attempts?: number;
   /** Create the session with these fields when it does not exist. */
   createWith?: Omit<SessionCreateInput, "id">;
+  /** A copy of the record read moments ago: the first attempt starts from it instead of reading
+   * again (if it is stale, that attempt meets SESSION_CONFLICT and the next one re-reads). */
+  current?: SessionRecord;
 }
 
 /**
@@ -107,7 +110,7 @@ export async function updateSession(
 ): Promise<SessionRecord> {
   const attempts = options.attempts ?? 10;
   for (let attempt = 1; ; attempt++) {
-    let record = await store.get(id);
+    let record = attempt === 1 && options.current ? options.current : await store.get(id);
     if (!record) {
       if (!options.createWith) {
         throw new OptimizerError(
@@ -122,7 +125,8 @@ export async function updateSession(
         continue;
       }
     }
-    const next = await change(structuredClone(sessionData(record)), record);
+    // Stores hand out copies, so `change` may edit what it gets.
+    const next = await change(sessionData(record), record);
     try {
       return await store.update(id, record.version, next);
     } catch (error) {
