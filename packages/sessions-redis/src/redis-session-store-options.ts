@@ -1,0 +1,40 @@
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from "ioredis";
+
+/** A host and port of a Sentinel or a Cluster node. */
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+export interface RedisSessionStoreOptions {
+  /** A redis:// or rediss:// (TLS) URL of one server. Default: none (one of url, client, sentinels, cluster is needed). */
+  url?: string;
+  /** An ioredis client (Redis or Cluster) you made; the store never closes it. Default: none. */
+  client?: Redis | Cluster;
+  /** Sentinels to ask for the master named `name`. Default: none. */
+  sentinels?: RedisNode[];
+  /** The Sentinel master name. Default: "mymaster". */
+  name?: string;
+  /** Seed nodes of a Redis Cluster. Default: none. */
+  cluster?: RedisNode[];
+  /** More ioredis options (username, password, tls, db, ...) for the connections the store makes. Default: {}. */
+  redisOptions?: RedisOptions;
+  /** More options for a Cluster connection. Default: {}. */
+  clusterOptions?: ClusterOptions;
+  /** Prefix of every key and of the pub/sub channel: one per deployment. Default: "mcpo:". */
+  prefix?: string;
+  /** Largest session, in bytes of its JSON before compression. Default: 1048576 (1 MiB). */
+  maxSessionBytes?: number;
+  /** Sessions whose JSON is larger than this are stored deflated. Default: 4096. */
+  compressAboveBytes?: number;
+  /** How long the first connection may take before operations fail, in ms. Default: 2000. */
+  connectTimeoutMs?: number;
+  /** Longest wait for one Redis reply before SESSION_STORE_UNAVAILABLE, in ms. Default: 5000. */
+  commandTimeoutMs?: number;
+  /** Longest pause between reconnection attempts (the backoff doubles from 50 ms), in ms. Default: 2000. */
+  maxReconnectDelayMs?: number;
+  /** Keep read sessions in memory, dropped when any replica writes (pub/sub). Default: false. */
+  cache?: boolean | { maxEntries?: number };
+  /** Listen to other replicas' writes over pub/sub (for `subscribe` and the cache). Default: true. */
+  invalidation?: boolean;
+}

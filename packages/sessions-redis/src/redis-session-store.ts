@@ -1,0 +1,546 @@
+import { randomUUID } from "node:crypto";
+import {
+  assertSessionId,
+  ErrorCodes,
+  newSessionData,
+  newSessionRecord,
+  OptimizerError,
+  SESSION_LOG_LIMIT,
+  type SessionChange,
+  type SessionCreateInput,
+  type SessionData,
+  type SessionListOptions,
+  type SessionListPage,
+  type SessionRecord,
+  type SessionStore,
+  type SessionSummary,
+} from "@mcp-optimizer/core";
+import { Cluster } from "ioredis";
+import {
+  createScript,
+  deleteScript,
+  indexScript,
+  type LuaScript,
+  touchScript,
+  updateScript,
+} from "./lua-scripts.js";
+import { connectRedis, duplicateForSubscriber, type RedisClient } from "./redis-connection.js";
+import { toStoreError, unavailable } from "./redis-errors.js";
+import type { RedisSessionStoreOptions } from "./redis-session-store-options.js";
+import { SessionCache } from "./session-cache.js";
+import { decodeSessionData, encodeSessionData } from "./session-encoding.js";
+import { SessionKeys } from "./session-keys.js";
+
+type Arg = string | number | Buffer;
+/** The two commands the store sends; both ioredis Redis and Cluster have them. */
+interface Caller {
+  call(command: string, ...args: Arg[]): Promise<unknown>;
+  callBuffer(command: string, ...args: Arg[]): Promise<unknown>;
+}
+
+const FIELDS = ["v", "t", "c", "u", "x", "l", "d"] as const;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Sessions in Redis. One hash per session (`<prefix>s:{<id>}`: version, tenant, times, TTL and
+ * the encoded data), a sliding PEXPIRE, and Lua scripts that check the version and write in
+ * one step. Tenants are listed from a sorted set per tenant, checked against the sessions.
+ */
+export class RedisSessionStore implements SessionStore {
+  readonly kind = "redis";
+  /** The ioredis client (yours when you passed `client`). */
+  readonly client: RedisClient;
+  private readonly caller: Caller;
+  private readonly owned: boolean;
+  private readonly keys: SessionKeys;
+  private readonly clustered: boolean;
+  private readonly origin = randomUUID();
+  private readonly maxSessionBytes: number;
+  private readonly compressAboveBytes: number;
+  private readonly connectTimeoutMs: number;
+  private readonly commandTimeoutMs: number;
+  private readonly listeners = new Set<(change: SessionChange) => void>();
+  private readonly cache: SessionCache | undefined;
+  private subscriber: RedisClient | undefined;
+  private subscribed = false;
+  private everReady = false;
+  private firstReady: Promise<void> | undefined;
+  private closed = false;
+  private lastError: string | undefined;
+
+  constructor(options: RedisSessionStoreOptions) {
+    this.keys = new SessionKeys(options.prefix ?? "mcpo:");
+    this.maxSessionBytes = positive(options.maxSessionBytes ?? 1024 * 1024, "maxSessionBytes");
+    this.compressAboveBytes = positive(options.compressAboveBytes ?? 4096, "compressAboveBytes");
+    this.connectTimeoutMs = positive(options.connectTimeoutMs ?? 2000, "connectTimeoutMs");
+    this.commandTimeoutMs = positive(options.commandTimeoutMs ?? 5000, "commandTimeoutMs");
+    const invalidation = options.invalidation ?? true;
+    if (options.cache && !invalidation) {
+      throw new OptimizerError(
+        ErrorCodes.INVALID_CONFIG,
+        "A session cache needs invalidation: without it a replica would serve stale sessions.",
+      );
+    }
+    if (options.cache) {
+      const max = typeof options.cache === "object" ? (options.cache.maxEntries ?? 1000) : 1000;
+      this.cache = new SessionCache(positive(max, "cache.maxEntries"));
+    }
+    const { client, owned } = connectRedis(options);
+    this.client = client;
+    this.owned = owned;
+    this.caller = client as unknown as Caller;
+    this.clustered = client instanceof Cluster;
+    this.everReady = client.status === "ready";
+    client.on("ready", () => {
+      this.everReady = true;
+      this.lastError = undefined;
+    });
+    // Without a listener ioredis prints every failed reconnect; the store reports them itself.
+    client.on("error", (error: Error) => {
+      this.lastError = error.message;
+    });
+    if (invalidation) this.listen();
+  }
+
+  async get(id: string): Promise<SessionRecord | undefined> {
+    assertSessionId(id);
+    const cached = this.cacheUsable() ? this.cache!.get(id) : undefined;
+    if (cached) return cached;
+    const generation = this.cache?.generation ?? 0;
+    const record = await this.read(id, "get");
+    if (record && this.cacheUsable()) this.cache!.put(record, generation);
+    return record;
+  }
+
+  async create(input: SessionCreateInput): Promise<SessionRecord> {
+    const record = newSessionRecord(structuredClone(input));
+    const { blob, json } = await this.encode(record.id, record);
+    const key = this.keys.session(record.id);
+    const index = this.keys.tenant(record.tenant);
+    const fields: Arg[] = [
+      "v",
+      1,
+      "t",
+      record.tenant,
+      "c",
+      Date.parse(record.createdAt),
+      "u",
+      Date.parse(record.updatedAt),
+      "x",
+      Date.parse(record.expiresAt),
+      "l",
+      record.ttlMs,
+      "d",
+      blob,
+    ];
+    const created = await this.op("create", async () => {
+      if (!this.clustered) {
+        return this.eval(createScript, [key, index], [record.id, record.ttlMs, ...fields]);
+      }
+      // The index lives in another slot: add it first so a listing never misses a session,
+      // and again after, in case a concurrent listing pruned it as not yet created.
+      await this.eval(indexScript, [index], [record.id, record.ttlMs]);
+      const result = await this.eval(createScript, [key], [record.id, record.ttlMs, ...fields]);
+      if (result === 1) await this.eval(indexScript, [index], [record.id, record.ttlMs]);
+      return result;
+    });
+    if (created !== 1) {
+      throw new OptimizerError(ErrorCodes.SESSION_EXISTS, `Session "${record.id}" already exists.`);
+    }
+    const stored = { ...record, ...this.parsed(record.tenant, json) };
+    this.cache?.put(stored);
+    return stored;
+  }
+
+  async update(id: string, expectedVersion: number, next: SessionData): Promise<SessionRecord> {
+    assertSessionId(id);
+    if (!Number.isInteger(expectedVersion) || expectedVersion < 1) {
+      throw new OptimizerError(
+        ErrorCodes.INVALID_INPUT,
+        `expectedVersion is a positive integer; got ${expectedVersion}.`,
+      );
+    }
+    const data = { ...newSessionData(next), log: (next.log ?? []).slice(-SESSION_LOG_LIMIT) };
+    if (typeof data.tenant !== "string" || data.tenant === "") {
+      throw new OptimizerError(
+        ErrorCodes.INVALID_INPUT,
+        "A session's tenant is a non-empty string.",
+      );
+    }
+    const { blob, json } = await this.encode(id, data);
+    const key = this.keys.session(id);
+    const index = this.keys.tenant(data.tenant);
+    const now = Date.now();
+    const args: Arg[] = [
+      id,
+      expectedVersion,
+      now,
+      data.tenant,
+      blob,
+      this.keys.channel,
+      this.origin,
+    ];
+    const result = (await this.op("update", async () => {
+      const reply = (await this.eval(
+        updateScript,
+        this.clustered ? [key] : [key, index],
+        args,
+      )) as unknown[];
+      if (this.clustered && typeof reply[0] === "number" && reply[0] > 0) {
+        await this.eval(indexScript, [index], [id, Number(reply[2])]);
+      }
+      return reply;
+    })) as [number, unknown?, unknown?, unknown?];
+    const status = Number(result[0]);
+    if (status === -1) {
+      this.cache?.drop(id);
+      throw new OptimizerError(
+        ErrorCodes.SESSION_NOT_FOUND,
+        `No session "${id}" (it may have expired).`,
+      );
+    }
+    if (status === -2) throw this.corrupt(id, "its version or TTL is missing");
+    if (status === 0) {
+      // The cached copy (if any) is what lost: the caller's re-read must go to Redis.
+      this.cache?.drop(id);
+      const actualVersion = Number(result[1]);
+      throw new OptimizerError(
+        ErrorCodes.SESSION_CONFLICT,
+        `Session "${id}" changed (version ${actualVersion}, expected ${expectedVersion}); re-read it and try again.`,
+        { details: { expectedVersion, actualVersion } },
+      );
+    }
+    const ttlMs = Number(result[2]);
+    const record: SessionRecord = {
+      ...this.parsed(data.tenant, json),
+      id,
+      version: status,
+      createdAt: iso(Number(result[1])),
+      updatedAt: iso(now),
+      ttlMs,
+      expiresAt: iso(now + ttlMs),
+    };
+    this.cache?.drop(id);
+    this.cache?.put(record);
+    this.emit({ id, version: status });
+    return record;
+  }
+
+  async touch(id: string, ttlMs?: number): Promise<boolean> {
+    assertSessionId(id);
+    if (ttlMs !== undefined && (!Number.isInteger(ttlMs) || ttlMs < 1)) {
+      throw new OptimizerError(
+        ErrorCodes.INVALID_INPUT,
+        `A session TTL is a positive integer of milliseconds; got ${ttlMs}.`,
+      );
+    }
+    const key = this.keys.session(id);
+    const result = (await this.op("touch", async () => {
+      const args = [id, Date.now(), ttlMs ?? "", this.keys.channel, this.origin];
+      const reply = (await this.eval(touchScript, [key], args)) as unknown[];
+      if (Number(reply[0]) === 1) {
+        // The tenant is only known now: the index is refreshed by a second short script.
+        const index = this.keys.tenant(String(reply[2]));
+        await this.eval(indexScript, [index], [id, Number(reply[1])]);
+      }
+      return reply;
+    })) as unknown[];
+    this.cache?.drop(id);
+    return Number(result[0]) === 1;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    assertSessionId(id);
+    const key = this.keys.session(id);
+    const n = await this.op("delete", () =>
+      this.eval(deleteScript, [key], [id, this.keys.channel, this.origin]),
+    );
+    this.cache?.drop(id);
+    if (n === 1) this.emit({ id, version: null });
+    return n === 1;
+  }
+
+  async list(tenant: string, options: SessionListOptions = {}): Promise<SessionListPage> {
+    if (typeof tenant !== "string" || tenant === "") {
+      throw new OptimizerError(ErrorCodes.INVALID_INPUT, "list() needs a tenant name.");
+    }
+    if (options.cursor !== undefined) assertSessionId(options.cursor);
+    const limit = Math.min(Math.max(Math.trunc(options.limit ?? 100), 1), 1000);
+    const index = this.keys.tenant(tenant);
+    return this.op("list", async () => {
+      const sessions: SessionSummary[] = [];
+      const stale: string[] = [];
+      let from = options.cursor ? `(${options.cursor}` : "-";
+      // One more than the page, to know whether there is a next page.
+      while (sessions.length <= limit) {
+        const want = limit + 1 - sessions.length + stale.length;
+        const ids = (await this.caller.call(
+          "ZRANGE",
+          index,
+          from,
+          "+",
+          "BYLEX",
+          "LIMIT",
+          0,
+          want,
+        )) as string[];
+        if (ids.length === 0) break;
+        const rows = await Promise.all(
+          ids.map(
+            (sid) =>
+              this.caller.call("HMGET", this.keys.session(sid), "v", "t", "u", "x") as Promise<
+                (string | null)[]
+              >,
+          ),
+        );
+        for (const [i, sid] of ids.entries()) {
+          const [v, t, u, x] = rows[i]!;
+          if (v == null || t !== tenant || u == null || x == null) {
+            stale.push(sid);
+            continue;
+          }
+          if (sessions.length <= limit) {
+            sessions.push({
+              id: sid,
+              tenant,
+              version: Number(v),
+              updatedAt: iso(Number(u)),
+              expiresAt: iso(Number(x)),
+            });
+          }
+        }
+        from = `(${ids[ids.length - 1]}`;
+        if (ids.length < want) break;
+      }
+      // Entries of expired, deleted or moved sessions: prune them as we pass.
+      if (stale.length > 0) await this.caller.call("ZREM", index, ...stale);
+      if (sessions.length > limit) {
+        sessions.length = limit;
+        return { sessions, cursor: sessions[limit - 1]!.id };
+      }
+      return { sessions };
+    });
+  }
+
+  subscribe(listener: (change: SessionChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.op("ping", () => this.caller.call("PING"));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    this.cache?.clear();
+    const quits: Promise<unknown>[] = [];
+    if (this.subscriber) quits.push(quit(this.subscriber));
+    if (this.owned) quits.push(quit(this.client));
+    await Promise.all(quits);
+  }
+
+  /** Whether the invalidation channel is subscribed now (the cache is only used then). */
+  get listening(): boolean {
+    return this.subscribed;
+  }
+
+  /** Sessions held in the in-memory cache. */
+  get cachedSessions(): number {
+    return this.cache?.size ?? 0;
+  }
+
+  private async read(id: string, what: string): Promise<SessionRecord | undefined> {
+    const row = (await this.op(what, () =>
+      this.caller.callBuffer("HMGET", this.keys.session(id), ...FIELDS),
+    )) as (Buffer | null)[];
+    if (row.every((b) => b === null)) return undefined;
+    const [v, t, c, u, x, l, d] = row;
+    const num = (b: Buffer | null | undefined) => (b ? Number(b.toString("latin1")) : Number.NaN);
+    const version = num(v);
+    const fields = [version, num(c), num(u), num(x), num(l)];
+    if (!t || !d || fields.some((n) => !Number.isSafeInteger(n))) {
+      throw this.corrupt(id, "a field is missing or not a number");
+    }
+    const tenant = t.toString("utf8");
+    const data = await decodeSessionData(id, tenant, d);
+    return {
+      ...data,
+      id,
+      version,
+      createdAt: iso(num(c)),
+      updatedAt: iso(num(u)),
+      ttlMs: num(l),
+      expiresAt: iso(num(x)),
+    };
+  }
+
+  private async encode(id: string, data: SessionData): Promise<{ blob: Buffer; json: string }> {
+    return encodeSessionData(data, {
+      id,
+      maxSessionBytes: this.maxSessionBytes,
+      compressAboveBytes: this.compressAboveBytes,
+    });
+  }
+
+  /** The record's data as a reader will see it: exactly what JSON kept. */
+  private parsed(tenant: string, json: string): SessionData {
+    const [allow, state, files, snippets, log, counters] = JSON.parse(json) as unknown[];
+    return { tenant, allow, state, files, snippets, log, counters } as SessionData;
+  }
+
+  private corrupt(id: string, why: string): OptimizerError {
+    return new OptimizerError(
+      ErrorCodes.SESSION_CORRUPT,
+      `Session "${id}" is stored in a form this release cannot read (${why}); delete it or restore it from a backup.`,
+      { details: { sessionId: id } },
+    );
+  }
+
+  /** Runs Redis work: fails fast while Redis is away, maps every failure to the error family. */
+  private async op<T>(what: string, work: () => Promise<T>): Promise<T> {
+    const label = `Session store ${what}`;
+    if (this.closed) throw unavailable(label, "the store is closed");
+    await this.whenReady(label);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        work(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(unavailable(label, `no reply within ${this.commandTimeoutMs} ms`)),
+            this.commandTimeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      throw toStoreError(error, label);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Before the first connection, waits for it (up to connectTimeoutMs); after that, a store
+   * whose connection is down fails at once instead of queueing: it reconnects in the
+   * background and serves again as soon as Redis answers.
+   */
+  private async whenReady(label: string): Promise<void> {
+    const client = this.client;
+    if (client.status === "ready") return;
+    if (this.everReady || client.status === "end") {
+      throw unavailable(label, this.lastError ?? `connection ${client.status}`);
+    }
+    this.firstReady ??= new Promise<void>((resolve, reject) => {
+      client.once("ready", () => resolve());
+      client.once("end", () => reject(new Error("connection closed")));
+    });
+    this.firstReady.catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.firstReady,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`not connected within ${this.connectTimeoutMs} ms`)),
+            this.connectTimeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      const why = (error as Error).message;
+      throw unavailable(label, this.lastError ? `${why}: ${this.lastError}` : why);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async eval(script: LuaScript, keys: string[], args: Arg[]): Promise<unknown> {
+    try {
+      return await this.caller.call("EVALSHA", script.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !/^NOSCRIPT/.test(error.message)) throw error;
+      return this.caller.call("EVAL", script.source, keys.length, ...keys, ...args);
+    }
+  }
+
+  /** Subscribes to the deployment's channel; resubscribes (and forgets the cache) on reconnect. */
+  private listen(): void {
+    const sub = duplicateForSubscriber(this.client);
+    this.subscriber = sub;
+    const lost = () => {
+      this.subscribed = false;
+      // Messages may be missed while away: nothing cached can be trusted any more.
+      this.cache?.clear();
+    };
+    const join = () => {
+      (sub as unknown as { subscribe(channel: string): Promise<unknown> })
+        .subscribe(this.keys.channel)
+        .then(() => {
+          if (this.closed) return;
+          this.cache?.clear();
+          this.subscribed = true;
+        })
+        .catch(lost);
+    };
+    sub.on("error", () => {});
+    sub.on("close", lost);
+    sub.on("end", lost);
+    sub.on("reconnecting", lost);
+    sub.on("+node", () => {});
+    sub.on("ready", join);
+    sub.on("message", (channel: string, message: string) => {
+      if (channel === this.keys.channel) this.onMessage(message);
+    });
+    if (sub.status === "ready") join();
+  }
+
+  private onMessage(message: string): void {
+    const [origin, version, id] = message.split(" ");
+    if (!origin || !version || !id || origin === this.origin) return;
+    this.cache?.drop(id);
+    this.emit({ id, version: version === "-" ? null : Number(version) });
+  }
+
+  private cacheUsable(): boolean {
+    return this.cache !== undefined && this.subscribed && !this.closed;
+  }
+
+  private emit(change: SessionChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch {}
+    }
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_CONFIG,
+      `${name} is a positive integer; got ${value}.`,
+    );
+  }
+  return value;
+}
+
+async function quit(client: RedisClient): Promise<void> {
+  if (client.status === "end") return;
+  try {
+    await Promise.race([
+      client.quit(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("quit timed out")), 1000)),
+    ]);
+  } catch {
+    client.disconnect();
+  }
+}
+
+export function createRedisSessionStore(options: RedisSessionStoreOptions): RedisSessionStore {
+  return new RedisSessionStore(options);
+}

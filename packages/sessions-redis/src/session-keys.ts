@@ -1,0 +1,35 @@
+import { ErrorCodes, OptimizerError } from "@mcp-optimizer/core";
+
+const PREFIX = /^[A-Za-z0-9._:@/-]{0,64}$/;
+
+/**
+ * Key names. The session id sits in a hash tag (`{id}`), so every key of one session hashes
+ * to one Cluster slot; ids cannot contain braces (core's id rule), prefixes are checked here.
+ */
+export class SessionKeys {
+  readonly prefix: string;
+  /** Pub/sub channel of this deployment's invalidations. */
+  readonly channel: string;
+
+  constructor(prefix: string) {
+    if (!PREFIX.test(prefix)) {
+      throw new OptimizerError(
+        ErrorCodes.INVALID_CONFIG,
+        `A key prefix is up to 64 characters of letters, digits and . _ : @ / - (no braces: they are Cluster hash tags); got ${JSON.stringify(prefix)}.`,
+      );
+    }
+    this.prefix = prefix;
+    this.channel = `${prefix}changes`;
+  }
+
+  /** The hash holding one session. */
+  session(id: string): string {
+    return `${this.prefix}s:{${id}}`;
+  }
+
+  /** The sorted set (score 0, ordered by id) listing one tenant's sessions. */
+  tenant(tenant: string): string {
+    // The tenant is hex-encoded: any string is a valid, brace-free key part.
+    return `${this.prefix}t:${Buffer.from(tenant, "utf8").toString("hex")}`;
+  }
+}

@@ -1,0 +1,61 @@
+import { describeSessionStore } from "@mcp-optimizer/core/testing";
+import { afterAll, describe, expect, test } from "vitest";
+import { createRedisSessionStore } from "../src/index.js";
+import { RedisCluster, rawCommand } from "./redis-server.js";
+
+// core's conformance suite against a 3-master Redis Cluster of our own, plus what is
+// particular to Cluster: one session's key in one slot, invalidation across nodes.
+let cluster: RedisCluster | undefined;
+const started = () =>
+  cluster ? Promise.resolve(cluster) : RedisCluster.start().then((c) => (cluster = c));
+
+describeSessionStore("redis (3-master cluster)", async () =>
+  createRedisSessionStore({ cluster: (await started()).nodes, prefix: "conf:" }),
+);
+
+describe("redis cluster specifics", () => {
+  test("sessions spread over the masters and writes reach another replica's listener", async () => {
+    const { nodes } = await started();
+    const a = createRedisSessionStore({ cluster: nodes, prefix: "spread:" });
+    const b = createRedisSessionStore({ cluster: nodes, prefix: "spread:", cache: true });
+    try {
+      const ids = Array.from({ length: 30 }, (_, i) => `spread-${i}`);
+      await Promise.all(ids.map((id) => a.create({ id, tenant: "t" })));
+      // Each master holds some of them: count keys on every node directly.
+      const sizes = await Promise.all(
+        (cluster as RedisCluster).servers.map(async (s) =>
+          Number((await rawCommand(s.port, "DBSIZE")).slice(1)),
+        ),
+      );
+      expect(sizes.filter((n) => n > 0).length).toBe(3);
+      const list = await b.list("t", { limit: 1000 });
+      expect(list.sessions.map((s) => s.id).sort()).toEqual([...ids].sort());
+
+      await waitFor(() => b.listening);
+      const first = await b.get("spread-0");
+      expect(first!.version).toBe(1);
+      const heard: number[] = [];
+      b.subscribe((change) => {
+        if (change.id === "spread-0" && change.version !== null) heard.push(change.version);
+      });
+      await a.update("spread-0", 1, { ...first!, state: { from: "a" } });
+      await waitFor(() => heard.length > 0);
+      expect(heard).toEqual([2]);
+      expect((await b.get("spread-0"))!.state).toEqual({ from: "a" });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
+async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+afterAll(async () => {
+  await cluster?.stop();
+});

@@ -1,0 +1,21 @@
+import { describeSessionStore } from "@mcp-optimizer/core/testing";
+import { afterAll } from "vitest";
+import { createRedisSessionStore } from "../src/index.js";
+import { RedisServer } from "./redis-server.js";
+
+// core's SessionStore conformance suite against one real redis-server of our own.
+let server: RedisServer | undefined;
+
+describeSessionStore("redis (single node)", async () => {
+  server = await RedisServer.start();
+  return createRedisSessionStore({ url: server.url, prefix: "conf:" });
+});
+
+describeSessionStore("redis (single node, cache on)", async () => {
+  server ??= await RedisServer.start();
+  return createRedisSessionStore({ url: server.url, prefix: "conf-cache:", cache: true });
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
