@@ -1,7 +1,16 @@
 import type { BenchmarkScenario } from "../scenario.js";
+import { copyDocument } from "./copy-document.js";
+import { dependentLoop } from "./dependent-loop.js";
+import { filterListing } from "./filter-listing.js";
+import { manyServers } from "./many-servers.js";
 
 /**
  * Every benchmark scenario, in the order they run. Add a scenario by importing it and
  * appending it to this list (one line each).
  */
-export const scenarios: BenchmarkScenario[] = [];
+export const scenarios: BenchmarkScenario[] = [
+  copyDocument,
+  filterListing,
+  dependentLoop,
+  manyServers,
+];
