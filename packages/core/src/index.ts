@@ -72,6 +72,7 @@ export type {
   SandboxMode,
   SandboxOpenOptions,
   SandboxOutcome,
+  SandboxPoolStats,
   SandboxSession,
 } from "./contracts/sandbox.js";
 export type {
@@ -174,6 +175,7 @@ export {
 } from "./sessions/session-data.js";
 export {
   Attr,
+  DURATION_BUCKETS_SECONDS,
   Instruments,
   METER_NAME,
   Telemetry,

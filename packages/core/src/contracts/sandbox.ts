@@ -119,6 +119,20 @@ export interface Sandbox {
   open(options?: SandboxOpenOptions): Promise<SandboxSession>;
   /** Stops every runner it started. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Runner counts for the pool gauge, one entry per mode (a composing sandbox lists its
+   * members). Synchronous and cheap: it runs on every metrics scrape. Optional.
+   */
+  poolStats?(): SandboxPoolStats[];
+}
+
+/** What a sandbox reports about its runners, for the pool gauge. */
+export interface SandboxPoolStats {
+  mode: string;
+  /** Warm runners waiting for a session. */
+  idle: number;
+  /** Runners serving sessions. */
+  active: number;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { Context } from "@opentelemetry/api";
 import * as z from "zod";
 import type { Redactor } from "../audit/redactor.js";
 import { effectiveAnnotations, type ToolCatalog } from "../catalog/tool-catalog.js";
@@ -67,6 +68,8 @@ export class ValidatorCache {
  */
 export class ExecutionHost implements SandboxHost {
   readonly toolCalls: SessionToolCallLog[] = [];
+  /** The trace context tool-call spans are parented to (set by the engine inside its sandbox phase span). */
+  traceContext: Context | undefined;
   /** The calls as plain MCP would have shown them; counted after the run, off the guest's path. */
   private readonly plainCalls: { tool: string; args: JsonValue; result: ToolCallResult | undefined }[] = [];
   private readonly started = Date.now();
@@ -144,6 +147,7 @@ export class ExecutionHost implements SandboxHost {
           return value;
         },
         SpanKind.CLIENT,
+        this.traceContext,
       );
       this.plainCalls.push({ tool, args, result });
       const redacted = this.deps.redactor.json(result as unknown as JsonValue) as unknown as ToolCallResult;
@@ -181,6 +185,7 @@ export class ExecutionHost implements SandboxHost {
       if (attempts > 0) {
         telemetry.seconds(Instruments.mcpClientOperationDuration, durationMs, {
           [Attr.mcpMethodName]: "tools/call",
+          [Attr.operationName]: "execute_tool",
           [Attr.toolName]: tool,
           [Attr.server]: server,
           ...(errorCode ? { [Attr.errorType]: errorCode } : {}),

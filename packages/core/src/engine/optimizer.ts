@@ -180,6 +180,7 @@ export class MCPOptimizer {
     this.audit = options.audit === undefined ? [] : Array.isArray(options.audit) ? options.audit : [options.audit];
     this.telemetry = new Telemetry({ metrics: this.config.enableMetrics, traces: this.config.enableTelemetry });
     this.telemetry.observeSandboxSessions(() => this.sandboxSessions.size);
+    this.telemetry.observeSandboxPool(() => this.sandbox?.poolStats?.());
     this.pricing = createPricing(options.pricing);
     if (options.sandbox) this.sandbox = options.sandbox;
     for (const upstream of options.upstreams ?? []) this.addUpstream(upstream);
@@ -411,8 +412,10 @@ export class MCPOptimizer {
         const sandboxSession = await this.telemetry.span("mcp_optimizer.sandbox.acquire", spanAttrs, () =>
           this.sandboxSessionFor(session.id),
         );
-        const result = await this.telemetry.span("mcp_optimizer.sandbox.execute", spanAttrs, () =>
-          sandboxSession.execute(
+        const result = await this.telemetry.span("mcp_optimizer.sandbox.execute", spanAttrs, () => {
+          // Tool-call spans are children of this phase, whatever context the sandbox's stream callbacks run in.
+          host.traceContext = this.telemetry.activeContext();
+          return sandboxSession.execute(
             {
               id: executionId,
               code: program.code,
@@ -422,8 +425,8 @@ export class MCPOptimizer {
               hints,
             },
             host,
-          ),
-        );
+          );
+        });
         span?.setAttribute(Attr.mode, result.mode);
         return result;
       });
@@ -474,8 +477,8 @@ export class MCPOptimizer {
     this.telemetry.count(Instruments.tokensUsed, used, { [Attr.mode]: mode });
     this.telemetry.count(Instruments.tokensPlainMcp, plainMcp, { [Attr.mode]: mode });
     this.telemetry.count(Instruments.tokensSaved, Math.max(0, plainMcp - used), { [Attr.mode]: mode });
-    this.telemetry.count(Instruments.costEstimated, cost.usedUsd, { [Attr.model]: cost.model, path: "code_mode" });
-    this.telemetry.count(Instruments.costEstimated, cost.plainMcpUsd, { [Attr.model]: cost.model, path: "plain_mcp" });
+    this.telemetry.count(Instruments.costEstimated, cost.usedUsd, { [Attr.model]: cost.model, [Attr.costPath]: "code_mode" });
+    this.telemetry.count(Instruments.costEstimated, cost.plainMcpUsd, { [Attr.model]: cost.model, [Attr.costPath]: "plain_mcp" });
     if (outcome?.notes?.length) this.telemetry.count(Instruments.sandboxFallbacks, 1, { [Attr.mode]: mode });
 
     const code = this.redactor.text(source).slice(0, CODE_IN_LOG_CHARS);
@@ -717,12 +720,17 @@ export class MCPOptimizer {
 
   private async timedStore<T>(operation: string, fn: () => Promise<T>): Promise<T> {
     const started = performance.now();
+    let errorType: string | undefined;
     try {
       return await fn();
+    } catch (error) {
+      errorType = typeof (error as { code?: unknown }).code === "string" ? (error as { code: string }).code : "Error";
+      throw error;
     } finally {
       this.telemetry.seconds(Instruments.sessionStoreDuration, performance.now() - started, {
         [Attr.storeOperation]: operation,
         [Attr.storeKind]: this.sessions.kind,
+        ...(errorType ? { [Attr.errorType]: errorType } : {}),
       });
     }
   }

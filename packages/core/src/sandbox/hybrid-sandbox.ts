@@ -7,6 +7,7 @@ import type {
   SandboxJob,
   SandboxOpenOptions,
   SandboxOutcome,
+  SandboxPoolStats,
   SandboxSession,
 } from "../contracts/sandbox.js";
 import { ErrorCodes, hasErrorCode, OptimizerError, toOptimizerError } from "../errors.js";
@@ -202,6 +203,11 @@ export class HybridSandbox implements Sandbox {
     if (this.options.closeSandboxes ?? true) {
       await Promise.all([...this.sandboxes.values()].map((s) => s.close()));
     }
+  }
+
+  /** The pools of the composed sandboxes that report one. */
+  poolStats(): SandboxPoolStats[] {
+    return [...this.sandboxes.values()].flatMap((s) => s.poolStats?.() ?? []);
   }
 
   /** The rule that matches and the modes to try, in order. */

@@ -1,6 +1,8 @@
 import {
   type Attributes,
+  type Context,
   type Counter,
+  context,
   type Histogram,
   type Meter,
   metrics,
@@ -11,12 +13,15 @@ import {
   type Tracer,
   trace,
 } from "@opentelemetry/api";
+import type { SandboxPoolStats } from "../contracts/sandbox.js";
 
 /**
  * Every instrument core records, through @opentelemetry/api only (a no-op until an
  * application installs an SDK, e.g. with @mcp-optimizer/telemetry-otel). Names follow the
- * OpenTelemetry semantic conventions for MCP and GenAI where they exist; the Prometheus
- * exporter turns them into `mcp_optimizer_executions_total`, `..._duration_seconds`, ...
+ * OpenTelemetry semantic conventions for MCP and GenAI where they exist and carry no unit
+ * (the unit is metadata); a Prometheus endpoint adds the unit and `_total`:
+ * `mcp_optimizer_executions_total`, `mcp_optimizer_execution_duration_seconds`, ...
+ * docs/telemetry.md lists them all.
  */
 export const METER_NAME = "@mcp-optimizer/core";
 
@@ -31,6 +36,8 @@ export const Instruments = {
   tokensSaved: "mcp_optimizer.tokens.saved",
   costEstimated: "mcp_optimizer.cost.estimated",
   sandboxSessions: "mcp_optimizer.sandbox.sessions",
+  /** Runners of the sandbox's warm pool by state (idle, active); from `Sandbox.poolStats()`. */
+  sandboxRunners: "mcp_optimizer.sandbox.runners",
   sessionStoreDuration: "mcp_optimizer.session_store.operation.duration",
   upstreamReconnects: "mcp_optimizer.upstream.reconnects",
   sandboxFallbacks: "mcp_optimizer.sandbox.fallbacks",
@@ -54,10 +61,14 @@ export const Attr = {
   storeKind: "mcp_optimizer.session_store.kind",
   model: "gen_ai.request.model",
   fromMode: "mcp_optimizer.sandbox.from_mode",
+  /** Which path a cost estimate is for: "code_mode" or "plain_mcp". */
+  costPath: "mcp_optimizer.cost.path",
+  /** A pool runner's state: "idle" (warm, waiting) or "active" (serving a session). */
+  runnerState: "mcp_optimizer.sandbox.runner.state",
 } as const;
 
-// Seconds buckets from 1 ms to 60 s: executions are fast, tool calls can be slow.
-const SECONDS_BUCKETS = [
+/** Histogram buckets in seconds, 1 ms to 60 s: executions are fast, tool calls can be slow. */
+export const DURATION_BUCKETS_SECONDS: readonly number[] = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 ];
 
@@ -76,24 +87,25 @@ export class Telemetry {
   private readonly counters: Record<string, Counter> = {};
   private readonly histograms: Record<string, Histogram> = {};
   private sandboxSessionsSource: (() => number) | undefined;
+  private sandboxPoolSource: (() => SandboxPoolStats[] | undefined) | undefined;
 
   constructor(readonly options: TelemetryOptions) {
     if (options.traces) this.tracer = trace.getTracer(METER_NAME, options.version);
     if (!options.metrics) return;
     const meter: Meter = metrics.getMeter(METER_NAME, options.version);
-    const counter = (name: string, description: string, unit?: string) => {
-      this.counters[name] = meter.createCounter(name, { description, ...(unit ? { unit } : {}) });
+    const counter = (name: string, description: string, unit: string) => {
+      this.counters[name] = meter.createCounter(name, { description, unit });
     };
     const histogram = (name: string, description: string) => {
       this.histograms[name] = meter.createHistogram(name, {
         description,
         unit: "s",
-        advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
+        advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_SECONDS] },
       });
     };
-    counter(Instruments.executions, "Executions by sandbox mode and outcome.");
+    counter(Instruments.executions, "Executions by sandbox mode and outcome.", "{execution}");
     histogram(Instruments.executionDuration, "Wall-clock time of one execution.");
-    counter(Instruments.toolCalls, "Upstream tool calls by server, tool and outcome.");
+    counter(Instruments.toolCalls, "Upstream tool calls by server, tool and outcome.", "{call}");
     histogram(
       Instruments.mcpClientOperationDuration,
       "Duration of MCP client operations (tools/call) against upstream servers.",
@@ -115,14 +127,40 @@ export class Telemetry {
       "USD",
     );
     histogram(Instruments.sessionStoreDuration, "Duration of session store operations.");
-    counter(Instruments.upstreamReconnects, "Reconnections to upstream MCP servers.");
-    counter(Instruments.sandboxFallbacks, "Executions a hybrid sandbox ran on a fallback mode.");
+    counter(
+      Instruments.upstreamReconnects,
+      "Reconnections to upstream MCP servers.",
+      "{reconnect}",
+    );
+    counter(
+      Instruments.sandboxFallbacks,
+      "Executions a hybrid sandbox ran on a fallback mode.",
+      "{execution}",
+    );
     meter
       .createObservableUpDownCounter(Instruments.sandboxSessions, {
         description: "Sandbox sessions (warm runners) held by the optimizer.",
+        unit: "{session}",
       })
       .addCallback((result: ObservableResult) => {
         if (this.sandboxSessionsSource) result.observe(this.sandboxSessionsSource());
+      });
+    meter
+      .createObservableGauge(Instruments.sandboxRunners, {
+        description: "Runners of the sandbox's pool by mode and state (idle, active).",
+        unit: "{runner}",
+      })
+      .addCallback((result: ObservableResult) => {
+        let stats: SandboxPoolStats[] | undefined;
+        try {
+          stats = this.sandboxPoolSource?.();
+        } catch {
+          return; // a sandbox that cannot count its runners must not break a scrape
+        }
+        for (const s of stats ?? []) {
+          result.observe(s.idle, { [Attr.mode]: s.mode, [Attr.runnerState]: "idle" });
+          result.observe(s.active, { [Attr.mode]: s.mode, [Attr.runnerState]: "active" });
+        }
       });
   }
 
@@ -138,19 +176,32 @@ export class Telemetry {
     this.sandboxSessionsSource = source;
   }
 
-  /** Runs `fn` in a span when traces are on; sets status and error type from the outcome. */
+  observeSandboxPool(source: () => SandboxPoolStats[] | undefined): void {
+    this.sandboxPoolSource = source;
+  }
+
+  /** The active trace context when traces are on, to parent spans started from other async contexts. */
+  activeContext(): Context | undefined {
+    return this.tracer ? context.active() : undefined;
+  }
+
+  /**
+   * Runs `fn` in a span when traces are on; sets status and error type from the outcome.
+   * `parent` overrides the active context (a sandbox's stream callbacks run in another one).
+   */
   async span<T>(
     name: string,
     attributes: Attributes,
     fn: (span: Span | undefined) => Promise<T>,
     kind: SpanKind = SpanKind.INTERNAL,
+    parent?: Context,
   ): Promise<T> {
     if (!this.tracer) return fn(undefined);
-    return this.tracer.startActiveSpan(name, { attributes, kind }, async (span) => {
+    const options = { attributes, kind };
+    const run = async (span: Span) => {
       try {
-        const value = await fn(span);
-        span.setStatus({ code: SpanStatusCode.OK });
-        return value;
+        // Success leaves the status unset, as the semantic conventions ask of instrumentation.
+        return await fn(span);
       } catch (error) {
         const code = (error as { code?: unknown }).code;
         span.setAttribute(Attr.errorType, typeof code === "string" ? code : "Error");
@@ -162,7 +213,10 @@ export class Telemetry {
       } finally {
         span.end();
       }
-    });
+    };
+    return parent
+      ? this.tracer.startActiveSpan(name, options, parent, run)
+      : this.tracer.startActiveSpan(name, options, run);
   }
 }
 

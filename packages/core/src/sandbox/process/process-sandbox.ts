@@ -9,6 +9,7 @@ import type {
   SandboxJob,
   SandboxOpenOptions,
   SandboxOutcome,
+  SandboxPoolStats,
   SandboxSession,
 } from "../../contracts/sandbox.js";
 import { ErrorCodes, OptimizerError } from "../../errors.js";
@@ -210,6 +211,13 @@ export class ProcessSandbox implements Sandbox {
     });
   }
 
+  /** Warm runners in the pool and sessions holding one, for the pool gauge. */
+  poolStats(): SandboxPoolStats[] {
+    let active = 0;
+    for (const s of this.sessions) if (s.hasRunner) active++;
+    return [{ mode: this.mode, idle: this.pool.filter((r) => r.alive).length, active }];
+  }
+
   /** Waits until the pool is full (for benchmarks and tests of warm starts). */
   async warm(): Promise<void> {
     this.refill();
@@ -232,6 +240,10 @@ class ProcessSandboxSession implements SandboxSession {
   private runner: ProcessRunner | undefined;
   private readonly queue = new SerialQueue();
   private closed = false;
+
+  get hasRunner(): boolean {
+    return this.runner?.alive === true;
+  }
 
   constructor(
     private readonly sandbox: ProcessSandbox,
