@@ -64,7 +64,7 @@ export class RedisSessionStore implements SessionStore {
   private subscriber: RedisClient | undefined;
   private subscribed = false;
   private everReady = false;
-  private firstReady: Promise<void> | undefined;
+  private nextReady: Promise<void> | undefined;
   private closed = false;
   private lastError: string | undefined;
 
@@ -107,7 +107,7 @@ export class RedisSessionStore implements SessionStore {
     const cached = this.cacheUsable() ? this.cache!.get(id) : undefined;
     if (cached) return cached;
     const generation = this.cache?.generation ?? 0;
-    const record = await this.read(id, "get");
+    const record = await this.read(id, `get of "${id}"`);
     if (record && this.cacheUsable()) this.cache!.put(record, generation);
     return record;
   }
@@ -133,7 +133,7 @@ export class RedisSessionStore implements SessionStore {
       "d",
       blob,
     ];
-    const created = await this.op("create", async () => {
+    const created = await this.op(`create of "${record.id}"`, async () => {
       if (!this.clustered) {
         return this.eval(createScript, [key, index], [record.id, record.ttlMs, ...fields]);
       }
@@ -180,7 +180,7 @@ export class RedisSessionStore implements SessionStore {
       this.keys.channel,
       this.origin,
     ];
-    const result = (await this.op("update", async () => {
+    const result = (await this.op(`update of "${id}"`, async () => {
       const reply = (await this.eval(
         updateScript,
         this.clustered ? [key] : [key, index],
@@ -235,7 +235,7 @@ export class RedisSessionStore implements SessionStore {
       );
     }
     const key = this.keys.session(id);
-    const result = (await this.op("touch", async () => {
+    const result = (await this.op(`touch of "${id}"`, async () => {
       const args = [id, Date.now(), ttlMs ?? "", this.keys.channel, this.origin];
       const reply = (await this.eval(touchScript, [key], args)) as unknown[];
       if (Number(reply[0]) === 1) {
@@ -252,7 +252,7 @@ export class RedisSessionStore implements SessionStore {
   async delete(id: string): Promise<boolean> {
     assertSessionId(id);
     const key = this.keys.session(id);
-    const n = await this.op("delete", () =>
+    const n = await this.op(`delete of "${id}"`, () =>
       this.eval(deleteScript, [key], [id, this.keys.channel, this.origin]),
     );
     this.cache?.drop(id);
@@ -267,7 +267,7 @@ export class RedisSessionStore implements SessionStore {
     if (options.cursor !== undefined) assertSessionId(options.cursor);
     const limit = Math.min(Math.max(Math.trunc(options.limit ?? 100), 1), 1000);
     const index = this.keys.tenant(tenant);
-    return this.op("list", async () => {
+    return this.op(`list of tenant "${tenant}"`, async () => {
       const sessions: SessionSummary[] = [];
       const stale: string[] = [];
       let from = options.cursor ? `(${options.cursor}` : "-";
@@ -425,25 +425,43 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /**
-   * Before the first connection, waits for it (up to connectTimeoutMs); after that, a store
-   * whose connection is down fails at once instead of queueing: it reconnects in the
-   * background and serves again as soon as Redis answers.
+   * Before the first connection, and while a reconnection handshakes, waits for it (up to
+   * connectTimeoutMs); otherwise a store whose connection is down fails at once instead of
+   * queueing: it reconnects in the background and serves again as soon as Redis answers.
    */
   private async whenReady(label: string): Promise<void> {
     const client = this.client;
     if (client.status === "ready") return;
-    if (this.everReady || client.status === "end") {
+    // "connect": the socket is up and the handshake runs; worth the short wait.
+    const handshaking = client.status === "connect";
+    if (client.status === "end" || (this.everReady && !handshaking)) {
       throw unavailable(label, this.lastError ?? `connection ${client.status}`);
     }
-    this.firstReady ??= new Promise<void>((resolve, reject) => {
-      client.once("ready", () => resolve());
-      client.once("end", () => reject(new Error("connection closed")));
-    });
-    this.firstReady.catch(() => {});
+    if (!this.nextReady) {
+      this.nextReady = new Promise<void>((resolve, reject) => {
+        const onReady = () => {
+          client.off("close", onClose);
+          resolve();
+        };
+        // A failed attempt: the first connection keeps waiting (ioredis retries), a
+        // reconnection gives up at once.
+        const onClose = () => {
+          if (!this.everReady && client.status !== "end") return;
+          client.off("ready", onReady);
+          client.off("close", onClose);
+          reject(new Error("connection closed"));
+        };
+        client.once("ready", onReady);
+        client.on("close", onClose);
+      }).finally(() => {
+        this.nextReady = undefined;
+      });
+      this.nextReady.catch(() => {});
+    }
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.firstReady,
+        this.nextReady,
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`not connected within ${this.connectTimeoutMs} ms`)),
