@@ -20,7 +20,10 @@ export const copyDocument: BenchmarkScenario = {
       mcpServers: {
         files: {
           ...context.serverCommand("@modelcontextprotocol/server-filesystem"),
-          args: [...context.serverCommand("@modelcontextprotocol/server-filesystem").args, context.workDir],
+          args: [
+            ...context.serverCommand("@modelcontextprotocol/server-filesystem").args,
+            context.workDir,
+          ],
         },
       },
       program: `const doc = await files.read_text_file({ path: ${JSON.stringify(source)} });
@@ -33,7 +36,10 @@ return { copied: doc.content.length, to: ${JSON.stringify(target)} };`,
       verify(value) {
         const copied = readFileSync(target, "utf8");
         assert(copied === document, "the copy differs from the source");
-        assert((value as { copied?: number }).copied === document.length, "the program reported a wrong length");
+        assert(
+          (value as { copied?: number }).copied === document.length,
+          "the program reported a wrong length",
+        );
       },
     };
   },

@@ -22,7 +22,10 @@ export const dependentLoop: BenchmarkScenario = {
           type: "entity",
           name: name(i),
           entityType: "checkpoint",
-          observations: i < STEPS ? [`next: ${name(i + 1)}`, `checked at step ${i}`] : ["end of chain", `secret: ${i * 31}`],
+          observations:
+            i < STEPS
+              ? [`next: ${name(i + 1)}`, `checked at step ${i}`]
+              : ["end of chain", `secret: ${i * 31}`],
         }),
       );
     }
@@ -44,7 +47,9 @@ for (;;) {
         let current = first;
         for (let i = 0; i <= STEPS; i++) {
           const result = await client.call("memory", "open_nodes", { names: [current] });
-          const graph = JSON.parse(client.text(result)) as { entities: { observations: string[] }[] };
+          const graph = JSON.parse(client.text(result)) as {
+            entities: { observations: string[] }[];
+          };
           const next = graph.entities[0]?.observations.find((o) => o.startsWith("next: "));
           if (!next) return;
           current = next.slice(6);

@@ -34,7 +34,9 @@ export const manyServers: BenchmarkScenario = {
         args: [...sentry.args, "--access-token=benchmark", "--host=127.0.0.1:1", "--insecure-http"],
       };
     } catch {
-      context.progress("many-servers: @sentry/mcp-server is not installed; running with three servers");
+      context.progress(
+        "many-servers: @sentry/mcp-server is not installed; running with three servers",
+      );
     }
     return {
       mcpServers: servers,
@@ -44,12 +46,21 @@ return "recorded";`,
       async plain(client) {
         const read = await client.call("files", "read_text_file", { path: note });
         await client.call("memory", "create_entities", {
-          entities: [{ name: "deploy-2026.11.25", entityType: "incident", observations: [client.text(read).trim()] }],
+          entities: [
+            {
+              name: "deploy-2026.11.25",
+              entityType: "incident",
+              observations: [client.text(read).trim()],
+            },
+          ],
         });
       },
       verify(value) {
         assert(value === "recorded", "the program did not finish");
-        assert(readFileSync(memoryFile, "utf8").includes("ledger timeouts"), "the note is not in memory");
+        assert(
+          readFileSync(memoryFile, "utf8").includes("ledger timeouts"),
+          "the note is not in memory",
+        );
       },
     };
   },

@@ -1,0 +1,59 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+export interface Distribution {
+  runs: number;
+  meanMs: number;
+  p50Ms: number;
+  p95Ms: number;
+  minMs: number;
+  maxMs: number;
+  samplesMs: number[];
+}
+
+export function distribution(samples: number[]): Distribution {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  const round = (n: number) => Math.round(n * 100) / 100;
+  return {
+    runs: samples.length,
+    meanMs: round(samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length)),
+    p50Ms: round(at(0.5)),
+    p95Ms: round(at(0.95)),
+    minMs: round(sorted[0] ?? 0),
+    maxMs: round(sorted.at(-1) ?? 0),
+    samplesMs: samples.map(round),
+  };
+}
+
+/** Resident memory of this process and every descendant process, in bytes (Linux /proc). */
+export function treeRssBytes(root = process.pid): number {
+  const own = process.memoryUsage().rss;
+  let children: Map<number, number[]>;
+  try {
+    children = new Map();
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        const list = children.get(ppid) ?? [];
+        list.push(Number(entry));
+        children.set(ppid, list);
+      } catch {}
+    }
+  } catch {
+    return own;
+  }
+  let total = own;
+  const stack = [...(children.get(root) ?? [])];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      total += kb * 1024;
+    } catch {}
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return total;
+}

@@ -1,0 +1,50 @@
+import {
+  type JsonObject,
+  plainCallTokens,
+  type Tokenizer,
+  type ToolCallResult,
+  type Upstream,
+} from "@mcp-optimizer/core";
+import type { PlainCall, PlainMcpClient } from "./scenario.js";
+import { resultText } from "./scenarios/fixtures.js";
+
+/** The plain-MCP path: makes the real calls and counts what a model would read and write. */
+export class RecordingPlainClient implements PlainMcpClient {
+  /** Model round trips that asked for tool calls. */
+  turns = 0;
+  calls = 0;
+  /** Tokens of the calls the model wrote and the results it read. */
+  callTokens = 0;
+
+  constructor(
+    private readonly upstreams: Map<string, Upstream>,
+    private readonly tokenizer: Tokenizer,
+  ) {}
+
+  async turn(calls: PlainCall[]): Promise<ToolCallResult[]> {
+    this.turns++;
+    return Promise.all(
+      calls.map(async (c) => {
+        const upstream = this.upstreams.get(c.server);
+        if (!upstream) throw new Error(`plain path: no server "${c.server}"`);
+        const result = await upstream.callTool(c.tool, c.args);
+        if (result.isError)
+          throw new Error(
+            `plain path: ${c.server}.${c.tool} failed: ${resultText(result).slice(0, 300)}`,
+          );
+        this.calls++;
+        this.callTokens += plainCallTokens(this.tokenizer, c.tool, c.args, result);
+        return result;
+      }),
+    );
+  }
+
+  async call(server: string, tool: string, args: JsonObject = {}): Promise<ToolCallResult> {
+    const [result] = await this.turn([{ server, tool, args }]);
+    return result!;
+  }
+
+  text(result: ToolCallResult): string {
+    return resultText(result);
+  }
+}

@@ -1,0 +1,157 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { SANDBOX_MODES } from "@mcp-optimizer/core";
+import { type BenchmarkReport, runBenchmark } from "../benchmark/run-benchmark.js";
+import { scenarios } from "../benchmark/scenarios/index.js";
+import { boolFlag, type Command, listFlag, stringFlag } from "../command.js";
+import { loadConfig } from "../config/load-config.js";
+import { ExitCodes } from "../exit-codes.js";
+import { formatTable, writeJson, writeLine } from "../io.js";
+import { renderHtmlReport } from "../report/html-report.js";
+import { intFlag, usageError } from "../usage-error.js";
+
+const HELP = `Usage: mcp-optimizer benchmark [options]
+
+Runs each scenario two ways against real MCP servers and counts both transcripts with the
+o200k tokenizer: plain MCP (every tool definition, every call and result in context) and
+code mode (meta-tools, the program, its result). Times the program on each sandbox and
+measures latency, executions per second and memory per session. Progress on stderr, a
+table at the end on stdout. Needs neither Docker nor Redis.
+
+Scenarios: ${scenarios.map((s) => s.id).join(", ")}
+
+Options:
+  --scenario ID      run only this scenario (repeatable)
+  --sandbox MODES    comma-separated modes to time (default: the config's mode, else
+                     process,wasm; docker and gvisor when asked)
+  --quick            small fixtures and short phases (seconds, for smoke tests)
+  --iterations N     timed runs per program and sandbox (default 5, quick 2)
+  --throughput-seconds S  seconds of the latency and throughput phases (default 3; 0: off)
+  --json             print the full report as JSON on stdout instead of the table
+  --report FILE      also write a self-contained HTML page with charts
+  --list             list the scenarios and exit
+  --config FILE      the config file (its sandbox section sets the default modes)
+  -h, --help         this help
+`;
+
+export const benchmarkCommand: Command = {
+  name: "benchmark",
+  summary: "token savings, round trips, latency and throughput on real servers",
+  help: HELP,
+  maxPositionals: 0,
+  options: {
+    scenario: { type: "string", multiple: true },
+    sandbox: { type: "string" },
+    quick: { type: "boolean" },
+    iterations: { type: "string" },
+    "throughput-seconds": { type: "string" },
+    json: { type: "boolean" },
+    report: { type: "string" },
+    list: { type: "boolean" },
+  },
+  async run({ values, io, config }) {
+    if (boolFlag(values, "list")) {
+      for (const s of scenarios)
+        writeLine(io.stdout, `${s.id.padEnd(20)} ${s.title}${s.small ? " (small)" : ""}`);
+      return ExitCodes.OK;
+    }
+    const wanted = listFlag(values, "scenario");
+    for (const id of wanted) {
+      if (!scenarios.some((s) => s.id === id)) {
+        throw usageError(
+          `no scenario "${id}"; there are ${scenarios.map((s) => s.id).join(", ")}`,
+          "benchmark",
+        );
+      }
+    }
+    const chosen = wanted.length > 0 ? scenarios.filter((s) => wanted.includes(s.id)) : scenarios;
+    let modes = stringFlag(values, "sandbox")
+      ?.split(",")
+      .map((m) => m.trim())
+      .filter(Boolean);
+    for (const m of modes ?? []) {
+      if (!(SANDBOX_MODES as readonly string[]).includes(m) || m === "hybrid") {
+        throw usageError(`--sandbox takes process, wasm, docker, gvisor; got "${m}"`, "benchmark");
+      }
+    }
+    if (!modes) {
+      const loaded = await loadConfig({ explicit: config });
+      const configured = loaded.config.sandbox?.mode ?? "wasm";
+      modes =
+        configured === "hybrid"
+          ? ["process", "wasm", "docker"]
+          : [...new Set(["process", configured])];
+    }
+    const iterations = intFlag(stringFlag(values, "iterations"), "iterations", "benchmark", {
+      max: 1000,
+    });
+    const throughputSeconds = intFlag(
+      stringFlag(values, "throughput-seconds"),
+      "throughput-seconds",
+      "benchmark",
+      { min: 0, max: 600 },
+    );
+    const reportFile = stringFlag(values, "report");
+    const quick = boolFlag(values, "quick");
+    const report = await runBenchmark({
+      scenarios: chosen,
+      sandboxes: modes,
+      quick,
+      ...(iterations !== undefined ? { iterations } : {}),
+      ...(throughputSeconds !== undefined ? { throughputSeconds } : {}),
+      env: io.env,
+      progress: (m) => writeLine(io.stderr, `benchmark ${m}`),
+    });
+    if (reportFile) {
+      const path = resolve(io.cwd, reportFile);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, renderHtmlReport(report));
+      writeLine(io.stderr, `benchmark: wrote ${path}`);
+    }
+    if (boolFlag(values, "json")) writeJson(io.stdout, report);
+    else writeLine(io.stdout, formatReport(report));
+    return report.scenarios.some((s) => s.error) ? ExitCodes.FAILED : ExitCodes.OK;
+  },
+};
+
+/** The human table printed at the end. */
+export function formatReport(report: BenchmarkReport): string {
+  const modes = report.sandboxes.filter((s) => s.available).map((s) => s.mode);
+  const scenarioTable = formatTable(
+    [
+      "scenario",
+      "plain MCP",
+      "code mode",
+      "reduction",
+      "round trips",
+      ...modes.map((m) => `${m} ms`),
+    ],
+    report.scenarios.map((s) =>
+      s.error
+        ? [s.id, "failed", s.error.slice(0, 60), "", "", ...modes.map(() => "")]
+        : [
+            s.id,
+            s.plain.tokens,
+            s.codeMode.tokens,
+            `${s.reductionPct}%`,
+            `${s.plain.roundTrips} -> ${s.codeMode.roundTrips}`,
+            ...modes.map((m) => s.wallTime[m]?.meanMs ?? "-"),
+          ],
+    ),
+  );
+  const sandboxTable = formatTable(
+    ["sandbox", "latency mean ms", "p95 ms", "executions/s", "MB per session"],
+    report.sandboxes.map((s) =>
+      s.available
+        ? [
+            s.mode,
+            s.latency?.meanMs ?? "-",
+            s.latency?.p95Ms ?? "-",
+            s.throughput?.perSecond ?? "-",
+            s.memory?.perSessionMb ?? "-",
+          ]
+        : [s.mode, "unavailable", "", "", ""],
+    ),
+  );
+  return `${scenarioTable}\n\n${sandboxTable}\n\ntokens counted with ${report.tokenizer}; ${report.iterations} timed runs per program; ${report.durationMs} ms in all`;
+}

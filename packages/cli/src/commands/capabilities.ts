@@ -1,0 +1,263 @@
+import {
+  createProcessSandbox,
+  parseSandboxConfig,
+  type ResolvedSandboxConfig,
+  type Sandbox,
+  type SandboxCapabilities,
+} from "@mcp-optimizer/core";
+import { boolFlag, type Command } from "../command.js";
+import { ExitCodes } from "../exit-codes.js";
+import { formatTable, writeJson, writeLine } from "../io.js";
+import { createRuntime } from "../runtime/create-runtime.js";
+import { loadPluginMode, SANDBOX_PACKAGES } from "../runtime/load-sandbox.js";
+import { cliVersion } from "../version.js";
+
+const HELP = `Usage: mcp-optimizer capabilities [--json] [--config FILE]
+
+What is available here and now: each configured server (reachable?, protocol version,
+tools/resources/prompts, tool-definition tokens), each sandbox mode (available?, why not,
+engine, limits), the session store (reachable?) and telemetry. A table by default,
+--json for machines (the schema is in the README).
+
+Options:
+  --json         print JSON on stdout
+  --config FILE  the config file (default: $MCPO_CONFIG, ./mcp-optimizer.config.json)
+  -h, --help     this help
+`;
+
+export interface SandboxModeReport {
+  mode: string;
+  available: boolean;
+  reason?: string;
+  isolation?: SandboxCapabilities["isolation"];
+  package: string;
+  details: Record<string, unknown>;
+}
+
+export interface UpstreamReport {
+  name: string;
+  transport: string;
+  reachable: boolean;
+  protocolVersion?: string;
+  server?: { name: string; version: string };
+  tools: number;
+  resources: number | null;
+  prompts: number | null;
+  toolDefinitionTokens: number;
+  error?: string;
+}
+
+export interface CapabilitiesReport {
+  version: string;
+  config: { file: string | null };
+  sandbox: {
+    configuredMode: string;
+    activeMode: string;
+    available: boolean;
+    reason?: string;
+    limits: { maxExecutionTimeMs: number; maxMemoryMb: number };
+  };
+  sandboxes: SandboxModeReport[];
+  upstreams: UpstreamReport[];
+  tokens: { tokenizer: string; toolDefinitions: number; metaTools: number; tools: number };
+  sessions: { kind: string; reachable: boolean; error?: string };
+  telemetry: {
+    enabled: boolean;
+    metrics: boolean;
+    traces: boolean;
+    exporters: string[];
+    notes: string[];
+  };
+}
+
+async function probeMode(mode: string, config: ResolvedSandboxConfig): Promise<SandboxModeReport> {
+  const pkg = mode === "process" ? "@mcp-optimizer/core" : (SANDBOX_PACKAGES[mode] ?? "?");
+  let sandbox: Sandbox | undefined;
+  try {
+    sandbox =
+      mode === "process"
+        ? createProcessSandbox({ maxMemoryMb: config.maxMemoryMb })
+        : await loadPluginMode(mode, { ...config, mode: mode as ResolvedSandboxConfig["mode"] });
+    const caps = await sandbox.capabilities();
+    return {
+      mode,
+      available: caps.available,
+      ...(caps.reason ? { reason: caps.reason } : {}),
+      isolation: caps.isolation,
+      package: pkg,
+      details: caps.details,
+    };
+  } catch (error) {
+    return { mode, available: false, reason: (error as Error).message, package: pkg, details: {} };
+  } finally {
+    await sandbox?.close().catch(() => {});
+  }
+}
+
+/** Gathers the capabilities report. */
+export async function gatherCapabilities(
+  configFile: string | undefined,
+): Promise<CapabilitiesReport> {
+  const runtime = await createRuntime({ configFile, note: () => {} });
+  try {
+    const optimizer = runtime.optimizer;
+    const caps = await optimizer.capabilities();
+    const meta = await optimizer.metaToolDefinitions();
+    const sandboxConfig = parseSandboxConfig(runtime.loaded.config.sandbox);
+    const modes = await Promise.all(
+      ["process", "wasm", "docker", "gvisor"].map((m) => probeMode(m, sandboxConfig)),
+    );
+    const upstreams = await Promise.all(
+      caps.upstreams.map(async (u): Promise<UpstreamReport> => {
+        const upstream = optimizer.listUpstreams().find((x) => x.name === u.name);
+        const count = async (fn: (() => Promise<unknown[]>) | undefined) => {
+          if (!u.connected || !fn) return null;
+          try {
+            return (await fn()).length;
+          } catch {
+            return null;
+          }
+        };
+        return {
+          name: u.name,
+          transport: u.transport,
+          reachable: u.connected,
+          ...(u.protocolVersion ? { protocolVersion: u.protocolVersion } : {}),
+          ...(u.serverInfo
+            ? { server: { name: u.serverInfo.name, version: u.serverInfo.version } }
+            : {}),
+          tools: u.tools,
+          resources: await count(upstream && (() => upstream.listResources())),
+          prompts: await count(upstream && (() => upstream.listPrompts())),
+          toolDefinitionTokens: u.toolDefinitionTokens,
+          ...(u.lastError && !u.connected ? { error: u.lastError } : {}),
+        };
+      }),
+    );
+    return {
+      version: cliVersion(),
+      config: { file: runtime.loaded.file ?? null },
+      sandbox: {
+        configuredMode: sandboxConfig.mode,
+        activeMode: caps.sandbox.mode,
+        available: caps.sandbox.available,
+        ...(caps.sandbox.reason ? { reason: caps.sandbox.reason } : {}),
+        limits: {
+          maxExecutionTimeMs: sandboxConfig.maxExecutionTime,
+          maxMemoryMb: sandboxConfig.maxMemoryMb,
+        },
+      },
+      sandboxes: modes,
+      upstreams,
+      tokens: {
+        tokenizer: caps.tokenizer,
+        toolDefinitions: upstreams.reduce((n, u) => n + u.toolDefinitionTokens, 0),
+        metaTools: meta.tokens,
+        tools: caps.tools,
+      },
+      sessions: caps.sessions,
+      telemetry: {
+        enabled:
+          runtime.loaded.config.telemetry !== undefined &&
+          runtime.loaded.config.telemetry.enabled !== false,
+        metrics: caps.telemetry.metrics,
+        traces: caps.telemetry.traces,
+        exporters: runtime.telemetry.exporters,
+        notes: runtime.telemetry.notes,
+      },
+    };
+  } finally {
+    await runtime.close();
+  }
+}
+
+const yes = (b: boolean) => (b ? "yes" : "no");
+
+export const capabilitiesCommand: Command = {
+  name: "capabilities",
+  summary: "what is available here: servers, sandbox modes, session store, telemetry",
+  help: HELP,
+  maxPositionals: 0,
+  options: { json: { type: "boolean" } },
+  async run({ values, io, config }) {
+    const report = await gatherCapabilities(config);
+    if (boolFlag(values, "json")) {
+      writeJson(io.stdout, report);
+      return ExitCodes.OK;
+    }
+    const out = io.stdout;
+    writeLine(
+      out,
+      `mcp-optimizer ${report.version}, config: ${report.config.file ?? "none (defaults)"}`,
+    );
+    writeLine(out);
+    writeLine(out, "Servers");
+    writeLine(
+      out,
+      report.upstreams.length === 0
+        ? "  none configured (add mcpServers, or run `mcp-optimizer init --import claude-desktop`)"
+        : formatTable(
+            [
+              "name",
+              "reachable",
+              "transport",
+              "protocol",
+              "tools",
+              "resources",
+              "prompts",
+              "definition tokens",
+            ],
+            report.upstreams.map((u) => [
+              u.name,
+              u.reachable ? "yes" : `no: ${u.error ?? "?"}`,
+              u.transport,
+              u.protocolVersion ?? "-",
+              u.tools,
+              u.resources ?? "-",
+              u.prompts ?? "-",
+              u.toolDefinitionTokens,
+            ]),
+          ),
+    );
+    writeLine(out);
+    writeLine(
+      out,
+      `Sandbox: ${report.sandbox.activeMode}${report.sandbox.configuredMode !== report.sandbox.activeMode ? ` (configured ${report.sandbox.configuredMode})` : ""}, ${report.sandbox.limits.maxExecutionTimeMs} ms, ${report.sandbox.limits.maxMemoryMb} MB${report.sandbox.reason ? `; ${report.sandbox.reason}` : ""}`,
+    );
+    writeLine(
+      out,
+      formatTable(
+        ["mode", "available", "isolation", "engine", "why not / notes"],
+        report.sandboxes.map((s) => [
+          s.mode,
+          yes(s.available),
+          s.isolation ?? "-",
+          engineOf(s.details),
+          (s.reason ?? "").slice(0, 100),
+        ]),
+      ),
+    );
+    writeLine(out);
+    writeLine(
+      out,
+      `Tokens (${report.tokens.tokenizer}): ${report.tokens.tools} tool definitions cost ${report.tokens.toolDefinitions}; code mode's meta-tools cost ${report.tokens.metaTools}`,
+    );
+    writeLine(
+      out,
+      `Sessions: ${report.sessions.kind}, reachable: ${yes(report.sessions.reachable)}${report.sessions.error ? ` (${report.sessions.error})` : ""}`,
+    );
+    writeLine(
+      out,
+      `Telemetry: ${report.telemetry.enabled ? `on${report.telemetry.exporters.length ? ` (${report.telemetry.exporters.join(", ")})` : ""}` : "off"}; metrics ${yes(report.telemetry.metrics)}, traces ${yes(report.telemetry.traces)}${report.telemetry.notes.length ? `; ${report.telemetry.notes.join("; ")}` : ""}`,
+    );
+    return ExitCodes.OK;
+  },
+};
+
+function engineOf(details: Record<string, unknown>): string {
+  for (const key of ["engine", "runtime", "node", "serverVersion", "version"]) {
+    const v = details[key];
+    if (typeof v === "string" || typeof v === "number") return String(v).slice(0, 40);
+  }
+  return "-";
+}

@@ -1,0 +1,39 @@
+import { createInterface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
+
+/** Asks questions on stderr and reads answers line by line (a terminal or scripted stdin). */
+export class Prompter {
+  private readonly lines: AsyncIterator<string>;
+  private readonly rl;
+
+  constructor(
+    input: Readable,
+    private readonly output: Writable,
+  ) {
+    this.rl = createInterface({ input, terminal: false });
+    this.lines = this.rl[Symbol.asyncIterator]();
+  }
+
+  /** Resolves to the answer, or the default on an empty line or end of input. */
+  async ask(question: string, fallback = ""): Promise<string> {
+    this.output.write(`${question}${fallback ? ` [${fallback}]` : ""}: `);
+    const next = await this.lines.next();
+    const answer = next.done ? "" : next.value.trim();
+    if (next.done) this.output.write("\n");
+    return answer === "" ? fallback : answer;
+  }
+
+  /** Asks until `valid` accepts the answer (at most three times). */
+  async choose(question: string, choices: readonly string[], fallback: string): Promise<string> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const answer = await this.ask(`${question} (${choices.join(", ")})`, fallback);
+      if (choices.includes(answer)) return answer;
+      this.output.write(`  "${answer}" is not one of ${choices.join(", ")}.\n`);
+    }
+    return fallback;
+  }
+
+  close(): void {
+    this.rl.close();
+  }
+}

@@ -1,0 +1,85 @@
+import { createOptimizerHttpServer, serveOptimizerStdio } from "@mcp-optimizer/core";
+import { type Command, stringFlag } from "../command.js";
+import { ExitCodes } from "../exit-codes.js";
+import { writeLine } from "../io.js";
+import { createRuntime } from "../runtime/create-runtime.js";
+import { usageError } from "../usage-error.js";
+
+const HELP = `Usage: mcp-optimizer serve [--http HOST:PORT] [--path /mcp] [--config FILE]
+
+The model-facing MCP server in front of the configured servers: the model sees
+execute_code and search_tools instead of every tool definition. stdio by default (what
+MCP clients start); --http serves Streamable HTTP on HOST:PORT (port 0 picks a free one,
+printed on stdout). Runs until stdin closes (stdio) or SIGINT/SIGTERM.
+
+Options:
+  --http HOST:PORT   serve Streamable HTTP instead of stdio (e.g. 127.0.0.1:8080)
+  --path PATH        the HTTP endpoint's path (default /mcp)
+  --config FILE      the config file (default: $MCPO_CONFIG, ./mcp-optimizer.config.json)
+  -h, --help         this help
+`;
+
+/** "host:port", ":port" or "port" -> parts. */
+export function parseListen(value: string): { host: string; port: number } {
+  const match = /^(?:(\[[^\]]+\]|[^:]*):)?(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[2]) : Number.NaN;
+  if (!match || port > 65_535) throw usageError(`--http takes HOST:PORT; got "${value}"`, "serve");
+  const host = (match[1] ?? "").replace(/^\[|\]$/g, "") || "127.0.0.1";
+  return { host, port };
+}
+
+export const serveCommand: Command = {
+  name: "serve",
+  summary: "serve code mode to an MCP client (stdio, or --http HOST:PORT)",
+  help: HELP,
+  maxPositionals: 0,
+  options: { http: { type: "string" }, path: { type: "string" } },
+  async run({ values, io, config }) {
+    const http = stringFlag(values, "http");
+    const listen = http !== undefined ? parseListen(http) : undefined;
+    const path = stringFlag(values, "path");
+    if (path !== undefined && !path.startsWith("/"))
+      throw usageError("--path starts with /", "serve");
+    const runtime = await createRuntime({ configFile: config, requireConfig: true });
+    const stopped = new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+    try {
+      const started = performance.now();
+      await runtime.optimizer.start();
+      const caps = await runtime.optimizer.capabilities();
+      const down = caps.upstreams.filter((u) => !u.connected);
+      for (const u of down) {
+        writeLine(
+          io.stderr,
+          `mcp-optimizer: server ${u.name} is not reachable (${u.lastError ?? "unknown"}); retrying in the background`,
+        );
+      }
+      const summary = `${caps.upstreams.length - down.length}/${caps.upstreams.length} servers, ${caps.tools} tools, sandbox ${caps.sandbox.mode}, sessions ${caps.sessions.kind}, ready in ${Math.round(performance.now() - started)} ms`;
+      if (listen) {
+        const server = await createOptimizerHttpServer(runtime.optimizer, {
+          host: listen.host,
+          port: listen.port,
+          ...(path ? { path } : {}),
+        });
+        writeLine(io.stderr, `mcp-optimizer: serving ${server.url} (${summary})`);
+        writeLine(io.stdout, server.url);
+        await stopped;
+        await server.close();
+      } else {
+        const handle = await serveOptimizerStdio(runtime.optimizer);
+        writeLine(io.stderr, `mcp-optimizer: serving on stdio (${summary})`);
+        const closed = new Promise<void>((resolve) => {
+          io.stdin.once("end", resolve);
+          io.stdin.once("close", resolve);
+        });
+        await Promise.race([stopped, closed]);
+        await handle.close();
+      }
+      return ExitCodes.OK;
+    } finally {
+      await runtime.close();
+    }
+  },
+};

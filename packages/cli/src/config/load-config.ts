@@ -1,0 +1,180 @@
+import { existsSync, readFileSync } from "node:fs";
+import { extname, isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import {
+  ErrorCodes,
+  expandVariables,
+  formatIssues,
+  OptimizerError,
+  parseMcpServers,
+} from "@mcp-optimizer/core";
+import { type CliConfig, CliConfigSchema, CONFIG_ENV, CONFIG_FILE_NAMES } from "./schema.js";
+
+export interface LoadedConfig {
+  /** The parsed config (sandbox mode defaulted to "wasm"). */
+  config: CliConfig;
+  /** The file it came from; undefined when no file was found and defaults apply. */
+  file: string | undefined;
+  /** Expanded values that must never be printed (env and header values, the Redis URL). */
+  secrets: string[];
+}
+
+export interface FindConfigOptions {
+  /** The --config flag. */
+  explicit?: string | undefined;
+  /** Where to look. Default process.cwd(). */
+  cwd?: string;
+  /** Default process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+/** --config, then $MCPO_CONFIG, then the usual names in the working directory. */
+export function findConfigFile(options: FindConfigOptions = {}): string | undefined {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const named = options.explicit ?? (env[CONFIG_ENV] || undefined);
+  if (named !== undefined) {
+    const file = isAbsolute(named) ? named : resolve(cwd, named);
+    if (!existsSync(file)) {
+      const via = options.explicit !== undefined ? "--config" : `$${CONFIG_ENV}`;
+      throw new OptimizerError(
+        ErrorCodes.INVALID_CONFIG,
+        `${file}: no such config file (named by ${via}). Create one with \`mcp-optimizer init\`.`,
+        { details: { file } },
+      );
+    }
+    return file;
+  }
+  for (const name of CONFIG_FILE_NAMES) {
+    const file = resolve(cwd, name);
+    if (existsSync(file)) return file;
+  }
+  return undefined;
+}
+
+/** Finds, reads and validates the config; without a file, returns the defaults. */
+export async function loadConfig(options: FindConfigOptions = {}): Promise<LoadedConfig> {
+  const file = findConfigFile(options);
+  if (!file)
+    return {
+      config: parseConfigObject({}, "(defaults)", options.env),
+      file: undefined,
+      secrets: [],
+    };
+  const raw = await readConfigFile(file);
+  const config = parseConfigObject(raw, file, options.env);
+  const { secrets } = parseMcpServers(config.mcpServers, options.env ? { env: options.env } : {});
+  const redis = config.sessions?.redisUrl;
+  return { config, file, secrets: redis ? [...secrets, redis] : secrets };
+}
+
+/** Reads JSON, or imports a .ts/.mjs/.js module's default export. */
+export async function readConfigFile(file: string): Promise<unknown> {
+  const ext = extname(file);
+  if (ext === ".ts" || ext === ".mts" || ext === ".mjs" || ext === ".js") {
+    try {
+      const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+      if (mod.default === undefined) {
+        throw new OptimizerError(
+          ErrorCodes.INVALID_CONFIG,
+          `${file}: the module has no default export; write \`export default { mcpServers: {...} }\`.`,
+          { details: { file } },
+        );
+      }
+      return mod.default;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === ErrorCodes.INVALID_CONFIG) throw error;
+      throw new OptimizerError(
+        ErrorCodes.INVALID_CONFIG,
+        `${file}: cannot load: ${(error as Error).message}`,
+        {
+          cause: error,
+          details: { file },
+        },
+      );
+    }
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_CONFIG,
+      `${file}: cannot read: ${(error as Error).message}`,
+      { cause: error, details: { file } },
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_CONFIG,
+      `${file}: not valid JSON: ${(error as Error).message}`,
+      { cause: error, details: { file } },
+    );
+  }
+}
+
+/** Validates a config object; errors name the file and each bad field's path. */
+export function parseConfigObject(
+  raw: unknown,
+  file: string,
+  env: Record<string, string | undefined> = process.env,
+): CliConfig {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_CONFIG,
+      `${file}: the config must be a JSON object with "mcpServers" (and optionally "sandbox", "sessions", "telemetry").`,
+      { details: { file } },
+    );
+  }
+  const input = raw as Record<string, unknown>;
+  const sandbox = input.sandbox;
+  const withDefaults = {
+    ...input,
+    sandbox:
+      sandbox === undefined
+        ? { mode: "wasm" }
+        : typeof sandbox === "object" && sandbox !== null && !("mode" in sandbox)
+          ? { mode: "wasm", ...sandbox }
+          : sandbox,
+  };
+  const parsed = CliConfigSchema.safeParse(withDefaults);
+  if (!parsed.success) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_CONFIG,
+      `${file}: ${formatIssues(parsed.error.issues, "")}`,
+      {
+        details: {
+          file,
+          issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+        },
+      },
+    );
+  }
+  const config = parsed.data;
+  // ${VAR} in mcpServers is checked now so that the error names the file; expanded again later.
+  try {
+    parseMcpServers(config.mcpServers, { env });
+    if (config.sessions?.redisUrl) {
+      config.sessions.redisUrl = expandVariables(
+        config.sessions.redisUrl,
+        env,
+        "sessions.redisUrl",
+      );
+      if (!/^rediss?:\/\//.test(config.sessions.redisUrl)) {
+        throw new OptimizerError(
+          ErrorCodes.INVALID_CONFIG,
+          "sessions.redisUrl: must start with redis:// or rediss://",
+        );
+      }
+    }
+  } catch (error) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_CONFIG,
+      `${file}: ${(error as Error).message.replace(/^Invalid configuration: /, "")}`,
+      { cause: error, details: { file } },
+    );
+  }
+  return config;
+}

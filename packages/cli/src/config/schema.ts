@@ -1,0 +1,60 @@
+import { McpServersSchema, SandboxConfigSchema } from "@mcp-optimizer/core";
+import * as z from "zod";
+
+/** Where sessions live. No `redisUrl`: in the memory of the serving process. */
+export const SessionsConfigSchema = z.strictObject({
+  /** A Redis URL (redis:// or rediss://); `${VAR}` is expanded. Default: in-memory sessions. */
+  redisUrl: z
+    .string()
+    .regex(/^(rediss?:\/\/|\$\{)/, "must start with redis:// or rediss://")
+    .optional(),
+  /** Prefix of every Redis key. Default "mcpo:". */
+  keyPrefix: z.string().min(1).optional(),
+  /** Tenant of new sessions and of `sessions list`. Default "default". */
+  tenant: z.string().min(1).optional(),
+  /** Time to live of a session in milliseconds. Default 3600000. */
+  ttlMs: z.number().int().positive().optional(),
+});
+
+/** OpenTelemetry wiring through @mcp-optimizer/telemetry-otel. Absent: metrics stay no-ops. */
+export const TelemetryConfigSchema = z.looseObject({
+  /** Turn telemetry on. Default true when the section is present. */
+  enabled: z.boolean().optional(),
+  /** service.name of the resource. Default "mcp-optimizer". */
+  serviceName: z.string().min(1).optional(),
+  /** Serve Prometheus /metrics on this port (0 = a free one). Default: off. */
+  prometheusPort: z.number().int().min(0).max(65_535).optional(),
+  /** Host of the /metrics listener. Default "127.0.0.1". */
+  prometheusHost: z.string().optional(),
+  /** OTLP/HTTP endpoint for traces and metrics, e.g. http://127.0.0.1:4318. Default: off. */
+  otlpEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+  /** Write audit records as JSON lines to this file. Default: off. */
+  auditFile: z.string().min(1).optional(),
+});
+
+/** The CLI's config file: the standard `mcpServers` map plus sandbox, sessions and telemetry. */
+export const CliConfigSchema = z.strictObject({
+  /** A JSON schema URL editors may use; ignored. */
+  $schema: z.string().optional(),
+  mcpServers: McpServersSchema.default({}),
+  /** SandboxConfig fields; the CLI's default mode is "wasm" (falling back to "process"). */
+  sandbox: SandboxConfigSchema.optional(),
+  sessions: SessionsConfigSchema.optional(),
+  telemetry: TelemetryConfigSchema.optional(),
+});
+
+export type CliConfigInput = z.input<typeof CliConfigSchema>;
+export type CliConfig = z.output<typeof CliConfigSchema>;
+export type SessionsConfig = z.output<typeof SessionsConfigSchema>;
+export type TelemetryConfig = z.output<typeof TelemetryConfigSchema>;
+
+/** The file names discovery looks for in the working directory, in order. */
+export const CONFIG_FILE_NAMES = [
+  "mcp-optimizer.config.json",
+  ".mcp-optimizer.json",
+  "mcp-optimizer.config.ts",
+  "mcp-optimizer.config.mjs",
+] as const;
+
+/** The environment variable naming the config file. */
+export const CONFIG_ENV = "MCPO_CONFIG";

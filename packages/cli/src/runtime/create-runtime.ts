@@ -1,0 +1,100 @@
+import {
+  ErrorCodes,
+  MCPOptimizer,
+  OptimizerError,
+  parseSandboxConfig,
+  type SandboxConfig,
+  type SessionStore,
+} from "@mcp-optimizer/core";
+import { type LoadedConfig, loadConfig } from "../config/load-config.js";
+import { loadCliSandbox } from "./load-sandbox.js";
+import { loadSessionStore } from "./load-session-store.js";
+import { type LoadedTelemetry, loadTelemetry } from "./load-telemetry.js";
+
+export interface RuntimeOptions {
+  /** The --config flag. */
+  configFile?: string | undefined;
+  /** Fail when no config file is found. Default false (defaults, no servers). */
+  requireConfig?: boolean;
+  /** Overrides of the config's sandbox section (e.g. --sandbox). */
+  sandbox?: Partial<SandboxConfig>;
+  /** Where notes (fallbacks, degraded parts) go. Default: stderr. */
+  note?: (message: string) => void;
+  /** Start telemetry exporters. Default true. */
+  telemetry?: boolean;
+}
+
+/** The optimizer built from a config file, with its composed plug-ins. */
+export interface Runtime {
+  optimizer: MCPOptimizer;
+  loaded: LoadedConfig;
+  telemetry: LoadedTelemetry;
+  /** Notes printed while composing (fallbacks taken). */
+  notes: string[];
+  close(): Promise<void>;
+}
+
+/** Reads the config and composes sandbox, sessions and telemetry into an MCPOptimizer. */
+export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const note = options.note ?? ((m: string) => process.stderr.write(`mcp-optimizer: ${m}\n`));
+  const loaded = await loadConfig({ explicit: options.configFile });
+  if (!loaded.file && options.requireConfig) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_CONFIG,
+      "No config file found: pass --config FILE, set MCPO_CONFIG, or create mcp-optimizer.config.json with `mcp-optimizer init`.",
+    );
+  }
+  const sandboxConfig = parseSandboxConfig({ ...loaded.config.sandbox, ...options.sandbox });
+  const notes: string[] = [];
+  const say = (m: string) => {
+    notes.push(m);
+    note(m);
+  };
+  const sessions: SessionStore = await loadSessionStore(
+    loaded.config.sessions,
+    sandboxConfig.redisUrl,
+  );
+  const telemetry =
+    options.telemetry === false
+      ? await loadTelemetry(undefined)
+      : await loadTelemetry(loaded.config.telemetry);
+  for (const n of telemetry.notes) say(n);
+  let sandbox: Awaited<ReturnType<typeof loadCliSandbox>>;
+  try {
+    sandbox = await loadCliSandbox(sandboxConfig);
+  } catch (error) {
+    await Promise.allSettled([sessions.close(), telemetry.shutdown()]);
+    throw error;
+  }
+  for (const n of sandbox.notes) say(n);
+  const { redisUrl: _redis, ...coreSandboxConfig } = sandboxConfig;
+  const sessionsConfig = loaded.config.sessions;
+  const optimizer = new MCPOptimizer({
+    sandboxConfig: { ...coreSandboxConfig, mode: sandboxConfig.mode },
+    sandbox: sandbox.sandbox,
+    sessions,
+    mcpServers: loaded.config.mcpServers,
+    audit: telemetry.audit,
+    secrets: loaded.secrets,
+    ...(sessionsConfig?.tenant || sessionsConfig?.ttlMs
+      ? {
+          sessionDefaults: {
+            ...(sessionsConfig.tenant ? { tenant: sessionsConfig.tenant } : {}),
+            ...(sessionsConfig.ttlMs ? { ttlMs: sessionsConfig.ttlMs } : {}),
+          },
+        }
+      : {}),
+  });
+  return {
+    optimizer,
+    loaded,
+    telemetry,
+    notes,
+    async close() {
+      await optimizer.close().catch(() => {});
+      await sandbox.sandbox.close().catch(() => {});
+      await sessions.close().catch(() => {});
+      await telemetry.shutdown();
+    },
+  };
+}
