@@ -1,5 +1,9 @@
 export { createSessionStore } from "./create-session-store.js";
 export type { RedisClient } from "./redis-connection.js";
 export { createRedisSessionStore, RedisSessionStore } from "./redis-session-store.js";
-export type { RedisNode, RedisSessionStoreOptions } from "./redis-session-store-options.js";
+export type {
+  RedisNode,
+  RedisSessionCacheOptions,
+  RedisSessionStoreOptions,
+} from "./redis-session-store-options.js";
 export { FORMAT_DEFLATE, FORMAT_JSON } from "./session-encoding.js";

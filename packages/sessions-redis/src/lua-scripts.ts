@@ -96,3 +96,14 @@ export const deleteScript = script(
 if n == 1 then redis.call('PUBLISH', ARGV[2], ARGV[3] .. ' - ' .. ARGV[1]) end
 return n`,
 );
+
+/**
+ * The read of a cached session: KEYS[1] session; ARGV: the cached version, expiresAt, ttl.
+ * Returns 1 when the copy is current, else the whole row (as HMGET v t c u x l d would).
+ */
+export const readIfChangedScript = script(
+  "readIfChanged",
+  `local head = redis.call('HMGET', KEYS[1], 'v', 'x', 'l')
+if head[1] == ARGV[1] and head[2] == ARGV[2] and head[3] == ARGV[3] then return 1 end
+return redis.call('HMGET', KEYS[1], 'v', 't', 'c', 'u', 'x', 'l', 'd')`,
+);

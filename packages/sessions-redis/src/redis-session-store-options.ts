@@ -33,8 +33,22 @@ export interface RedisSessionStoreOptions {
   commandTimeoutMs?: number;
   /** Longest pause between reconnection attempts (the backoff doubles from 50 ms), in ms. Default: 2000. */
   maxReconnectDelayMs?: number;
-  /** Keep read sessions in memory, dropped when any replica writes (pub/sub). Default: false. */
-  cache?: boolean | { maxEntries?: number };
+  /** Keep read sessions in memory, dropped when any replica writes (pub/sub). Default: false (`true` = {}). */
+  cache?: boolean | RedisSessionCacheOptions;
   /** Listen to other replicas' writes over pub/sub (for `subscribe` and the cache). Default: true. */
   invalidation?: boolean;
+}
+
+export interface RedisSessionCacheOptions {
+  /** Sessions kept at most; the least recently used goes first. Default: 1000. */
+  maxEntries?: number;
+  /**
+   * "strong": every read asks Redis whether the copy is current (one small round trip; the
+   * session crosses the wire and is decoded only when it changed), so a replica always reads
+   * the latest write. "eventual": reads are served from memory while the invalidation channel
+   * is subscribed; another replica's write is seen when its pub/sub message arrives (usually
+   * well under a millisecond, never guaranteed). Compare-and-set never loses an update in
+   * either mode. Default: "strong".
+   */
+  consistency?: "strong" | "eventual";
 }

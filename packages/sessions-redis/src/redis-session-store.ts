@@ -21,6 +21,7 @@ import {
   deleteScript,
   indexScript,
   type LuaScript,
+  readIfChangedScript,
   touchScript,
   updateScript,
 } from "./lua-scripts.js";
@@ -61,6 +62,7 @@ export class RedisSessionStore implements SessionStore {
   private readonly commandTimeoutMs: number;
   private readonly listeners = new Set<(change: SessionChange) => void>();
   private readonly cache: SessionCache | undefined;
+  private readonly trustCache: boolean;
   private subscriber: RedisClient | undefined;
   private subscribed = false;
   private everReady = false;
@@ -81,10 +83,17 @@ export class RedisSessionStore implements SessionStore {
         "A session cache needs invalidation: without it a replica would serve stale sessions.",
       );
     }
-    if (options.cache) {
-      const max = typeof options.cache === "object" ? (options.cache.maxEntries ?? 1000) : 1000;
-      this.cache = new SessionCache(positive(max, "cache.maxEntries"));
+    const cache = options.cache === true ? {} : options.cache || undefined;
+    if (cache)
+      this.cache = new SessionCache(positive(cache.maxEntries ?? 1000, "cache.maxEntries"));
+    const consistency = cache?.consistency ?? "strong";
+    if (consistency !== "strong" && consistency !== "eventual") {
+      throw new OptimizerError(
+        ErrorCodes.INVALID_CONFIG,
+        `cache.consistency is "strong" or "eventual"; got ${JSON.stringify(consistency)}.`,
+      );
     }
+    this.trustCache = consistency === "eventual";
     const { client, owned } = connectRedis(options);
     this.client = client;
     this.owned = owned;
@@ -105,9 +114,21 @@ export class RedisSessionStore implements SessionStore {
   async get(id: string): Promise<SessionRecord | undefined> {
     assertSessionId(id);
     const cached = this.cacheUsable() ? this.cache!.get(id) : undefined;
-    if (cached) return cached;
+    if (cached && this.trustCache) return cached;
     const generation = this.cache?.generation ?? 0;
-    const record = await this.read(id, `get of "${id}"`);
+    const what = `get of "${id}"`;
+    const key = this.keys.session(id);
+    const row = await this.op(what, () =>
+      cached
+        ? this.eval(
+            readIfChangedScript,
+            [key],
+            [cached.version, Date.parse(cached.expiresAt), cached.ttlMs],
+          )
+        : this.caller.callBuffer("HMGET", key, ...FIELDS),
+    );
+    if (row === 1 && cached) return cached;
+    const record = await this.parseRow(id, row as (Buffer | null)[]);
     if (record && this.cacheUsable()) this.cache!.put(record, generation);
     return record;
   }
@@ -354,10 +375,7 @@ export class RedisSessionStore implements SessionStore {
     return this.cache?.size ?? 0;
   }
 
-  private async read(id: string, what: string): Promise<SessionRecord | undefined> {
-    const row = (await this.op(what, () =>
-      this.caller.callBuffer("HMGET", this.keys.session(id), ...FIELDS),
-    )) as (Buffer | null)[];
+  private async parseRow(id: string, row: (Buffer | null)[]): Promise<SessionRecord | undefined> {
     if (row.every((b) => b === null)) return undefined;
     const [v, t, c, u, x, l, d] = row;
     const num = (b: Buffer | null | undefined) => (b ? Number(b.toString("latin1")) : Number.NaN);
@@ -477,12 +495,15 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
+  /** Runs a script by its SHA, sending its source once when the server does not know it. */
   private async eval(script: LuaScript, keys: string[], args: Arg[]): Promise<unknown> {
+    // The read script answers raw bytes (the encoded session); the others numbers and text.
+    const send = script === readIfChangedScript ? this.caller.callBuffer : this.caller.call;
     try {
-      return await this.caller.call("EVALSHA", script.sha, keys.length, ...keys, ...args);
+      return await send.call(this.caller, "EVALSHA", script.sha, keys.length, ...keys, ...args);
     } catch (error) {
       if (!(error instanceof Error) || !/^NOSCRIPT/.test(error.message)) throw error;
-      return this.caller.call("EVAL", script.source, keys.length, ...keys, ...args);
+      return send.call(this.caller, "EVAL", script.source, keys.length, ...keys, ...args);
     }
   }
 

@@ -16,6 +16,15 @@ describeSessionStore("redis (single node, cache on)", async () => {
   return createRedisSessionStore({ url: server.url, prefix: "conf-cache:", cache: true });
 });
 
+describeSessionStore("redis (single node, eventual cache)", async () => {
+  server ??= await RedisServer.start();
+  return createRedisSessionStore({
+    url: server.url,
+    prefix: "conf-eventual:",
+    cache: { consistency: "eventual" },
+  });
+});
+
 afterAll(async () => {
   await server?.stop();
 });

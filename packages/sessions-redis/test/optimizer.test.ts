@@ -1,0 +1,69 @@
+import { MCPOptimizer } from "@mcp-optimizer/core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createRedisSessionStore, type RedisSessionStore } from "../src/index.js";
+import { RedisServer } from "./redis-server.js";
+
+// Two optimizer "replicas" (core's MCPOptimizer, process sandbox, no upstreams) sharing one
+// Redis: a session started on one continues on the other.
+describe("two MCPOptimizer instances sharing one Redis", () => {
+  let server: RedisServer;
+  let storeA: RedisSessionStore;
+  let storeB: RedisSessionStore;
+  let a: MCPOptimizer;
+  let b: MCPOptimizer;
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    storeA = createRedisSessionStore({ url: server.url, prefix: "opt:", cache: true });
+    storeB = createRedisSessionStore({ url: server.url, prefix: "opt:", cache: true });
+    const options = {
+      sandboxConfig: { mode: "process" as const, maxExecutionTime: 10_000, maxMemoryMb: 96 },
+      sessionDefaults: { tenant: "acme" },
+    };
+    a = new MCPOptimizer({ ...options, sessions: storeA });
+    b = new MCPOptimizer({ ...options, sessions: storeB });
+    await Promise.all([a.start(), b.start()]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await Promise.all([storeA?.close(), storeB?.close()]);
+    await server?.stop();
+  });
+
+  test("state written by one replica is read by the other, turn by turn", async () => {
+    const code = "state.visits = (state.visits ?? 0) + 1; return state.visits";
+    const seen: unknown[] = [];
+    for (const replica of [a, b, a, b, b, a]) {
+      seen.push((await replica.run(code, { sessionId: "shared-1" })).value);
+    }
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
+    const record = await storeA.get("shared-1");
+    expect(record!.state).toEqual({ visits: 6 });
+    expect(record!.counters.executions).toBe(6);
+    expect(record!.log.map((l) => l.outcome)).toEqual(Array(6).fill("ok"));
+  }, 60_000);
+
+  test("concurrent executions on both replicas lose no bookkeeping", async () => {
+    await a.run("return 1", { sessionId: "shared-2" });
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        (i % 2 ? a : b).run(`return ${i}`, { sessionId: "shared-2" }),
+      ),
+    );
+    const fromB = await storeB.get("shared-2");
+    expect(fromB!.counters.executions).toBe(9);
+    expect(fromB!.log).toHaveLength(9);
+    expect(new Set(fromB!.log.map((l) => l.executionId)).size).toBe(9);
+  }, 60_000);
+
+  test("each replica lists the tenant's sessions and sees the other's delete", async () => {
+    await b.run("return 'made on b'", { sessionId: "shared-3" });
+    const listed = (await a.sessions.list("acme")).sessions.map((s) => s.id);
+    expect(listed).toEqual(expect.arrayContaining(["shared-1", "shared-2", "shared-3"]));
+    expect(await a.deleteSession("shared-3")).toBe(true);
+    expect(await b.sessions.get("shared-3")).toBeUndefined();
+    const caps = await b.capabilities();
+    expect(caps.sessions).toEqual({ kind: "redis", reachable: true });
+  }, 60_000);
+});
