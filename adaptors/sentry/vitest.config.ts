@@ -4,8 +4,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
-    hookTimeout: 120_000,
-    // One Docker engine and two cores: test files run one after another.
+    hookTimeout: 60_000,
+    // Each file starts real Sentry MCP servers; two cores: one file at a time.
     fileParallelism: false,
   },
 });

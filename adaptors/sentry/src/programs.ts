@@ -163,14 +163,16 @@ const [detailsRaw, issuesRaw] = await Promise.all([
       limit: 1,
     },
   }),
-  ${server}.search_issues({
-    organizationSlug: params.organization,
-    projectSlugOrId: params.project,
-    query: "is:unresolved release:" + version,
-    sort: "freq",
-    limit: params.topIssues,
-    period: "90d",
-  }),
+  params.topIssues > 0
+    ? ${server}.search_issues({
+        organizationSlug: params.organization,
+        projectSlugOrId: params.project,
+        query: "is:unresolved release:" + version,
+        sort: "freq",
+        limit: params.topIssues,
+        period: "90d",
+      })
+    : "",
 ]);
 const md = text(detailsRaw);
 const meta = (key) => {
