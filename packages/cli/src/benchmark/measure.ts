@@ -57,3 +57,45 @@ export function treeRssBytes(root = process.pid): number {
   }
   return total;
 }
+
+/** Anonymous (resident) memory of one container's cgroup, where the engine is local. */
+function containerRssBytes(id: string): number | undefined {
+  const candidates: [string, RegExp][] = [
+    [`/sys/fs/cgroup/memory/docker/${id}/memory.stat`, /^total_rss (\d+)$/m],
+    [`/sys/fs/cgroup/memory/system.slice/docker-${id}.scope/memory.stat`, /^total_rss (\d+)$/m],
+    [`/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.stat`, /^anon (\d+)$/m],
+    [`/sys/fs/cgroup/docker/${id}/memory.stat`, /^anon (\d+)$/m],
+  ];
+  for (const [file, pattern] of candidates) {
+    try {
+      const match = pattern.exec(readFileSync(file, "utf8"));
+      if (match) return Number(match[1]);
+    } catch {}
+  }
+  return undefined;
+}
+
+/**
+ * Resident memory of the sandbox containers this process started (docker, gvisor), read from
+ * their cgroups; undefined when there are none or the engine is not on this machine.
+ */
+export async function containersRssBytes(): Promise<number | undefined> {
+  try {
+    const docker = (await import("@mcp-optimizer/sandbox-docker")) as {
+      listSandboxContainers(): Promise<{ id: string; ownerPid: number; state: string }[]>;
+    };
+    const mine = (await docker.listSandboxContainers()).filter(
+      (c) => c.ownerPid === process.pid && c.state === "running",
+    );
+    if (mine.length === 0) return undefined;
+    let total = 0;
+    for (const c of mine) {
+      const bytes = containerRssBytes(c.id);
+      if (bytes === undefined) return undefined;
+      total += bytes;
+    }
+    return total;
+  } catch {
+    return undefined;
+  }
+}

@@ -14,7 +14,7 @@ import {
 import { loadPluginMode } from "../runtime/load-sandbox.js";
 import { packageBinCommand, packageVersion } from "../runtime/resolve-package.js";
 import { cliVersion } from "../version.js";
-import { type Distribution, distribution, treeRssBytes } from "./measure.js";
+import { containersRssBytes, type Distribution, distribution, treeRssBytes } from "./measure.js";
 import { ModeRouterSandbox } from "./mode-router-sandbox.js";
 import { RecordingPlainClient } from "./plain-client.js";
 import type { BenchmarkScenario, ScenarioContext } from "./scenario.js";
@@ -79,7 +79,7 @@ export interface SandboxReport {
   /** Concurrent trivial executions over several sessions. */
   throughput?: { executions: number; seconds: number; perSecond: number; concurrency: number };
   /** Resident memory added per open session (host + sandbox processes). */
-  memory?: { sessions: number; perSessionMb: number };
+  memory?: { sessions: number; perSessionMb: number; note?: string };
 }
 
 export interface BenchmarkReport {
@@ -379,8 +379,8 @@ async function measureSandbox(
     }
     if (phases.memorySessions > 0) {
       // Memory: resident size added by N more open sessions, each having run a program.
-      global.gc?.();
-      const before = treeRssBytes();
+      const containerModes = mode === "docker" || mode === "gvisor";
+      const before = treeRssBytes() + (containerModes ? ((await containersRssBytes()) ?? 0) : 0);
       await Promise.all(
         Array.from({ length: phases.memorySessions }, (_, i) =>
           optimizer.run(program, { sessionId: `${mode}:memory-${i}` }),

@@ -143,7 +143,7 @@ export function parseConfigObject(
   if (!parsed.success) {
     throw new OptimizerError(
       ErrorCodes.INVALID_CONFIG,
-      `${file}: ${formatIssues(parsed.error.issues, "")}`,
+      `${file}: ${parsed.error.issues.map((i) => formatIssues([i], i.path.length === 0 ? "(top level)" : "")).join("; ")}`,
       {
         details: {
           file,

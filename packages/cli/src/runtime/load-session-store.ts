@@ -10,7 +10,7 @@ import { importOptional } from "./resolve-package.js";
 export const REDIS_SESSIONS_PACKAGE = "@mcp-optimizer/sessions-redis";
 
 interface RedisSessionsModule {
-  createRedisSessionStore(options: { url: string; keyPrefix?: string }): SessionStore;
+  createRedisSessionStore(options: { url: string; prefix?: string }): SessionStore;
 }
 
 /** In-memory sessions by default; Redis when `sessions.redisUrl` is set. */
@@ -29,7 +29,7 @@ export async function loadSessionStore(
   }
   return loaded.module.createRedisSessionStore({
     url,
-    ...(config?.keyPrefix ? { keyPrefix: config.keyPrefix } : {}),
+    ...(config?.keyPrefix ? { prefix: config.keyPrefix } : {}),
   });
 }
 

@@ -21,8 +21,7 @@ interface TelemetryModule {
 
 interface TelemetryHandle {
   shutdown?(): Promise<void>;
-  metricsUrl?: string;
-  prometheus?: { url?: string };
+  prometheusUrl?: string | undefined;
 }
 
 /** Starts @mcp-optimizer/telemetry-otel when the config has a `telemetry` section. */
@@ -36,14 +35,27 @@ export async function loadTelemetry(config: TelemetryConfig | undefined): Promis
   const exporters: string[] = [];
   const audit: AuditSink[] = [];
   let handle: TelemetryHandle | undefined;
-  const { enabled: _enabled, auditFile, ...options } = config;
+  const {
+    enabled: _enabled,
+    auditFile,
+    prometheusPort,
+    prometheusHost,
+    otlpEndpoint,
+    serviceName,
+    ...rest
+  } = config;
   if (typeof mod.startTelemetry === "function") {
     try {
       handle = (await mod.startTelemetry({
-        serviceName: "mcp-optimizer",
-        ...options,
+        serviceName: serviceName ?? "mcp-optimizer",
+        prometheus:
+          prometheusPort === undefined
+            ? false
+            : { port: prometheusPort, host: prometheusHost ?? "127.0.0.1" },
+        ...(otlpEndpoint ? { otlp: { endpoint: otlpEndpoint } } : {}),
+        ...rest,
       })) as TelemetryHandle;
-      const metricsUrl = handle?.metricsUrl ?? handle?.prometheus?.url;
+      const metricsUrl = handle?.prometheusUrl;
       if (metricsUrl) exporters.push(`prometheus ${metricsUrl}`);
       if (config.otlpEndpoint) exporters.push(`otlp ${config.otlpEndpoint}`);
     } catch (error) {

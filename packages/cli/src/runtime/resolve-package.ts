@@ -53,7 +53,8 @@ export async function importOptional<T>(
     const code = (error as { code?: unknown }).code;
     if (
       (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") &&
-      String((error as Error).message).includes(pkg)
+      String((error as Error).message).includes(pkg) &&
+      packageDirectory(pkg) === undefined
     ) {
       return { error: `${pkg} is not installed (pnpm add ${pkg})` };
     }

@@ -1,0 +1,149 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { cli, serverBin, tempDir } from "./helpers.js";
+
+const read = (file: string) => JSON.parse(readFileSync(file, "utf8"));
+
+describe("init", () => {
+  test("non-interactive: flags decide, the file validates, stdout names it", async () => {
+    const dir = tempDir();
+    const r = await cli(
+      [
+        "init",
+        "--mode",
+        "hybrid",
+        "--redis-url",
+        "redis://127.0.0.1:6390",
+        "--key-prefix",
+        "t:",
+        "--max-memory",
+        "256",
+        "--audit-file",
+        "audit.jsonl",
+      ],
+      { cwd: dir },
+    );
+    expect(r.stderr).toContain("Wrote");
+    expect(r.code).toBe(0);
+    const file = join(dir, "mcp-optimizer.config.json");
+    expect(r.stdout.trim()).toBe(file);
+    expect(read(file)).toEqual({
+      mcpServers: {},
+      sandbox: { mode: "hybrid", maxMemoryMb: 256 },
+      sessions: { redisUrl: "redis://127.0.0.1:6390", keyPrefix: "t:" },
+      telemetry: { auditFile: "audit.jsonl" },
+    });
+  });
+
+  test("refuses to overwrite without --force (exit 6), overwrites with it", async () => {
+    const dir = tempDir();
+    const file = join(dir, "mcp-optimizer.config.json");
+    writeFileSync(file, '{"mcpServers":{"keep":{"command":"x"}}}');
+    const refused = await cli(["init", "--mode", "process"], { cwd: dir });
+    expect(refused.code).toBe(6);
+    expect(refused.stderr).toContain(`${file} already exists; pass --force`);
+    expect(read(file).mcpServers.keep).toBeDefined();
+    const forced = await cli(["init", "--mode", "process", "--force"], { cwd: dir });
+    expect(forced.code).toBe(0);
+    expect(read(file).sandbox.mode).toBe("process");
+  });
+
+  test("imports Claude Desktop's config from its usual place, unchanged", async () => {
+    const home = tempDir("mcpo-home-");
+    const claude = join(home, ".config", "Claude");
+    mkdirSync(claude, { recursive: true });
+    const servers = {
+      github: {
+        command: "npx",
+        args: ["-y", "@modelcontextprotocol/server-github"],
+        env: { GITHUB_TOKEN: "${GITHUB_TOKEN}" },
+      },
+      docs: { url: "https://example.com/mcp", headers: { Authorization: "Bearer ${DOCS_TOKEN}" } },
+    };
+    writeFileSync(
+      join(claude, "claude_desktop_config.json"),
+      JSON.stringify({ mcpServers: servers, globalShortcut: "Ctrl+Space" }),
+    );
+    const dir = tempDir();
+    const r = await cli(["init", "--import", "claude-desktop", "--config", "out/mcpo.json"], {
+      cwd: dir,
+      env: { HOME: home, XDG_CONFIG_HOME: undefined },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("2 server(s)");
+    expect(r.stderr).toContain("(claude-desktop)");
+    const written = read(join(dir, "out", "mcpo.json"));
+    expect(written.mcpServers).toEqual(servers);
+    expect(written.sandbox).toEqual({ mode: "wasm" });
+  });
+
+  test("imports VS Code's mcp.json (servers key), dropping fields the optimizer does not use", async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, ".vscode"));
+    writeFileSync(
+      join(dir, ".vscode", "mcp.json"),
+      JSON.stringify({
+        inputs: [],
+        servers: { mem: { type: "stdio", command: "node", args: ["m.js"], envFile: ".env" } },
+      }),
+    );
+    const r = await cli(["init", "--import", "vscode", "--yes"], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("dropped fields the optimizer does not use: mem.envFile");
+    expect(read(join(dir, "mcp-optimizer.config.json")).mcpServers).toEqual({
+      mem: { type: "stdio", command: "node", args: ["m.js"] },
+    });
+  });
+
+  test("interactive: answers scripted on stdin (with a wrong one re-asked)", async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, ".mcp.json"),
+      JSON.stringify({
+        mcpServers: {
+          files: {
+            command: process.execPath,
+            args: [serverBin("@modelcontextprotocol/server-filesystem"), dir],
+          },
+        },
+      }),
+    );
+    const r = await cli(["init", "--interactive"], {
+      cwd: dir,
+      input: ["claude-code", "quickjs", "process", "redis://127.0.0.1:6391"].join("\n") + "\n",
+    });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("Import servers from an MCP client config");
+    expect(r.stderr).toContain('"quickjs" is not one of');
+    const written = read(join(dir, "mcp-optimizer.config.json"));
+    expect(Object.keys(written.mcpServers)).toEqual(["files"]);
+    expect(written.sandbox.mode).toBe("process");
+    expect(written.sessions.redisUrl).toBe("redis://127.0.0.1:6391");
+  });
+
+  test("interactive with empty answers takes the defaults", async () => {
+    const dir = tempDir();
+    const r = await cli(["init", "--interactive"], { cwd: dir, input: "\n\n\n" });
+    expect(r.code).toBe(0);
+    const written = read(join(dir, "mcp-optimizer.config.json"));
+    expect(written).toEqual({ mcpServers: {}, sandbox: { mode: "wasm" } });
+  });
+
+  test("bad flags: unknown mode (exit 2), missing import file (exit 3), unknown flag (exit 2)", async () => {
+    const dir = tempDir();
+    const mode = await cli(["init", "--mode", "vm"], { cwd: dir });
+    expect(mode.code).toBe(2);
+    expect(mode.stderr).toContain(
+      '--mode is one of process, wasm, docker, gvisor, hybrid; got "vm"',
+    );
+    const missing = await cli(["init", "--import", "nope.json"], { cwd: dir });
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain("nope.json: no such file to import");
+    const flag = await cli(["init", "--colour"], { cwd: dir });
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain("Unknown option '--colour'");
+    expect(flag.stderr).toContain("mcp-optimizer init --help");
+    expect(existsSync(join(dir, "mcp-optimizer.config.json"))).toBe(false);
+  });
+});

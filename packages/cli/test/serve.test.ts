@@ -1,0 +1,131 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { beforeAll, describe, expect, test } from "vitest";
+import { BIN, exited, serverBin, startCli, tempDir, writeServersConfig } from "./helpers.js";
+
+type TextResult = { content: { type: string; text: string }[]; isError?: boolean };
+const text = (r: unknown) => (r as TextResult).content.map((c) => c.text).join("\n");
+
+let dir: string;
+let config: string;
+
+beforeAll(() => {
+  dir = tempDir("mcpo-serve-");
+  for (let i = 0; i < 500; i++)
+    writeFileSync(join(dir, `note-${i}.${i % 50 === 0 ? "md" : "txt"}`), `note ${i}`);
+  config = writeServersConfig(dir);
+});
+
+/** What a model does: list the meta-tools, search, run a program that chains two servers. */
+async function exercise(client: Client) {
+  const { tools } = await client.listTools();
+  expect(tools.map((t) => t.name).sort()).toEqual(["execute_code", "search_tools"]);
+  const search = await client.callTool({
+    name: "search_tools",
+    arguments: { query: "list directory", detail: "name" },
+  });
+  expect(text(search)).toContain("files.list_directory");
+  const run = await client.callTool({
+    name: "execute_code",
+    arguments: {
+      code: `const listing = await files.list_directory({ path: ${JSON.stringify(dir)} });
+const md = listing.content.split("\\n").filter((l) => l.endsWith(".md"));
+await memory.create_entities({ entities: [{ name: "scan", entityType: "report", observations: [md.length + " notes"] }] });
+const graph = await memory.read_graph({});
+state.seen = md.length;
+return { md: md.length, entities: graph.entities.length };`,
+    },
+  });
+  expect((run as TextResult).isError).toBeFalsy();
+  expect(JSON.parse(text(run).split("\n\n[session")[0]!)).toEqual({ md: 10, entities: 1 });
+  const again = await client.callTool({
+    name: "execute_code",
+    arguments: { code: "return state.seen * 2" },
+  });
+  expect(text(again)).toMatch(/^20/);
+  const bad = await client.callTool({
+    name: "execute_code",
+    arguments: { code: "await files.nope({})" },
+  });
+  expect((bad as TextResult).isError).toBe(true);
+  expect(text(bad)).toMatch(/^TOOL_NOT_FOUND: /);
+}
+
+describe("serve", () => {
+  test("over stdio: an MCP client starts `mcp-optimizer serve` and uses code mode", async () => {
+    const client = new Client({ name: "cli-test", version: "1.0.0" });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, "serve", "--config", config],
+      stderr: "pipe",
+      env: { ...(process.env as Record<string, string>), MCPO_CONFIG: "" },
+    });
+    let stderr = "";
+    transport.stderr?.on("data", (d) => {
+      stderr += String(d);
+    });
+    await client.connect(transport);
+    try {
+      await exercise(client);
+      expect(stderr).toContain("serving on stdio (2/2 servers");
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("over Streamable HTTP on a free port; SIGTERM stops it with exit 0", async () => {
+    const served = await startCli(["serve", "--http", "127.0.0.1:0", "--config", config]);
+    try {
+      expect(served.firstLine).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+      const client = new Client({ name: "cli-test", version: "1.0.0" });
+      await client.connect(new StreamableHTTPClientTransport(new URL(served.firstLine)));
+      try {
+        await exercise(client);
+      } finally {
+        await client.close();
+      }
+      expect(served.stderr()).toContain(`serving ${served.firstLine}`);
+    } finally {
+      served.child.kill("SIGTERM");
+    }
+    expect(await exited(served.child)).toBe(0);
+  });
+
+  test("an unreachable server is reported and the others are served", async () => {
+    const broken = join(dir, "broken.json");
+    writeFileSync(
+      broken,
+      JSON.stringify({
+        mcpServers: {
+          ghost: { command: join(dir, "no-such-program") },
+          files: {
+            command: process.execPath,
+            args: [serverBin("@modelcontextprotocol/server-filesystem"), dir],
+          },
+        },
+        sandbox: { mode: "process" },
+      }),
+    );
+    const served = await startCli(["serve", "--http", ":0", "--config", broken]);
+    try {
+      expect(served.stderr()).toContain("server ghost is not reachable");
+      expect(served.stderr()).toContain("1/2 servers");
+      const client = new Client({ name: "cli-test", version: "1.0.0" });
+      await client.connect(new StreamableHTTPClientTransport(new URL(served.firstLine)));
+      try {
+        const r = await client.callTool({
+          name: "execute_code",
+          arguments: { code: "return (await files.list_allowed_directories({})).content ?? 'ok'" },
+        });
+        expect((r as TextResult).isError).toBeFalsy();
+      } finally {
+        await client.close();
+      }
+    } finally {
+      served.child.kill("SIGINT");
+    }
+    expect(await exited(served.child)).toBe(0);
+  });
+});
