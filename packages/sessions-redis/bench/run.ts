@@ -1,0 +1,202 @@
+/**
+ * `pnpm bench`: the Redis session store beside core's memory store, in one run on one
+ * machine. Prints figures; asserts nothing. Needs `pnpm build` first and redis-server on PATH
+ * (a private instance is started on a free port; set REDIS_URL to use a running server).
+ *
+ *   node bench/run.ts                 all figures
+ *   BENCH_QUICK=1 node bench/run.ts   fewer iterations
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createConnection, createServer } from "node:net";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  createMemorySessionStore,
+  type SessionData,
+  type SessionLogEntry,
+  type SessionStore,
+  sessionData,
+} from "@mcp-optimizer/core";
+import { createRedisSessionStore } from "../dist/index.js";
+
+const QUICK = process.env.BENCH_QUICK === "1";
+const ROUND_TRIPS = QUICK ? 500 : 3000;
+const THROUGHPUT_MS = QUICK ? 1000 : 3000;
+const CONCURRENCY = 32;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis(): Promise<{ url: string; stop: () => void }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "mcpo-bench-redis-"));
+  // The settings the tests use: AOF on, fsync every second (Redis's default for AOF).
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"],
+    { cwd: dir, stdio: "ignore" },
+  );
+  child.once("error", (error) => {
+    console.error(`cannot start redis-server (${error.message}); install redis-server or set REDIS_URL`);
+    process.exit(1);
+  });
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createConnection({ port, host: "127.0.0.1" }, () => {
+        s.end();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () => {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function logEntry(i: number): SessionLogEntry {
+  return {
+    executionId: `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`,
+    at: new Date(1_767_225_600_000 + i * 1000).toISOString(),
+    kind: "run",
+    code: `const issues = await github.list_issues({ repo: "acme/app", state: "open" });\nreturn issues.filter((i) => i.labels.includes("bug")).length; // ${i}`,
+    outcome: "ok",
+    durationMs: 40 + i,
+    mode: "process",
+    toolCalls: [{ server: "github", tool: "list_issues", outcome: "ok", durationMs: 30 }],
+    tokens: { used: 900, plainMcp: 14_000 },
+  };
+}
+
+/** What a session looks like after some use: state, a file, a snippet, a log tail. */
+function payload(size: "typical" | "large"): Partial<SessionData> {
+  const logs = size === "typical" ? 10 : 100;
+  return {
+    tenant: "bench",
+    state: {
+      repo: "acme/app",
+      cursor: "Y3Vyc29yOjQy",
+      seen: Array.from({ length: size === "typical" ? 20 : 2000 }, (_, i) => `issue-${i}`),
+    },
+    files: size === "typical" ? { "notes.md": "# notes\n".repeat(20) } : { "report.md": "row | value\n".repeat(4000) },
+    snippets: {
+      bugs: { code: "return (await github.list_issues({})).length", updatedAt: new Date(0).toISOString() },
+    },
+    log: Array.from({ length: logs }, (_, i) => logEntry(i)),
+  };
+}
+
+interface Contender {
+  name: string;
+  store: SessionStore;
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+/** One load+save: get, then a compare-and-set update of the counters and the log. */
+async function roundTrip(store: SessionStore, id: string, i: number): Promise<void> {
+  for (;;) {
+    const record = (await store.get(id))!;
+    const data = sessionData(record);
+    try {
+      await store.update(id, record.version, {
+        ...data,
+        log: [...data.log.slice(1), logEntry(i)],
+        counters: { ...data.counters, executions: data.counters.executions + 1 },
+      });
+      return;
+    } catch {}
+  }
+}
+
+async function latency(store: SessionStore, id: string): Promise<{ median: number; p95: number }> {
+  for (let i = 0; i < 50; i++) await roundTrip(store, id, i);
+  const times: number[] = [];
+  for (let i = 0; i < ROUND_TRIPS; i++) {
+    const t = performance.now();
+    await roundTrip(store, id, i);
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return { median: pct(times, 50), p95: pct(times, 95) };
+}
+
+async function throughput(store: SessionStore, ids: string[]): Promise<number> {
+  let done = 0;
+  const until = performance.now() + THROUGHPUT_MS;
+  await Promise.all(
+    ids.map(async (id, w) => {
+      for (let i = 0; performance.now() < until; i++) {
+        await roundTrip(store, id, w * 1_000_000 + i);
+        done++;
+      }
+    }),
+  );
+  return done / (THROUGHPUT_MS / 1000);
+}
+
+async function main(): Promise<void> {
+  const external = process.env.REDIS_URL;
+  const redis = external ? { url: external, stop: () => {} } : await startRedis();
+  const prefix = `bench-${process.pid}:`;
+  const contenders: Contender[] = [
+    { name: "memory (core)", store: createMemorySessionStore() },
+    { name: "redis", store: createRedisSessionStore({ url: redis.url, prefix }) },
+    {
+      name: "redis + cache (strong)",
+      store: createRedisSessionStore({ url: redis.url, prefix, cache: true }),
+    },
+    {
+      name: "redis + cache (eventual)",
+      store: createRedisSessionStore({ url: redis.url, prefix, cache: { consistency: "eventual" } }),
+    },
+  ];
+  console.log(
+    `sessions-redis bench: node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${external ? "REDIS_URL" : "private redis-server on loopback (AOF on)"}`,
+  );
+  console.log(`round trip = get + compare-and-set update; ${ROUND_TRIPS} sequential, then ${CONCURRENCY} concurrent sessions for ${THROUGHPUT_MS} ms\n`);
+  const rows: { size: string; name: string; median: number; p95: number; ops: number; bytes: number }[] = [];
+  for (const size of ["typical", "large"] as const) {
+    const data = payload(size);
+    const bytes = Buffer.byteLength(JSON.stringify(data));
+    for (const [ci, c] of contenders.entries()) {
+      const id = `lat-${size}-${ci}`;
+      await c.store.create({ id, ...data });
+      const ids = Array.from({ length: CONCURRENCY }, (_, i) => `ops-${size}-${ci}-${i}`);
+      await Promise.all(ids.map((sid) => c.store.create({ id: sid, ...data })));
+      const { median, p95 } = await latency(c.store, id);
+      const ops = await throughput(c.store, ids);
+      rows.push({ size, name: c.name, median, p95, ops, bytes });
+    }
+  }
+  const memory = (size: string) => rows.find((r) => r.size === size && r.name.startsWith("memory"))!;
+  const redisRow = (size: string) => rows.find((r) => r.size === size && r.name === "redis")!;
+  console.log(
+    "| session | store | load+save median | p95 | round trips/s | ops/s vs memory | median vs plain redis |",
+  );
+  console.log("|---|---|---:|---:|---:|---:|---:|");
+  for (const r of rows) {
+    console.log(
+      `| ${r.size} (${(r.bytes / 1024).toFixed(1)} KiB JSON) | ${r.name} | ${r.median.toFixed(3)} ms | ${r.p95.toFixed(3)} ms | ${Math.round(r.ops).toLocaleString("en-US")} | ${(r.ops / memory(r.size).ops).toFixed(3)}× | ${r.name.startsWith("memory") ? "–" : `${(r.median / redisRow(r.size).median).toFixed(2)}×`} |`,
+    );
+  }
+  await Promise.all(contenders.map((c) => c.store.close()));
+  redis.stop();
+}
+
+await main();
