@@ -3,6 +3,7 @@ import { copyDocument } from "./copy-document.js";
 import { dependentLoop } from "./dependent-loop.js";
 import { filterListing } from "./filter-listing.js";
 import { manyServers } from "./many-servers.js";
+import { sentryTriage } from "./sentry-triage.js";
 
 /**
  * Every benchmark scenario, in the order they run. Add a scenario by importing it and
@@ -13,4 +14,5 @@ export const scenarios: BenchmarkScenario[] = [
   filterListing,
   dependentLoop,
   manyServers,
+  sentryTriage,
 ];
