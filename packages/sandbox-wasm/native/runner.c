@@ -205,6 +205,10 @@ static void start_endpoint(void) {
     out_flush();
     exit(4);
   }
+  /* Errors thrown by timer callbacks are reported like uncaught ones. */
+  if (!JS_IsUndefined(timers)) {
+    JS_SetPropertyStr(ctx, timers, "report", JS_GetPropertyStr(ctx, endpoint, "reportUncaught"));
+  }
 }
 
 static void drain_jobs(void) {

@@ -10,7 +10,15 @@
 // Usage: node scripts/build-engine.mjs [--force]   (skips the build when the .wasm exists)
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -46,7 +54,11 @@ function hashFile(path) {
 
 function run(cmd, args, options = {}) {
   try {
-    return execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", ...options });
+    return execFileSync(cmd, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      encoding: "utf8",
+      ...options,
+    });
   } catch (error) {
     const out = `${error.stdout ?? ""}${error.stderr ?? ""}`.trim();
     throw new Error(`${cmd} ${args.join(" ")} failed:\n${out || error.message}`);
@@ -71,27 +83,46 @@ function fetchSource() {
   if (existsSync(join(unpacked, "quickjs.c"))) return unpacked;
   need("apt-get", TOOLCHAIN_HINT);
   need("dpkg-source", TOOLCHAIN_HINT);
-  for (const d of ["lists/partial", "cache/archives/partial", "etc/sources.list.d", "etc/preferences.d"]) {
+  for (const d of [
+    "lists/partial",
+    "cache/archives/partial",
+    "etc/sources.list.d",
+    "etc/preferences.d",
+  ]) {
     mkdirSync(join(aptDir, d), { recursive: true });
   }
   writeFileSync(join(aptDir, "etc", "sources.list"), `${DEBIAN_SOURCES}\n`);
   writeFileSync(join(aptDir, "status"), "");
   const aptOptions = [
-    "-o", `Dir::Etc::SourceList=${join(aptDir, "etc", "sources.list")}`,
-    "-o", `Dir::Etc::SourceParts=${join(aptDir, "etc", "sources.list.d")}`,
-    "-o", `Dir::Etc::Preferences=${join(aptDir, "etc", "preferences")}`,
-    "-o", `Dir::Etc::PreferencesParts=${join(aptDir, "etc", "preferences.d")}`,
-    "-o", `Dir::State=${aptDir}`,
-    "-o", `Dir::State::Lists=${join(aptDir, "lists")}`,
-    "-o", `Dir::State::status=${join(aptDir, "status")}`,
-    "-o", `Dir::Cache=${join(aptDir, "cache")}`,
-    "-o", "Debug::NoLocking=1",
-    "-o", "APT::Sandbox::User=root",
+    "-o",
+    `Dir::Etc::SourceList=${join(aptDir, "etc", "sources.list")}`,
+    "-o",
+    `Dir::Etc::SourceParts=${join(aptDir, "etc", "sources.list.d")}`,
+    "-o",
+    `Dir::Etc::Preferences=${join(aptDir, "etc", "preferences")}`,
+    "-o",
+    `Dir::Etc::PreferencesParts=${join(aptDir, "etc", "preferences.d")}`,
+    "-o",
+    `Dir::State=${aptDir}`,
+    "-o",
+    `Dir::State::Lists=${join(aptDir, "lists")}`,
+    "-o",
+    `Dir::State::status=${join(aptDir, "status")}`,
+    "-o",
+    `Dir::Cache=${join(aptDir, "cache")}`,
+    "-o",
+    "Debug::NoLocking=1",
+    "-o",
+    "APT::Sandbox::User=root",
   ];
-  console.log(`engine: fetching the source package ${QUICKJS_PACKAGE} ${QUICKJS_VERSION} (Debian trixie, private apt configuration)`);
+  console.log(
+    `engine: fetching the source package ${QUICKJS_PACKAGE} ${QUICKJS_VERSION} (Debian trixie, private apt configuration)`,
+  );
   run("apt-get", [...aptOptions, "-qq", "update"]);
   mkdirSync(srcDir, { recursive: true });
-  run("apt-get", [...aptOptions, "-qq", "source", `${QUICKJS_PACKAGE}=${QUICKJS_VERSION}`], { cwd: srcDir });
+  run("apt-get", [...aptOptions, "-qq", "source", `${QUICKJS_PACKAGE}=${QUICKJS_VERSION}`], {
+    cwd: srcDir,
+  });
   if (!existsSync(join(unpacked, "quickjs.c"))) {
     throw new Error(`engine: apt-get source did not unpack ${unpacked}`);
   }
@@ -110,8 +141,12 @@ function prepareSource(src) {
     if (name.endsWith(".h") || files.includes(name)) {
       let text = readFileSync(join(src, name), "utf8");
       if (name === "quickjs.c") {
-        if (!/^#define CONFIG_ATOMICS$/m.test(text)) throw new Error("engine: CONFIG_ATOMICS switch not found in quickjs.c");
-        text = text.replace(/^#define CONFIG_ATOMICS$/m, "/* CONFIG_ATOMICS off for wasm32-wasi */");
+        if (!/^#define CONFIG_ATOMICS$/m.test(text))
+          throw new Error("engine: CONFIG_ATOMICS switch not found in quickjs.c");
+        text = text.replace(
+          /^#define CONFIG_ATOMICS$/m,
+          "/* CONFIG_ATOMICS off for wasm32-wasi */",
+        );
       }
       writeFileSync(join(work, name), text);
     }
@@ -135,11 +170,15 @@ function compile(src) {
     "-D_WASI_EMULATED_SIGNAL",
     `-DCONFIG_VERSION="${version}"`,
     `-DRUNNER_JS_STACK_BYTES=${JS_STACK_BYTES}`,
-    "-include", "stddef.h",
-    "-include", "malloc.h",
+    "-include",
+    "stddef.h",
+    "-include",
+    "malloc.h",
     "-Wno-everything",
-    "-I", join(work, "include"),
-    "-I", work,
+    "-I",
+    join(work, "include"),
+    "-I",
+    work,
   ];
   const objects = [];
   const t0 = Date.now();
@@ -152,7 +191,8 @@ function compile(src) {
     "--target=wasm32-wasi",
     "--sysroot=/usr",
     "-O2",
-    "-o", wasmPath,
+    "-o",
+    wasmPath,
     ...objects,
     "-lwasi-emulated-signal",
     `-Wl,-z,stack-size=${SHADOW_STACK_BYTES}`,
@@ -172,7 +212,9 @@ function compile(src) {
     maxMemoryBytes: MAX_MEMORY_BYTES,
   };
   writeFileSync(infoPath, `${JSON.stringify(info, null, 2)}\n`);
-  console.log(`engine: built ${wasmPath} (${Math.round(size / 1024)} KB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `engine: built ${wasmPath} (${Math.round(size / 1024)} KB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
 }
 
 try {

@@ -1,0 +1,266 @@
+import {
+  BridgeRun,
+  ErrorCodes,
+  OptimizerError,
+  type SandboxHost,
+  type SandboxJob,
+  type SandboxOutcome,
+} from "@mcp-optimizer/core";
+import type { WasmerEngineHost } from "./engine-host.js";
+
+/** Bytes of a line's start kept to recognise frames the guest ends a run with. */
+const HEAD_BYTES = 512;
+
+export interface WasmGuestOptions {
+  /** The mode name put in outcomes. */
+  mode: string;
+  /** How long a guest may take from start to its ready frame, ms. */
+  startTimeoutMs: number;
+  /** How long a guest gets to stop by itself before it is killed, ms. */
+  killGraceMs: number;
+}
+
+type State = "starting" | "idle" | "busy" | "dead";
+
+/**
+ * One QuickJS guest in an engine process: a long-lived instance of the runner that keeps its
+ * JavaScript context (the session's globals) between runs. It runs one job at a time and
+ * knows when the runner has finished a run (its done or error frame), so an abandoned run can
+ * be finished by the runner (cancel) instead of killing the guest.
+ */
+export class WasmGuest {
+  readonly ready: Promise<void>;
+  private state: State = "starting";
+  private readonly gid: number;
+  private bridge: BridgeRun | undefined;
+  /** The run the guest is busy with (possibly abandoned by the host already). */
+  private busyRun: string | undefined;
+  private endMarkers: string[] = [];
+  private head = "";
+  private idleWaiters: (() => void)[] = [];
+  private graceTimer: NodeJS.Timeout | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+  private deathError: OptimizerError | undefined;
+  private stderrTail = "";
+  private retireWhenIdle = false;
+  private readonly deathHooks: ((guest: WasmGuest) => void)[] = [];
+  private settleReady!: (error?: OptimizerError) => void;
+
+  constructor(
+    readonly engine: WasmerEngineHost,
+    boot: string,
+    private readonly options: WasmGuestOptions,
+  ) {
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.settleReady = (error) => (error ? reject(error) : resolve());
+    });
+    this.ready.catch(() => {});
+    const startTimer = setTimeout(() => {
+      this.settleReady(
+        new OptimizerError(
+          ErrorCodes.SANDBOX_UNAVAILABLE,
+          `The wasm guest did not start within ${options.startTimeoutMs} ms.`,
+        ),
+      );
+      this.kill();
+    }, options.startTimeoutMs);
+    this.ready.then(
+      () => clearTimeout(startTimer),
+      () => clearTimeout(startTimer),
+    );
+    this.gid = engine.startGuest(boot, {
+      stdout: (data) => this.onStdout(data),
+      stderr: (data) => {
+        if (this.stderrTail.length < 4096) this.stderrTail += data;
+      },
+      exit: (code, reason, error) => this.onExit(code, reason, error),
+    });
+  }
+
+  get isAlive(): boolean {
+    return this.state !== "dead";
+  }
+
+  get isIdle(): boolean {
+    return this.state === "idle";
+  }
+
+  /** Called once when the guest ends, for whatever reason. */
+  onDeath(fn: (guest: WasmGuest) => void): void {
+    if (this.state === "dead") fn(this);
+    else this.deathHooks.push(fn);
+  }
+
+  /** Resolves when the guest can take a job, or when it died. */
+  whenIdle(): Promise<void> {
+    if (this.state !== "busy" && this.state !== "starting") return Promise.resolve();
+    if (this.state === "starting") return this.ready.then(undefined, () => undefined);
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Runs one job. The guest must be idle. */
+  run(job: SandboxJob, host: SandboxHost, memoryMb: number): Promise<SandboxOutcome> {
+    if (this.state !== "idle") {
+      return Promise.reject(
+        this.deathError ??
+          new OptimizerError(ErrorCodes.SANDBOX_CRASHED, "The wasm guest is not available."),
+      );
+    }
+    this.state = "busy";
+    this.busyRun = job.id;
+    const id = JSON.stringify(job.id);
+    this.endMarkers = [`{"t":"done","run":${id}`, `{"t":"error","run":${id}`];
+    // The runner's own deadline fires a little before the host's, so that it reports the
+    // timeout itself and stays usable; the host's deadline is the backstop.
+    const { timeoutMs } = job.limits;
+    const guestTimeoutMs = Math.max(1, Math.floor(timeoutMs - Math.min(20, timeoutMs * 0.05)));
+    const limits = `${JSON.stringify({ t: "limits", run: job.id, timeoutMs: guestTimeoutMs, memoryMb })}\n`;
+    const bridge = new BridgeRun({
+      job,
+      host,
+      mode: this.options.mode,
+      write: (data) => {
+        if (this.state === "dead") {
+          throw (
+            this.deathError ??
+            new OptimizerError(ErrorCodes.SANDBOX_CRASHED, "The wasm guest is gone.")
+          );
+        }
+        this.engine.write(this.gid, data.startsWith('{"t":"run"') ? limits + data : data);
+      },
+      onAbort: (error) => this.onAbort(job.id, error),
+    });
+    this.bridge = bridge;
+    return bridge.outcome.then(
+      (outcome) => outcome,
+      (error: OptimizerError) => {
+        // A run that ran out of memory leaves the guest's linear memory grown for good:
+        // replace the guest once it is idle.
+        if (error.code === ErrorCodes.SANDBOX_MEMORY) this.retireWhenIdle = true;
+        throw error;
+      },
+    );
+  }
+
+  /** Ends the guest: Wasmer's kill first, the engine process if that does not work. */
+  kill(error?: OptimizerError): void {
+    if (this.state === "dead") return;
+    if (error && !this.deathError) this.deathError = error;
+    this.engine.killGuest(this.gid);
+    if (!this.killTimer) {
+      this.killTimer = setTimeout(() => {
+        // The guest spins without system calls: only the process can stop it.
+        if (this.state !== "dead") this.engine.kill(this.deathError);
+      }, this.options.killGraceMs);
+      this.killTimer.unref();
+    }
+  }
+
+  private onAbort(runId: string, error: OptimizerError): void {
+    if (error.code !== ErrorCodes.SANDBOX_TIMEOUT) {
+      // Malformed or oversized output: the stream cannot be trusted any more.
+      this.kill(error);
+      return;
+    }
+    // A timeout: the runner may be waiting for a reply that never comes, or spinning in a
+    // built-in. Ask it to give the run up; if it has not within the grace period, kill it.
+    this.engine.write(this.gid, `${JSON.stringify({ t: "cancel", run: runId })}\n`);
+    clearTimeout(this.graceTimer);
+    this.graceTimer = setTimeout(() => {
+      if (this.state === "busy" && this.busyRun === runId) this.kill(error);
+    }, this.options.killGraceMs);
+    this.graceTimer.unref();
+  }
+
+  private onStdout(data: string): void {
+    if (this.state === "starting") {
+      // The prelude's ready frame is the first line.
+      const nl = data.indexOf("\n");
+      this.head += nl === -1 ? data : data.slice(0, nl);
+      if (nl === -1) return;
+      const line = this.head;
+      this.head = "";
+      if (!line.startsWith('{"t":"ready"')) {
+        this.settleReady(
+          new OptimizerError(
+            ErrorCodes.SANDBOX_UNAVAILABLE,
+            `The wasm guest did not start: ${line.slice(0, 200)}`,
+          ),
+        );
+        this.kill();
+        return;
+      }
+      this.state = "idle";
+      this.settleReady();
+      data = data.slice(nl + 1);
+      if (data.length === 0) return;
+    }
+    if (this.bridge && !this.bridge.isSettled) this.bridge.push(data);
+    if (this.state === "busy") this.scanForEnd(data);
+  }
+
+  /** Watches line starts for the frame that ends the busy run. */
+  private scanForEnd(data: string): void {
+    let from = 0;
+    for (;;) {
+      const nl = data.indexOf("\n", from);
+      const end = nl === -1 ? data.length : nl;
+      if (this.head.length < HEAD_BYTES) {
+        this.head += data.slice(from, Math.min(end, from + HEAD_BYTES - this.head.length));
+      }
+      if (nl === -1) return;
+      const line = this.head;
+      this.head = "";
+      from = nl + 1;
+      if (this.endMarkers.some((m) => line.startsWith(m))) {
+        this.becomeIdle();
+        return;
+      }
+    }
+  }
+
+  private becomeIdle(): void {
+    clearTimeout(this.graceTimer);
+    this.bridge = undefined;
+    this.busyRun = undefined;
+    this.head = "";
+    if (this.retireWhenIdle) {
+      this.kill();
+      return;
+    }
+    this.state = "idle";
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private onExit(code: number, reason: string, error?: OptimizerError): void {
+    if (this.state === "dead") return;
+    const wasStarting = this.state === "starting";
+    this.state = "dead";
+    clearTimeout(this.graceTimer);
+    clearTimeout(this.killTimer);
+    const why =
+      this.deathError ??
+      error ??
+      new OptimizerError(
+        ErrorCodes.SANDBOX_CRASHED,
+        `The wasm guest ended (${reason}, exit ${code}).${this.stderrTail ? ` ${this.stderrTail.trim().slice(0, 500)}` : ""}`,
+      );
+    this.deathError = why;
+    if (wasStarting) {
+      this.settleReady(
+        new OptimizerError(
+          ErrorCodes.SANDBOX_UNAVAILABLE,
+          `The wasm guest did not start: ${why.message}`,
+        ),
+      );
+    }
+    if (this.bridge && !this.bridge.isSettled) this.bridge.fail(why);
+    this.bridge = undefined;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+    for (const fn of this.deathHooks.splice(0)) fn(this);
+  }
+}
