@@ -111,7 +111,7 @@ describe("init", () => {
     );
     const r = await cli(["init", "--interactive"], {
       cwd: dir,
-      input: ["claude-code", "quickjs", "process", "redis://127.0.0.1:6391"].join("\n") + "\n",
+      input: `${["claude-code", "quickjs", "process", "redis://127.0.0.1:6391"].join("\n")}\n`,
     });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("Import servers from an MCP client config");

@@ -79,10 +79,15 @@ export const runCommand: Command = {
               : JSON.stringify(result.value, null, 2),
         );
         const t = result.tokens;
-        const pct = t.plainMcp > 0 ? ((1 - t.used / t.plainMcp) * 100).toFixed(1) : "0";
+        const saving =
+          t.plainMcp > t.used
+            ? `${((1 - t.used / t.plainMcp) * 100).toFixed(1)}% less`
+            : result.toolCalls.length === 0
+              ? "no tool calls, nothing to save"
+              : "no saving";
         writeLine(
           io.stderr,
-          `mcp-optimizer: ${result.mode} sandbox, ${result.durationMs} ms, ${result.toolCalls.length} tool calls; tokens ${t.used} in code mode vs ${t.plainMcp} over plain MCP (${pct}% less, ${t.tokenizer}); session ${result.sessionId}`,
+          `mcp-optimizer: ${result.mode} sandbox, ${result.durationMs} ms, ${result.toolCalls.length} tool calls; tokens ${t.used} in code mode vs ${t.plainMcp} over plain MCP (${saving}, ${t.tokenizer}); session ${result.sessionId}`,
         );
       }
       return ExitCodes.OK;

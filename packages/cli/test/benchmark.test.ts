@@ -1,0 +1,122 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { cli, tempDir } from "./helpers.js";
+
+describe("benchmark", () => {
+  test("--json on a small scenario: both transcripts counted, the program checked, sandboxes measured", async () => {
+    const dir = tempDir("mcpo-bench-");
+    const html = join(dir, "out", "report.html");
+    const r = await cli(
+      [
+        "benchmark",
+        "--scenario",
+        "filter-listing",
+        "--scenario",
+        "dependent-loop",
+        "--sandbox",
+        "process",
+        "--quick",
+        "--iterations",
+        "2",
+        "--throughput-seconds",
+        "1",
+        "--json",
+        "--report",
+        html,
+      ],
+      { cwd: dir, timeoutMs: 120_000 },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    // progress on stderr, data on stdout
+    expect(r.stderr).toContain("benchmark [1/2] filter-listing: preparing");
+    expect(r.stderr).toContain("benchmark [2/2] dependent-loop");
+    const report = JSON.parse(r.stdout);
+    expect(report.tokenizer).toBe("o200k_base");
+    expect(report.scenarios.map((s: { id: string }) => s.id)).toEqual([
+      "filter-listing",
+      "dependent-loop",
+    ]);
+    for (const s of report.scenarios) {
+      expect(s.error).toBeUndefined();
+      expect(s.plain.tokens).toBe(s.plain.definitionTokens + s.plain.callTokens);
+      expect(s.codeMode.tokens).toBe(
+        s.codeMode.metaToolTokens + s.codeMode.programTokens + s.codeMode.resultTokens,
+      );
+      expect(s.codeMode.tokens).toBeLessThan(s.plain.tokens);
+      expect(s.reductionPct).toBeCloseTo((1 - s.codeMode.tokens / s.plain.tokens) * 100, 0);
+      expect(s.codeMode.roundTrips).toBe(2);
+      expect(s.wallTime.process.runs).toBe(2);
+      expect(s.wallTime.process.meanMs).toBeGreaterThan(0);
+    }
+    const [filter, loop] = report.scenarios;
+    // The listing passes through the model over plain MCP, not in code mode.
+    expect(filter.plain.callTokens).toBeGreaterThan(filter.codeMode.resultTokens * 5);
+    expect(filter.plain.toolCalls).toBe(1);
+    // 51 dependent calls: one round trip each over plain MCP (+ the answer).
+    expect(loop.plain.toolCalls).toBe(51);
+    expect(loop.plain.roundTrips).toBe(52);
+    expect(loop.codeMode.toolCalls).toBe(51);
+    // Core's own plain-MCP estimate of the program's calls agrees with the recorded path.
+    expect(loop.coreEstimatePlainMcp).toBe(loop.plain.tokens);
+    const process = report.sandboxes.find((s: { mode: string }) => s.mode === "process");
+    expect(process.available).toBe(true);
+    expect(process.throughput.perSecond).toBeGreaterThan(0);
+    expect(process.latency.runs).toBeGreaterThan(0);
+    expect(process.memory.perSessionMb).toBeGreaterThan(0);
+
+    const page = readFileSync(html, "utf8");
+    expect(page).toMatch(/^<!doctype html>/);
+    expect(page).toContain("<svg");
+    expect(page).toContain("Filter 3,000 files to a handful");
+    // self-contained: no scripts, stylesheets, images or fonts from elsewhere
+    expect(page).not.toMatch(/<script|<link|<img|src=|url\(/i);
+  });
+
+  test("an unknown scenario or sandbox is a usage error; --list names the scenarios", async () => {
+    const bad = await cli(["benchmark", "--scenario", "nope"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('no scenario "nope"');
+    const mode = await cli(["benchmark", "--sandbox", "vm"]);
+    expect(mode.code).toBe(2);
+    const list = await cli(["benchmark", "--list"]);
+    expect(list.code).toBe(0);
+    expect(
+      list.stdout
+        .split("\n")
+        .map((l) => l.split(" ")[0])
+        .filter(Boolean),
+    ).toEqual(
+      expect.arrayContaining(["copy-document", "filter-listing", "dependent-loop", "many-servers"]),
+    );
+  });
+
+  test("an unavailable sandbox is reported and left out, not fatal", async () => {
+    const r = await cli(
+      [
+        "benchmark",
+        "--scenario",
+        "filter-listing",
+        "--sandbox",
+        "process,gvisor",
+        "--quick",
+        "--iterations",
+        "1",
+        "--throughput-seconds",
+        "0",
+        "--json",
+      ],
+      { timeoutMs: 120_000 },
+    );
+    const report = JSON.parse(r.stdout);
+    const gvisor = report.sandboxes.find((s: { mode: string }) => s.mode === "gvisor");
+    if (gvisor.available) {
+      expect(report.scenarios[0].wallTime.gvisor.runs).toBe(1);
+    } else {
+      expect(gvisor.reason).toBeTruthy();
+      expect(r.stderr).toContain("sandbox gvisor: not available, left out");
+      expect(Object.keys(report.scenarios[0].wallTime)).toEqual(["process"]);
+    }
+    expect(r.code).toBe(0);
+  });
+});

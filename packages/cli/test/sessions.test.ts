@@ -1,0 +1,134 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { cli, freePort, tempDir, writeServersConfig } from "./helpers.js";
+
+let redis: ChildProcess | undefined;
+let dir: string;
+let config: string;
+
+beforeAll(async () => {
+  if (spawnSync("redis-server", ["--version"]).error) {
+    throw new Error(
+      "redis-server is not installed: apt-get install redis-server (see .ci/setup/20-redis.sh)",
+    );
+  }
+  const port = await freePort();
+  redis = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    {
+      stdio: "ignore",
+    },
+  );
+  for (let i = 0; ; i++) {
+    const ping = spawnSync("redis-cli", ["-p", String(port), "ping"], { encoding: "utf8" });
+    if (ping.stdout?.trim() === "PONG") break;
+    if (i > 50) throw new Error(`redis-server on port ${port} did not start`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  dir = tempDir("mcpo-sessions-");
+  config = writeServersConfig(dir, {
+    sessions: {
+      redisUrl: "redis://127.0.0.1:${MCPO_TEST_REDIS_PORT}",
+      keyPrefix: "clitest:",
+      tenant: "acme",
+    },
+  });
+  process.env.MCPO_TEST_REDIS_PORT = String(port);
+});
+
+afterAll(() => {
+  redis?.kill("SIGTERM");
+});
+
+const env = () => ({ MCPO_TEST_REDIS_PORT: process.env.MCPO_TEST_REDIS_PORT });
+
+describe("sessions, in Redis", () => {
+  test("run --session persists state; list, show and delete see it from other processes", async () => {
+    const first = await cli(["run", "-", "--session", "s-one", "--config", config], {
+      env: env(),
+      input: "state.count = (state.count ?? 0) + 1; return state.count;",
+    });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout.trim()).toBe("1");
+    const second = await cli(["run", "-", "--session", "s-one", "--config", config], {
+      env: env(),
+      input:
+        "state.count = (state.count ?? 0) + 1; await memory.read_graph({}); return state.count;",
+    });
+    expect(second.stdout.trim()).toBe("2");
+    await cli(["run", "-", "--session", "s-two", "--config", config], {
+      env: env(),
+      input: "return 0",
+    });
+
+    const list = await cli(["sessions", "list", "--json", "--config", config], { env: env() });
+    expect(list.code, list.stderr).toBe(0);
+    const listed = JSON.parse(list.stdout) as {
+      tenant: string;
+      store: string;
+      sessions: { id: string }[];
+    };
+    expect(listed.tenant).toBe("acme");
+    expect(listed.store).toBe("redis");
+    expect(listed.sessions.map((s) => s.id).sort()).toEqual(["s-one", "s-two"]);
+    const table = await cli(["sessions", "list", "--config", config], { env: env() });
+    expect(table.stdout).toMatch(/^s-one\s+acme\s+\d+/m);
+
+    const show = await cli(["sessions", "show", "s-one", "--json", "--config", config], {
+      env: env(),
+    });
+    const record = JSON.parse(show.stdout);
+    expect(record).toMatchObject({ id: "s-one", tenant: "acme", state: { count: 2 } });
+    expect(record.counters).toMatchObject({ executions: 2, toolCalls: 1 });
+    expect(record.log).toHaveLength(2);
+    const human = await cli(["sessions", "show", "s-one", "--config", config], { env: env() });
+    expect(human.stdout).toContain('state: {"count":2}');
+
+    const del = await cli(["sessions", "delete", "s-one", "--config", config], { env: env() });
+    expect(del.code).toBe(0);
+    expect(del.stderr).toContain("Deleted session s-one.");
+    const gone = await cli(["sessions", "show", "s-one", "--config", config], { env: env() });
+    expect(gone.code).toBe(5);
+    expect(gone.stderr).toContain('No session "s-one"');
+    const again = await cli(["sessions", "delete", "s-one", "--config", config], { env: env() });
+    expect(again.code).toBe(5);
+  });
+
+  test("other tenants are separate; bad actions and ids are usage errors", async () => {
+    const other = await cli(
+      ["sessions", "list", "--tenant", "nobody", "--json", "--config", config],
+      { env: env() },
+    );
+    expect(JSON.parse(other.stdout).sessions).toEqual([]);
+    const action = await cli(["sessions", "purge", "--config", config], { env: env() });
+    expect(action.code).toBe(2);
+    const noId = await cli(["sessions", "show", "--config", config], { env: env() });
+    expect(noId.code).toBe(2);
+    expect(noId.stderr).toContain("sessions show needs a session ID");
+    const badId = await cli(["sessions", "show", "-x/../", "--config", config], { env: env() });
+    expect(badId.code).toBe(2);
+  });
+
+  test("an unreachable Redis is exit 4 with the store's message", async () => {
+    const port = await freePort();
+    const file = join(dir, "dead-redis.json");
+    writeFileSync(
+      file,
+      JSON.stringify({ mcpServers: {}, sessions: { redisUrl: `redis://127.0.0.1:${port}` } }),
+    );
+    const r = await cli(["sessions", "list", "--config", file]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain("SESSION_STORE_UNAVAILABLE");
+  });
+
+  test("with in-memory sessions the command says there is nothing to see from here", async () => {
+    const file = join(dir, "memory.json");
+    writeFileSync(file, JSON.stringify({ mcpServers: {} }));
+    const r = await cli(["sessions", "list", "--config", file]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("sessions are in memory");
+  });
+});
