@@ -46,7 +46,9 @@ async function startRedis(): Promise<{ url: string; stop: () => void }> {
     { cwd: dir, stdio: "ignore" },
   );
   child.once("error", (error) => {
-    console.error(`cannot start redis-server (${error.message}); install redis-server or set REDIS_URL`);
+    console.error(
+      `cannot start redis-server (${error.message}); install redis-server or set REDIS_URL`,
+    );
     process.exit(1);
   });
   for (let i = 0; i < 200; i++) {
@@ -93,9 +95,15 @@ function payload(size: "typical" | "large"): Partial<SessionData> {
       cursor: "Y3Vyc29yOjQy",
       seen: Array.from({ length: size === "typical" ? 20 : 2000 }, (_, i) => `issue-${i}`),
     },
-    files: size === "typical" ? { "notes.md": "# notes\n".repeat(20) } : { "report.md": "row | value\n".repeat(4000) },
+    files:
+      size === "typical"
+        ? { "notes.md": "# notes\n".repeat(20) }
+        : { "report.md": "row | value\n".repeat(4000) },
     snippets: {
-      bugs: { code: "return (await github.list_issues({})).length", updatedAt: new Date(0).toISOString() },
+      bugs: {
+        code: "return (await github.list_issues({})).length",
+        updatedAt: new Date(0).toISOString(),
+      },
     },
     log: Array.from({ length: logs }, (_, i) => logEntry(i)),
   };
@@ -106,7 +114,8 @@ interface Contender {
   store: SessionStore;
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 /** One load+save: get, then a compare-and-set update of the counters and the log. */
 async function roundTrip(store: SessionStore, id: string, i: number): Promise<void> {
@@ -163,14 +172,27 @@ async function main(): Promise<void> {
     },
     {
       name: "redis + cache (eventual)",
-      store: createRedisSessionStore({ url: redis.url, prefix, cache: { consistency: "eventual" } }),
+      store: createRedisSessionStore({
+        url: redis.url,
+        prefix,
+        cache: { consistency: "eventual" },
+      }),
     },
   ];
   console.log(
     `sessions-redis bench: node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${external ? "REDIS_URL" : "private redis-server on loopback (AOF on)"}`,
   );
-  console.log(`round trip = get + compare-and-set update; ${ROUND_TRIPS} sequential, then ${CONCURRENCY} concurrent sessions for ${THROUGHPUT_MS} ms\n`);
-  const rows: { size: string; name: string; median: number; p95: number; ops: number; bytes: number }[] = [];
+  console.log(
+    `round trip = get + compare-and-set update; ${ROUND_TRIPS} sequential, then ${CONCURRENCY} concurrent sessions for ${THROUGHPUT_MS} ms\n`,
+  );
+  const rows: {
+    size: string;
+    name: string;
+    median: number;
+    p95: number;
+    ops: number;
+    bytes: number;
+  }[] = [];
   for (const size of ["typical", "large"] as const) {
     const data = payload(size);
     const bytes = Buffer.byteLength(JSON.stringify(data));
@@ -184,7 +206,8 @@ async function main(): Promise<void> {
       rows.push({ size, name: c.name, median, p95, ops, bytes });
     }
   }
-  const memory = (size: string) => rows.find((r) => r.size === size && r.name.startsWith("memory"))!;
+  const memory = (size: string) =>
+    rows.find((r) => r.size === size && r.name.startsWith("memory"))!;
   const redisRow = (size: string) => rows.find((r) => r.size === size && r.name === "redis")!;
   console.log(
     "| session | store | load+save median | p95 | round trips/s | ops/s vs memory | median vs plain redis |",

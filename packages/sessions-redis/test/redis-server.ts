@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -67,18 +67,24 @@ export function rawCommand(port: number, command: string, timeoutMs = 500): Prom
 async function waitForPing(port: number, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    if (child.exitCode !== null) {
-      throw new Error(`redis-server on port ${port} exited (${child.exitCode}): ${log()}`);
+    if (exited(child)) {
+      throw new Error(
+        `redis-server on port ${port} exited (${child.exitCode ?? child.signalCode}): ${log()}`,
+      );
     }
     try {
       // "-LOADING" while the AOF is replayed: wait for "+PONG".
-      if ((await rawCommand(port, "PING")).startsWith("+PONG")) return;
+      // "-NOAUTH": alive, with a password.
+      if (/^(\+PONG|-NOAUTH)/.test(await rawCommand(port, "PING"))) return;
     } catch {}
     if (Date.now() > deadline)
       throw new Error(`redis-server on port ${port} does not answer PING: ${log()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** A child killed by a signal has a signalCode and no exitCode. */
+const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
 
 const live = new Set<ChildProcess>();
 process.once("exit", () => {
@@ -89,6 +95,8 @@ export interface RedisServerOptions {
   /** Extra redis-server arguments. */
   args?: string[];
   port?: number;
+  /** Run as a Sentinel with this configuration (written to the server's dir). */
+  sentinelConfig?: string;
 }
 
 /** One redis-server of the tests' own: loopback, free port, AOF on, data in a temp dir. */
@@ -98,16 +106,18 @@ export class RedisServer {
   private child: ChildProcess | undefined;
   private output = "";
   private readonly args: string[];
+  private readonly sentinelConfig: string | undefined;
 
-  private constructor(port: number, args: string[]) {
+  private constructor(port: number, options: RedisServerOptions) {
     this.port = port;
-    this.args = args;
+    this.args = options.args ?? [];
+    this.sentinelConfig = options.sentinelConfig;
     this.dir = mkdtempSync(join(tmpdir(), `mcpo-redis-${port}-`));
   }
 
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     requireRedisServer();
-    const server = new RedisServer(options.port ?? (await freePort()), options.args ?? []);
+    const server = new RedisServer(options.port ?? (await freePort()), options);
     await server.launch();
     return server;
   }
@@ -117,15 +127,29 @@ export class RedisServer {
   }
 
   get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null;
+    return this.child !== undefined && !exited(this.child);
   }
 
   /** Starts the process again on the same port and dir (the AOF is replayed). */
   async launch(): Promise<void> {
     this.output = "";
-    const child = spawn(
-      "redis-server",
-      [
+    let args: string[];
+    if (this.sentinelConfig !== undefined) {
+      // Sentinel rewrites its file, so it lives in the server's own dir.
+      const file = join(this.dir, "sentinel.conf");
+      if (!existsSync(file)) writeFileSync(file, this.sentinelConfig);
+      args = [
+        file,
+        "--sentinel",
+        "--port",
+        String(this.port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        this.dir,
+      ];
+    } else {
+      args = [
         "--port",
         String(this.port),
         "--bind",
@@ -142,9 +166,9 @@ export class RedisServer {
         "--daemonize",
         "no",
         ...this.args,
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
+      ];
+    }
+    const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
     live.add(child);
     child.once("exit", () => live.delete(child));
     const keep = (chunk: Buffer) => {
@@ -159,10 +183,10 @@ export class RedisServer {
   /** Kills the process (SIGKILL by default: no shutdown save) and waits for it to be gone. */
   async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once("exit", r));
+    if (!child || exited(child)) return;
+    const gone = new Promise((r) => child.once("exit", r));
     child.kill(signal);
-    await exited;
+    await gone;
   }
 
   async stop(): Promise<void> {
@@ -173,7 +197,11 @@ export class RedisServer {
 
 /** Three masters on loopback, slots split by `redis-cli --cluster create`, no replicas. */
 export class RedisCluster {
-  private constructor(readonly servers: RedisServer[]) {}
+  readonly servers: RedisServer[];
+
+  private constructor(servers: RedisServer[]) {
+    this.servers = servers;
+  }
 
   static async start(masters = 3): Promise<RedisCluster> {
     requireRedisServer();
