@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# redis-server, redis-cli (and openssl, for the TLS test's certificates) for @mcp-optimizer/sessions-redis's tests. Sourced by .ci/run as
-# root; idempotent. The tests start their own redis-server processes (single nodes and a
-# 3-master cluster) on free loopback ports, so no system instance is needed: the one Debian's
-# package starts, if any, is stopped and left disabled.
+# redis-server and redis-cli for @mcp-optimizer/sessions-redis's tests, and openssl for the
+# TLS test's throwaway certificates. Sourced by .ci/run as root; idempotent. The tests start
+# their own redis-server processes (single nodes, a Sentinel, a 3-master cluster) on free
+# loopback ports, so no system instance is needed: one Debian's package may have started is
+# stopped and disabled, so that it holds no port and no memory during the run.
 
 apt_install redis-server redis-tools openssl
 
