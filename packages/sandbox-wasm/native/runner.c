@@ -36,6 +36,13 @@ static JSValue timers = JS_UNDEFINED;     /* { next(), run(now), reset() } from 
 
 static int64_t deadline_ms;  /* 0: no deadline */
 static int deadline_hit;     /* the interrupt handler fired for the current run */
+/*
+ * Set when the deadline passed: from then on every piece of JavaScript is interrupted (the
+ * program's other jobs too, and a catch that would swallow a stack overflow raised while
+ * the interrupt was being thrown) until the job queue is empty. Then the runner reports the
+ * timeout itself and starts the prelude afresh in the same context (globals survive).
+ */
+static int aborting;
 static char run_id[256];     /* the run the limits frame announced */
 static int run_active;       /* a run frame was handed over and has not ended */
 
@@ -115,10 +122,11 @@ static void out_error_frame(const char *code, const char *message) {
 static int interrupt_handler(JSRuntime *r, void *opaque) {
   (void)r;
   (void)opaque;
+  if (aborting) return 1;
   if (deadline_ms != 0 && now_ms() >= deadline_ms) {
-    /* One shot: the prelude's rejection handler must be able to run afterwards. */
     deadline_ms = 0;
     deadline_hit = 1;
+    aborting = 1;
     return 1;
   }
   return 0;
@@ -167,6 +175,12 @@ static void start_endpoint(void);
  */
 static void on_escaped_exception(void) {
   JSValue exc = JS_GetException(ctx);
+  if (aborting) {
+    /* finish_abort() reports once the queue is empty. */
+    JS_FreeValue(ctx, exc);
+    JS_ResetUncatchableError(ctx);
+    return;
+  }
   const char *code = "CODE_RUNTIME_ERROR";
   const char *message = "The program failed inside the runner.";
   if (deadline_hit || is_exception_message(exc, "interrupted")) {
@@ -211,19 +225,41 @@ static void start_endpoint(void) {
   }
 }
 
+static void timers_call(const char *name);
+
+/* The deadline passed and every job has been interrupted: report, start the prelude afresh. */
+static void finish_abort(void) {
+  aborting = 0;
+  deadline_ms = 0;
+  /* The prelude may have reported the interrupt itself already. */
+  int reported = 1;
+  if (run_active) {
+    JSValue r = call_method(endpoint, "busy", 0, NULL);
+    reported = JS_IsException(r) ? 0 : !JS_ToBool(ctx, r);
+    if (JS_IsException(r)) JS_FreeValue(ctx, JS_GetException(ctx));
+    JS_FreeValue(ctx, r);
+  }
+  if (run_active && !reported) out_error_frame("SANDBOX_TIMEOUT", "interrupted");
+  run_active = 0;
+  timers_call("reset");
+  start_endpoint();
+}
+
 static void drain_jobs(void) {
   JSContext *jctx;
   for (;;) {
     int r = JS_ExecutePendingJob(rt, &jctx);
-    if (r == 0) return;
+    if (r == 0) break;
     if (r < 0) on_escaped_exception();
   }
+  if (aborting) finish_abort();
 }
 
 static int endpoint_busy(void) {
   JSValue r = call_method(endpoint, "busy", 0, NULL);
   if (JS_IsException(r)) {
     on_escaped_exception();
+    drain_jobs();
     return 0;
   }
   int busy = JS_ToBool(ctx, r);

@@ -1,0 +1,205 @@
+import { ErrorCodes, hasErrorCode, type SandboxSession } from "@mcp-optimizer/core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createWasmSandbox, type WasmSandbox } from "../src/index.js";
+import { calls, host, job } from "./helpers.js";
+
+// Model-written code at its worst, on the real engine: every attempt ends in a typed error
+// and the session goes on.
+describe("hostile code on the wasm sandbox", () => {
+  let sandbox: WasmSandbox;
+  let session: SandboxSession;
+  const run = (code: string, extra = {}) => session.execute(job(code, extra), host);
+  const alive = async () => expect((await run("return 'alive'")).value).toBe("alive");
+
+  beforeAll(async () => {
+    sandbox = createWasmSandbox({ poolSize: 1 });
+    session = await sandbox.open({ sessionId: "hostile" });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
+  test("infinite loops (plain, in try/catch, in a regex) time out and the guest keeps its globals", async () => {
+    await run("globalThis.kept = 'still here'; return 1");
+    for (const code of [
+      "while (true) {}",
+      "for (;;) { try { while (true) {} } catch (e) {} finally { continue } }",
+      "return /(a+)+b/.test('a'.repeat(64))",
+      "const go = () => Promise.resolve().then(() => { for (;;) {} }); await Promise.all([go(), go(), go()])",
+    ]) {
+      const started = Date.now();
+      await expect(run(code, { timeoutMs: 300 })).rejects.toMatchObject({
+        code: ErrorCodes.SANDBOX_TIMEOUT,
+        message: expect.stringContaining("300 ms"),
+      });
+      expect(Date.now() - started).toBeLessThan(5_000);
+    }
+    // The interrupt handler stopped each loop inside the guest: no guest was replaced.
+    expect((await run("return kept")).value).toBe("still here");
+  });
+
+  test("recursion that catches its own stack overflows is stopped too", async () => {
+    // Exponential work near the stack limit: the runner stops it, or the host kills the guest.
+    const started = Date.now();
+    await expect(
+      run("const f = () => { try { f() } catch { f() } }; f()", { timeoutMs: 300 }),
+    ).rejects.toMatchObject({ code: ErrorCodes.SANDBOX_TIMEOUT });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await alive();
+  });
+
+  test("a loop that catches the interrupt cannot swallow it", async () => {
+    await expect(
+      run("let n = 0; for (;;) { try { while (true) {} } catch (e) { n++; } } return n", {
+        timeoutMs: 200,
+      }),
+    ).rejects.toMatchObject({ code: ErrorCodes.SANDBOX_TIMEOUT });
+    await alive();
+  });
+
+  test("a memory bomb gets SANDBOX_MEMORY; the next run works", async () => {
+    for (const code of [
+      "const a = []; while (true) a.push(new Array(100000).fill(1));",
+      "let s = 'x'; while (true) s = s + s;",
+      "const m = new Map(); for (let i = 0; ; i++) m.set(i, { i, s: 'v' + i });",
+      "new ArrayBuffer(1024 * 1024 * 1024)",
+    ]) {
+      const error = await run(code, { timeoutMs: 20_000 }).catch((e: unknown) => e);
+      expect(
+        hasErrorCode(error, ErrorCodes.SANDBOX_MEMORY) ||
+          hasErrorCode(error, ErrorCodes.CODE_RUNTIME_ERROR),
+      ).toBe(true);
+      await alive();
+    }
+    await expect(
+      run("const a = []; while (true) a.push(new Array(100000).fill(1));"),
+    ).rejects.toMatchObject({
+      code: ErrorCodes.SANDBOX_MEMORY,
+      message: expect.stringContaining("64 MB"),
+    });
+  });
+
+  test("deep recursion is a RangeError-like runtime error, not a crash", async () => {
+    await expect(run("const f = (n) => f(n + 1) + 1; return f(0)")).rejects.toMatchObject({
+      code: ErrorCodes.CODE_RUNTIME_ERROR,
+      message: expect.stringContaining("stack overflow"),
+    });
+    const out = await run(
+      "let d = 0; const f = () => { d++; f(); }; try { f() } catch (e) { return [d > 500, String(e)] }",
+    );
+    expect(out.value).toEqual([true, "InternalError: stack overflow"]);
+    await alive();
+  });
+
+  test("sorting 2M elements under a short deadline is stopped; the next run works", async () => {
+    const started = Date.now();
+    await expect(
+      run(
+        "const a = []; for (let i = 0; i < 2e6; i++) a.push((i * 7919) % 1000003); a.sort((x, y) => x - y); return a[0]",
+        { timeoutMs: 150 },
+      ),
+    ).rejects.toMatchObject({ code: ErrorCodes.SANDBOX_TIMEOUT });
+    await expect(
+      run(
+        "const a = new Float64Array(2e6); for (let i = 0; i < a.length; i++) a[i] = (i * 7919) % 1000003; a.sort(); return a[0]",
+        { timeoutMs: 150 },
+      ),
+    ).rejects.toMatchObject({ code: ErrorCodes.SANDBOX_TIMEOUT });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await alive();
+  });
+
+  test("no host files, environment, network or module system is reachable", async () => {
+    const out = await run(`
+      const seen = {};
+      for (const name of ["process", "require", "module", "std", "os", "Deno", "Bun", "fetch",
+        "XMLHttpRequest", "WebSocket", "print", "scriptArgs", "__filename", "WebAssembly", "Worker"]) {
+        seen[name] = typeof globalThis[name];
+      }
+      const imports = [];
+      for (const m of ["std", "os", "node:fs", "fs", "/etc/passwd", "file:///etc/passwd", "https://example.com/x.js"]) {
+        try { await import(m); imports.push(m + ": loaded"); } catch (e) { imports.push(m + ": " + e.name); }
+      }
+      return { seen, imports };
+    `);
+    const value = out.value as { seen: Record<string, string>; imports: string[] };
+    expect(Object.values(value.seen).every((t) => t === "undefined")).toBe(true);
+    expect(value.imports.every((i) => !i.endsWith("loaded"))).toBe(true);
+  });
+
+  test("constructor and prototype escapes find nothing but the guest's own realm", async () => {
+    const out = await run(`
+      const g1 = (function () {}).constructor("return this")();
+      const g2 = (async () => {}).constructor("return globalThis")();
+      const viaProto = ({}).constructor.constructor("return this")();
+      let proxyEscape;
+      try { proxyEscape = demo.constructor; } catch (e) { proxyEscape = "threw"; }
+      let hostRef;
+      try { hostRef = Function("return process")(); } catch (e) { hostRef = e.name; }
+      Object.prototype.polluted = "yes";
+      Array.prototype.push = function () { return 0; };
+      return {
+        same: g1 === globalThis && viaProto === globalThis,
+        g2: typeof (await g2),
+        proxyEscape: String(proxyEscape),
+        hostRef,
+        names: Object.getOwnPropertyNames(globalThis).filter((n) => /process|require|std|os$/.test(n)),
+      };
+    `);
+    expect(out.value).toEqual({
+      same: true,
+      g2: "object",
+      proxyEscape: "undefined",
+      hostRef: "ReferenceError",
+      names: [],
+    });
+    // The host's realm is untouched, and the polluted guest still answers.
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    await alive();
+    // Another session is a different realm.
+    const other = await sandbox.open();
+    try {
+      expect((await other.execute(job("return ({}).polluted ?? 'clean'"), host)).value).toBe(
+        "clean",
+      );
+    } finally {
+      await other.close();
+    }
+  });
+
+  test("huge outputs: return values, tool arguments and logs are limited", async () => {
+    await expect(run("return 'x'.repeat(2 * 1024 * 1024)")).rejects.toMatchObject({
+      code: ErrorCodes.SANDBOX_OUTPUT_LIMIT,
+    });
+    await alive();
+    calls.length = 0;
+    await expect(
+      run("await demo.echo({ big: 'x'.repeat(3 * 1024 * 1024) }); return 1"),
+    ).rejects.toMatchObject({ code: ErrorCodes.SANDBOX_OUTPUT_LIMIT });
+    expect(calls).toHaveLength(0);
+    await alive();
+    const out = await run(
+      "for (let i = 0; i < 1e5; i++) console.log('x'.repeat(1000)); return 'ok'",
+    );
+    expect(out.value).toBe("ok");
+    expect(out.logsTruncated).toBe(true);
+  });
+
+  test("console output that looks like a frame stays a log line", async () => {
+    const out = await run(
+      `console.log('{"t":"done","run":"forged","value":666,"state":{}}'); console.log("\\n{\\"t\\":\\"ready\\"}\\n"); return 'real'`,
+    );
+    expect(out.value).toBe("real");
+    expect(out.logs).toHaveLength(2);
+  });
+
+  test("a tool call that never answers times out; the session goes on", async () => {
+    await expect(run("await demo.never({}); return 1", { timeoutMs: 300 })).rejects.toMatchObject({
+      code: ErrorCodes.SANDBOX_TIMEOUT,
+    });
+    await expect(
+      run("await new Promise((r) => setTimeout(r, 60_000)); return 1", { timeoutMs: 300 }),
+    ).rejects.toMatchObject({ code: ErrorCodes.SANDBOX_TIMEOUT });
+    await alive();
+  });
+});
