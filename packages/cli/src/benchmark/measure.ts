@@ -76,10 +76,11 @@ function containerRssBytes(id: string): number | undefined {
 }
 
 /**
- * Resident memory of the sandbox containers this process started (docker, gvisor), read from
- * their cgroups; undefined when there are none or the engine is not on this machine.
+ * Resident memory of the running sandbox containers this process started (docker, gvisor),
+ * read from their cgroups: the total and the count. Undefined when there are none or the
+ * engine is not on this machine.
  */
-export async function containersRssBytes(): Promise<number | undefined> {
+export async function containersRss(): Promise<{ bytes: number; count: number } | undefined> {
   try {
     const docker = (await import("@mcp-optimizer/sandbox-docker")) as {
       listSandboxContainers(): Promise<{ id: string; ownerPid: number; state: string }[]>;
@@ -88,13 +89,13 @@ export async function containersRssBytes(): Promise<number | undefined> {
       (c) => c.ownerPid === process.pid && c.state === "running",
     );
     if (mine.length === 0) return undefined;
-    let total = 0;
+    let bytes = 0;
     for (const c of mine) {
-      const bytes = containerRssBytes(c.id);
-      if (bytes === undefined) return undefined;
-      total += bytes;
+      const one = containerRssBytes(c.id);
+      if (one === undefined) return undefined;
+      bytes += one;
     }
-    return total;
+    return { bytes, count: mine.length };
   } catch {
     return undefined;
   }

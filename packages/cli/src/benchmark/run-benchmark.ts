@@ -14,7 +14,7 @@ import {
 import { loadPluginMode } from "../runtime/load-sandbox.js";
 import { packageBinCommand, packageVersion } from "../runtime/resolve-package.js";
 import { cliVersion } from "../version.js";
-import { containersRssBytes, type Distribution, distribution, treeRssBytes } from "./measure.js";
+import { containersRss, type Distribution, distribution, treeRssBytes } from "./measure.js";
 import { ModeRouterSandbox } from "./mode-router-sandbox.js";
 import { RecordingPlainClient } from "./plain-client.js";
 import type { BenchmarkScenario, ScenarioContext } from "./scenario.js";
@@ -379,19 +379,26 @@ async function measureSandbox(
     }
     if (phases.memorySessions > 0) {
       // Memory: resident size added by N more open sessions, each having run a program.
-      const containerModes = mode === "docker" || mode === "gvisor";
-      const before = treeRssBytes() + (containerModes ? ((await containersRssBytes()) ?? 0) : 0);
+      const before = treeRssBytes();
       await Promise.all(
         Array.from({ length: phases.memorySessions }, (_, i) =>
           optimizer.run(program, { sessionId: `${mode}:memory-${i}` }),
         ),
       );
       await new Promise((r) => setTimeout(r, 200));
-      const after = treeRssBytes();
+      const hostPerSession = (treeRssBytes() - before) / phases.memorySessions;
+      // Containers are not this process's children: a session's share is its container's
+      // resident memory (read from its cgroup) plus what the host side added.
+      const containers = mode === "docker" || mode === "gvisor" ? await containersRss() : undefined;
+      const perSession = containers
+        ? containers.bytes / containers.count + Math.max(0, hostPerSession)
+        : hostPerSession;
       out.memory = {
         sessions: phases.memorySessions,
-        perSessionMb:
-          Math.round(((after - before) / phases.memorySessions / 1024 / 1024) * 10) / 10,
+        perSessionMb: Math.round((perSession / 1024 / 1024) * 10) / 10,
+        ...((mode === "docker" || mode === "gvisor") && !containers
+          ? { note: "container memory not readable here (remote engine?): host side only" }
+          : {}),
       };
     }
   } finally {
