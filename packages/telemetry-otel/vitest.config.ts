@@ -5,7 +5,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // One Docker engine and two cores: test files run one after another.
-    fileParallelism: false,
+    // Each file runs in its own worker, so each has its own OpenTelemetry globals.
+    isolate: true,
   },
 });
