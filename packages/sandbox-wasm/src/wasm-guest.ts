@@ -18,6 +18,11 @@ export interface WasmGuestOptions {
   startTimeoutMs: number;
   /** How long a guest gets to stop by itself before it is killed, ms. */
   killGraceMs: number;
+  /**
+   * Called when a busy guest is killed: Wasmer reports it ended, but a guest that spins
+   * without system calls keeps its worker thread running, so its engine process must go.
+   */
+  onTaint: (guest: WasmGuest) => void;
 }
 
 type State = "starting" | "idle" | "busy" | "dead";
@@ -85,6 +90,10 @@ export class WasmGuest {
     return this.state === "idle";
   }
 
+  get isBusy(): boolean {
+    return this.state === "busy";
+  }
+
   /** Called once when the guest ends, for whatever reason. */
   onDeath(fn: (guest: WasmGuest) => void): void {
     if (this.state === "dead") fn(this);
@@ -146,6 +155,7 @@ export class WasmGuest {
   kill(error?: OptimizerError): void {
     if (this.state === "dead") return;
     if (error && !this.deathError) this.deathError = error;
+    if (this.state === "busy") this.options.onTaint(this);
     this.engine.killGuest(this.gid);
     if (!this.killTimer) {
       this.killTimer = setTimeout(() => {

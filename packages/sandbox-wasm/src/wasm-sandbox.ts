@@ -22,6 +22,9 @@ import {
 } from "./wasm-sandbox-options.js";
 import { WasmSandboxSession } from "./wasm-sandbox-session.js";
 
+/** How long a tainted engine process may go on serving runs already under way, ms. */
+const TAINTED_ENGINE_DRAIN_MS = 2000;
+
 /** What engine/engine.json (written by the build) says about the module. */
 export interface EngineInfo {
   engine: string;
@@ -63,6 +66,7 @@ export class WasmSandbox implements Sandbox {
   readonly settings: WasmSandboxSettings;
   private engine: WasmerEngineHost | undefined;
   private readonly engines = new Set<WasmerEngineHost>();
+  private readonly guests = new Map<WasmerEngineHost, Set<WasmGuest>>();
   private readonly pool: WasmGuest[] = [];
   private readonly sessions = new Set<WasmSandboxSession>();
   private filling: Promise<void> | undefined;
@@ -110,6 +114,11 @@ export class WasmSandbox implements Sandbox {
         enginesKilled: this.counters.enginesKilled,
       },
     };
+  }
+
+  /** Process ids of the live engine processes (diagnostics, tests). */
+  enginePids(): number[] {
+    return [...this.engines].flatMap((e) => (e.alive && e.pid !== undefined ? [e.pid] : []));
   }
 
   poolStats(): SandboxPoolStats[] {
@@ -201,8 +210,10 @@ export class WasmSandbox implements Sandbox {
       this.engine = engine;
       this.engines.add(engine);
       const started = engine;
+      this.guests.set(engine, new Set());
       engine.whenDead(() => {
         this.engines.delete(started);
+        this.guests.delete(started);
         this.counters.enginesKilled++;
         if (this.engine === started) this.engine = undefined;
       });
@@ -242,11 +253,48 @@ export class WasmSandbox implements Sandbox {
   private async startGuest(): Promise<WasmGuest> {
     const engine = await this.currentEngine();
     this.counters.guestsStarted++;
-    return new WasmGuest(engine, this.boot(), {
+    const guest = new WasmGuest(engine, this.boot(), {
       mode: this.mode,
       startTimeoutMs: this.settings.startTimeoutMs,
       killGraceMs: this.settings.killGraceMs,
+      onTaint: (g) => this.taint(g.engine),
     });
+    const set = this.guests.get(engine);
+    set?.add(guest);
+    guest.onDeath((g) => set?.delete(g));
+    return guest;
+  }
+
+  /**
+   * A busy guest was killed and may spin on inside its engine process: new guests go to a
+   * fresh process, and this one is killed as soon as no other guest in it is running a job
+   * (at most TAINTED_ENGINE_DRAIN_MS later). Idle guests in it end with it; their sessions
+   * get fresh guests on their next execution.
+   */
+  private taint(engine: WasmerEngineHost): void {
+    if (!engine.alive) return;
+    if (this.engine === engine) this.engine = undefined;
+    for (let i = this.pool.length - 1; i >= 0; i--) {
+      if (this.pool[i]!.engine === engine) this.pool.splice(i, 1);
+    }
+    const deadline = Date.now() + TAINTED_ENGINE_DRAIN_MS;
+    const check = () => {
+      if (!engine.alive) return;
+      const busy = [...(this.guests.get(engine) ?? [])].some((g) => g.isBusy);
+      if (!busy || Date.now() >= deadline) {
+        engine.kill(
+          new OptimizerError(
+            ErrorCodes.SANDBOX_CRASHED,
+            "The wasm engine process was replaced after a guest in it overran its deadline.",
+          ),
+        );
+        return;
+      }
+      setTimeout(check, 20).unref();
+    };
+    // Let the tainted guest's own run settle first.
+    setTimeout(check, 0).unref();
+    this.refill();
   }
 
   /** Starts guests in the background until the pool is full. */

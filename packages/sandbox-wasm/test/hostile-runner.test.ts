@@ -1,0 +1,73 @@
+import { ErrorCodes, type SandboxSession } from "@mcp-optimizer/core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createWasmSandbox, type WasmSandbox } from "../src/index.js";
+import { cpuTicks, host, hostileWasm, job } from "./helpers.js";
+
+// The host's defences against a guest that does not play by the protocol: a tiny C program
+// (fixtures/hostile-runner.c) compiled to wasm32-wasi stands in for a compromised engine.
+describe("a misbehaving guest", () => {
+  let sandbox: WasmSandbox;
+  let session: SandboxSession;
+  const run = (code: string, extra = {}) => session.execute(job(code, extra), host);
+  const alive = async () => expect((await run("fine")).value).toBe(1);
+
+  beforeAll(async () => {
+    sandbox = createWasmSandbox({ wasmPath: hostileWasm(), poolSize: 1, killGraceMs: 200 });
+    session = await sandbox.open({ sessionId: "hostile-runner" });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
+  test("a line that is not a frame is BRIDGE_PROTOCOL_ERROR; the guest is replaced", async () => {
+    const before = sandbox.counters.guestsStarted;
+    await expect(run("GARBAGE")).rejects.toMatchObject({
+      code: ErrorCodes.BRIDGE_PROTOCOL_ERROR,
+      message: expect.stringContaining("not a bridge frame"),
+    });
+    await alive();
+    expect(sandbox.counters.guestsStarted).toBeGreaterThan(before);
+  });
+
+  test("a line over the limit is SANDBOX_OUTPUT_LIMIT without buffering it all", async () => {
+    await expect(run("FLOOD")).rejects.toMatchObject({ code: ErrorCodes.SANDBOX_OUTPUT_LIMIT });
+    await alive();
+  });
+
+  test("a guest that never answers times out and is killed", async () => {
+    const started = Date.now();
+    await expect(run("NEVER", { timeoutMs: 300 })).rejects.toMatchObject({
+      code: ErrorCodes.SANDBOX_TIMEOUT,
+    });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await alive();
+  });
+
+  test("a guest spinning without system calls is stopped by killing its engine process", async () => {
+    const started = Date.now();
+    const killed = sandbox.counters.enginesKilled;
+    await expect(run("SPIN", { timeoutMs: 300 })).rejects.toMatchObject({
+      code: ErrorCodes.SANDBOX_TIMEOUT,
+    });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await alive();
+    // Wasmer's kill cannot stop it: the engine process it ran in was killed, and no engine
+    // process burns CPU afterwards.
+    expect(sandbox.counters.enginesKilled).toBeGreaterThan(killed);
+    await new Promise((r) => setTimeout(r, 1000));
+    const pids = sandbox.enginePids();
+    const before = pids.map(cpuTicks);
+    await new Promise((r) => setTimeout(r, 500));
+    const used = pids.map((pid, i) => cpuTicks(pid) - before[i]!);
+    expect(Math.max(0, ...used)).toBeLessThan(25); // clock ticks of 10 ms: well under one core
+  });
+
+  test("a guest that exits mid-run is SANDBOX_CRASHED", async () => {
+    await expect(run("EXIT")).rejects.toMatchObject({ code: ErrorCodes.SANDBOX_CRASHED });
+    await alive();
+  });
+
+  test("stderr noise is not a channel and does not break the run", async () => {
+    expect((await run("STDERR")).value).toBe(1);
+  });
+});
