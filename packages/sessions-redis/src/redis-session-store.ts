@@ -100,16 +100,20 @@ export class RedisSessionStore implements SessionStore {
     this.caller = client as unknown as Caller;
     this.clustered = client instanceof Cluster;
     this.everReady = client.status === "ready";
-    client.on("ready", () => {
-      this.everReady = true;
-      this.lastError = undefined;
-    });
+    client.on("ready", this.onReady);
     // Without a listener ioredis prints every failed reconnect; the store reports them itself.
-    client.on("error", (error: Error) => {
-      this.lastError = error.message;
-    });
+    client.on("error", this.onError);
     if (invalidation) this.listen();
   }
+
+  private readonly onReady = () => {
+    this.everReady = true;
+    this.lastError = undefined;
+  };
+
+  private readonly onError = (error: Error) => {
+    this.lastError = error.message;
+  };
 
   async get(id: string): Promise<SessionRecord | undefined> {
     assertSessionId(id);
@@ -359,6 +363,11 @@ export class RedisSessionStore implements SessionStore {
     this.closed = true;
     this.listeners.clear();
     this.cache?.clear();
+    // A client you passed outlives the store: leave no listener of ours on it.
+    if (!this.owned) {
+      this.client.off("ready", this.onReady);
+      this.client.off("error", this.onError);
+    }
     const quits: Promise<unknown>[] = [];
     if (this.subscriber) quits.push(quit(this.subscriber));
     if (this.owned) quits.push(quit(this.client));
@@ -530,7 +539,6 @@ export class RedisSessionStore implements SessionStore {
     sub.on("close", lost);
     sub.on("end", lost);
     sub.on("reconnecting", lost);
-    sub.on("+node", () => {});
     sub.on("ready", join);
     sub.on("message", (channel: string, message: string) => {
       if (channel === this.keys.channel) this.onMessage(message);

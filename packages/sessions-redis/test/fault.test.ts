@@ -27,8 +27,8 @@ describe("Redis killed and restarted", () => {
     const s = createRedisSessionStore({
       url: server.url,
       prefix: "fault:",
-      connectTimeoutMs: 1000,
-      commandTimeoutMs: 2000,
+      connectTimeoutMs: 3000,
+      commandTimeoutMs: 5000,
       maxReconnectDelayMs: 200,
       ...extra,
     });
@@ -88,7 +88,7 @@ describe("Redis killed and restarted", () => {
       const elapsed = performance.now() - started;
       expect(hasErrorCode(error, ErrorCodes.SESSION_STORE_UNAVAILABLE), String(error)).toBe(true);
       // Far below connectTimeoutMs and commandTimeoutMs: nothing waits for the server.
-      expect(elapsed).toBeLessThan(500);
+      expect(elapsed).toBeLessThan(1000);
     }
     await wait(800);
 
@@ -125,7 +125,8 @@ describe("Redis killed and restarted", () => {
     const started = performance.now();
     const error = await late.create({ id: "late-1" }).catch((e: unknown) => e);
     expect(hasErrorCode(error, ErrorCodes.SESSION_STORE_UNAVAILABLE), String(error)).toBe(true);
-    expect(performance.now() - started).toBeLessThan(1500);
+    // Bounded by connectTimeoutMs, not ioredis's 10 s default or forever.
+    expect(performance.now() - started).toBeLessThan(3000);
     expect((error as Error).message).not.toMatch(/redis:\/\//);
     const caps = await late.ping().catch((e: unknown) => e);
     expect(hasErrorCode(caps, ErrorCodes.SESSION_STORE_UNAVAILABLE)).toBe(true);
