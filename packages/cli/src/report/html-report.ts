@@ -23,7 +23,6 @@ export function renderHtmlReport(report: BenchmarkReport): string {
       { name: "code mode", color: CODE },
     ],
     groups: ok.map((s) => ({ label: s.title, values: [s.plain.tokens, s.codeMode.tokens] })),
-    log: true,
     unit: "tokens (o200k)",
   });
   const trips = groupedBarChart({

@@ -86,7 +86,7 @@ export interface BoxRow {
 
 /** Latency distributions: one row per label, a box (p25-p75), median, whiskers (min-max) and dots. */
 export function boxPlot(options: { title: string; rows: BoxRow[]; unit: string }): string {
-  const labelWidth = 260;
+  const labelWidth = 330;
   const chartWidth = 480;
   const rowHeight = 30;
   const top = 34;
