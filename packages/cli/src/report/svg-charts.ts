@@ -140,7 +140,7 @@ export function boxPlot(options: { title: string; rows: BoxRow[]; unit: string }
     );
   }
   parts.push(
-    `<text x="${labelWidth + chartWidth + 4}" y="${height - 10}" class="axis">${escapeXml(options.unit)} (log)</text>`,
+    `<text x="${labelWidth + chartWidth}" y="18" text-anchor="end" class="axis">${escapeXml(options.unit)}, log scale; box: p25-p75, bar: median, line: min-max</text>`,
     "</svg>",
   );
   return parts.join("");
