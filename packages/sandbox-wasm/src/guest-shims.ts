@@ -655,7 +655,7 @@ export function guestShims(native: ShimNative): TimerController {
         try {
           t.fn(...t.args);
         } catch (error) {
-          controller.report?.(error);
+          controller.report?.(error instanceof Error ? withHeader(error) : error);
         }
       }
     },

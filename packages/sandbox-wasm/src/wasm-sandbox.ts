@@ -48,7 +48,8 @@ function readEngineInfo(wasmPath: string): EngineInfo | undefined {
 function wasmerVersion(): string {
   try {
     const require = createRequire(import.meta.url);
-    const pkgPath = require.resolve("@wasmer/sdk/package.json");
+    // The package exports no ./package.json: find it above the entry point.
+    const pkgPath = join(dirname(dirname(require.resolve("@wasmer/sdk"))), "package.json");
     return (JSON.parse(readFileSync(pkgPath, "utf8")) as { version: string }).version;
   } catch {
     return "unknown";
