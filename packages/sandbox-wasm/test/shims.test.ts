@@ -88,7 +88,7 @@ describe("shims inside QuickJS", () => {
     const value = (await run(
       `return ${JSON.stringify(inputs)}.map((s) => [btoa(s), atob(btoa(s))])`,
     )) as [string, string][];
-    inputs.forEach((s, i) => expect(value[i]).toEqual([btoa(s), s]));
+    for (const [i, s] of inputs.entries()) expect(value[i]).toEqual([btoa(s), s]);
     expect(await run("try { btoa('☃') } catch (e) { return e.name }")).toBe(
       "InvalidCharacterError",
     );
