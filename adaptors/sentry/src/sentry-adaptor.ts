@@ -306,11 +306,29 @@ export class SentryAdaptor {
 
   private scoped<T extends object>(params: T, withProject: boolean): T {
     const p = (params ?? {}) as Record<string, unknown>;
-    return {
+    const merged: Record<string, unknown> = {
       ...(this.options.organization ? { organization: this.options.organization } : {}),
       ...(withProject && this.options.project ? { project: this.options.project } : {}),
       ...p,
-    } as T;
+    };
+    // A constrained Sentry MCP server silently swaps in its own organization and project;
+    // refuse other ones rather than return their data under the wrong name.
+    if (this.options.constrain) {
+      const keys: ("organization" | "project")[] = withProject
+        ? ["organization", "project"]
+        : ["organization"];
+      for (const key of keys) {
+        const pinned = this.options[key];
+        if (pinned && merged[key] !== pinned) {
+          throw new OptimizerError(
+            ErrorCodes.OPERATION_INVALID_PARAMS,
+            `This adaptor is constrained to ${key} "${pinned}"; got ${JSON.stringify(merged[key])}.`,
+            { details: { [key]: merged[key] } },
+          );
+        }
+      }
+    }
+    return merged as T;
   }
 
   private async call<T>(

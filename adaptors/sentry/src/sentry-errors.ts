@@ -81,6 +81,7 @@ export function hasSentryErrorCode(error: unknown, code: SentryErrorCode): boole
 }
 
 const STATUS_CODES: [RegExp, SentryErrorCode, number | undefined][] = [
+  [/outside the active (project|organization) constraint/, "SENTRY_FORBIDDEN", undefined],
   [/Authorization Expired|\bHTTP 401\b|API error \(401\)/, "SENTRY_UNAUTHORIZED", 401],
   [/\bHTTP 403\b|API error \(403\)/, "SENTRY_FORBIDDEN", 403],
   [/\bHTTP 404\b|API error \(404\)/, "SENTRY_NOT_FOUND", 404],
@@ -89,15 +90,23 @@ const STATUS_CODES: [RegExp, SentryErrorCode, number | undefined][] = [
   [/\bHTTP (400|422)\b|\*\*Input Error\*\*/, "SENTRY_INVALID_REQUEST", undefined],
 ];
 
-/** The first line of Sentry's own explanation in a Sentry MCP error text. */
+/** Sentry's own explanation in a Sentry MCP error text, without the server's boilerplate. */
 function sentryDetail(message: string): string {
   const api = /API error \((\d+)\): ([^\n]*)/.exec(message);
   if (api) return `${api[1]}: ${api[2]!.replace(/\. Please verify.*$/, "")}`;
-  const lines = message
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("**") && !/failed:$/.test(l));
-  return lines.slice(0, 2).join(" ").slice(0, 300);
+  const paragraphs = message
+    .replace(/^[^\n]*failed: /, "")
+    .split(/\n\s*\n/)
+    .map((p) => p.trim())
+    .filter(
+      (p) =>
+        p &&
+        !p.startsWith("**") &&
+        !/^(It looks like there was a problem|You may be able to|There was an HTTP|Please contact support)/.test(
+          p,
+        ),
+    );
+  return (paragraphs[0] ?? message).replace(/\s+/g, " ").slice(0, 300);
 }
 
 /**
