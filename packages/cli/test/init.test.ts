@@ -28,6 +28,15 @@ describe("init", () => {
     expect(r.code).toBe(0);
     const file = join(dir, "mcp-optimizer.config.json");
     expect(r.stdout.trim()).toBe(file);
+    // the client snippet to paste, pointing at the new file
+    const snippet = JSON.parse(r.stderr.slice(r.stderr.indexOf("{")));
+    expect(snippet.mcpServers["mcp-optimizer"].args).toEqual([
+      "-y",
+      "@mcp-optimizer/cli",
+      "serve",
+      "--config",
+      file,
+    ]);
     expect(read(file)).toEqual({
       mcpServers: {},
       sandbox: { mode: "hybrid", maxMemoryMb: 256 },

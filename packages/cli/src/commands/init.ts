@@ -166,9 +166,17 @@ export const initCommand: Command = {
       io.stderr,
       `Wrote ${target}: ${source}, sandbox ${file.sandbox.mode}, sessions ${redisUrl ? "in Redis" : "in memory"}.`,
     );
+    const snippet = {
+      mcpServers: {
+        "mcp-optimizer": {
+          command: "npx",
+          args: ["-y", "@mcp-optimizer/cli", "serve", "--config", target],
+        },
+      },
+    };
     writeLine(
       io.stderr,
-      "Next: `mcp-optimizer capabilities`, then add `mcp-optimizer serve` to your MCP client.",
+      `Next: \`mcp-optimizer capabilities --config ${target}\`, then put this in your MCP client's config in place of its servers:\n${JSON.stringify(snippet, null, 2)}`,
     );
     writeLine(io.stdout, target);
     return ExitCodes.OK;
