@@ -15,6 +15,7 @@ export type {
 export { scenarios } from "./benchmark/scenarios/index.js";
 export type { Command, CommandArgs } from "./command.js";
 export type { CapabilitiesReport } from "./commands/capabilities.js";
+export { type CreateAdaptorOptions, createAdaptor } from "./commands/create-adaptor.js";
 export {
   claudeDesktopConfigPath,
   type ImportedServers,

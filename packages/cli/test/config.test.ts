@@ -16,6 +16,7 @@ describe("command line and config errors", () => {
       "search",
       "sessions",
       "sandbox",
+      "create-adaptor",
     ]) {
       expect(general.stdout).toContain(`  ${name} `);
       const r = await cli([name, "--help"]);
