@@ -18,6 +18,7 @@ import {
   plainCallTokens,
   toolDefinitionsText,
 } from "@mcp-optimizer/core";
+import { createWasmSandbox } from "@mcp-optimizer/sandbox-wasm";
 import { startSentryFixture } from "../dist/fixture/index.js";
 import { createSentryAdaptor, triageProgram } from "../dist/index.js";
 
@@ -36,12 +37,14 @@ const upstream = createMcpUpstream({
     env: { SENTRY_ACCESS_TOKEN: fixture.token },
   },
 });
-const adaptor = createSentryAdaptor({
+const adaptorOptions = {
   accessToken: fixture.token,
   host: fixture.host,
   insecureHttp: true,
   organization: "acme",
-});
+};
+const adaptor = createSentryAdaptor(adaptorOptions);
+const onWasm = createSentryAdaptor({ ...adaptorOptions, sandbox: createWasmSandbox() });
 
 function stats(samples: number[]): { mean: number; p50: number } {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -81,7 +84,7 @@ async function plainTriage(limit: number): Promise<{ tokens: number; bytes: numb
 }
 
 try {
-  await Promise.all([upstream.connect(), adaptor.start()]);
+  await Promise.all([upstream.connect(), adaptor.start(), onWasm.start()]);
   const tools = await upstream.listTools();
   const definitionTokens = tokenizer.count(toolDefinitionsText(tools));
   const meta = await adaptor.optimizer.metaToolDefinitions();
@@ -99,8 +102,10 @@ try {
     // Warm both paths once.
     await plainTriage(limit);
     await adaptor.triageRun(params);
+    await onWasm.triageRun(params);
     const plainMs: number[] = [];
     const adaptorMs: number[] = [];
+    const wasmMs: number[] = [];
     let plain = { tokens: 0, bytes: 0, ms: 0 };
     let run: Awaited<ReturnType<typeof adaptor.triageRun>> | undefined;
     for (let i = 0; i < RUNS; i++) {
@@ -109,6 +114,9 @@ try {
       const started = performance.now();
       run = await adaptor.triageRun(params);
       adaptorMs.push(performance.now() - started);
+      const wasmStarted = performance.now();
+      await onWasm.triageRun(params);
+      wasmMs.push(performance.now() - wasmStarted);
     }
     const program = `const params = ${JSON.stringify({ organization: "acme", ...params })};\n${triageProgram("sentry")}`;
     const plainTotal = definitionTokens + plain.tokens;
@@ -125,6 +133,7 @@ try {
       `${Math.round((JSON.stringify(run!.value).length / 1024) * 10) / 10} KB`,
       `${stats(plainMs).p50} ms`,
       `${stats(adaptorMs).p50} ms`,
+      `${stats(wasmMs).p50} ms`,
     ]);
   }
   const header = [
@@ -136,7 +145,8 @@ try {
     "tool answers",
     "result",
     "plain calls p50",
-    "adaptor p50",
+    "adaptor p50 (process)",
+    "adaptor p50 (wasm)",
   ];
   console.log(`| ${header.join(" | ")} |`);
   console.log(`| ${header.map(() => "---").join(" | ")} |`);
@@ -151,6 +161,6 @@ try {
     `timed runs per row: ${RUNS}; plain calls = the tool calls alone, with no model time.`,
   );
 } finally {
-  await Promise.allSettled([upstream.close(), adaptor.close()]);
+  await Promise.allSettled([upstream.close(), adaptor.close(), onWasm.close()]);
   await fixture.close();
 }
