@@ -76,6 +76,13 @@ ${PROGRAM}`;
     expect(JSON.parse(json.stdout).error.code).toBe("TOOL_NOT_FOUND");
   });
 
+  test("--session with in-memory sessions warns that the state ends with the process", async () => {
+    const r = await cli(["run", "-", "--session", "s1", "--config", config], { input: "return 1" });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("the session's state ends with this process");
+    expect(r.stderr).toContain("session s1");
+  });
+
   test("a missing file is exit 5; no file is exit 2", async () => {
     const missing = await cli(["run", join(dir, "nope.ts"), "--config", config]);
     expect(missing.code).toBe(5);

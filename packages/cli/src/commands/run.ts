@@ -60,6 +60,12 @@ export const runCommand: Command = {
     const sessionId = stringFlag(values, "session");
     const json = boolFlag(values, "json");
     const runtime = await createRuntime({ configFile: config });
+    if (sessionId && runtime.optimizer.sessions.kind === "memory") {
+      writeLine(
+        io.stderr,
+        "mcp-optimizer: sessions are in memory (no sessions.redisUrl): the session's state ends with this process.",
+      );
+    }
     try {
       const result = await runtime.optimizer.run(code, {
         actor: "cli",
