@@ -31,8 +31,13 @@ function hostProcess(
     const sandbox = createDockerSandbox({ poolSize: 1 });
     const session = await sandbox.open();
     const limits = { timeoutMs: 600000, maxMemoryMb: 128, maxOutputBytes: 1048576, maxLogBytes: 16384 };
-    const run = session.execute({ id: "crash", code: ${JSON.stringify(code)}, servers: [], state: {}, limits }, { call: async () => null });
-    if (!${hang}) await run; else { run.catch(() => {}); await new Promise((r) => setTimeout(r, 500)); }
+    let reached;
+    const started = new Promise((r) => { reached = r; });
+    // A hanging program first calls signal.ready(), so the host knows it really is running.
+    const program = ${hang} ? "await signal.ready({}); " + ${JSON.stringify(code)} : ${JSON.stringify(code)};
+    const servers = [{ name: "signal", global: "signal", tools: ["ready"] }];
+    const run = session.execute({ id: "crash", code: program, servers, state: {}, limits }, { call: async () => { reached(); return null; } });
+    if (!${hang}) await run; else { run.catch(() => {}); await started; await new Promise((r) => setTimeout(r, 300)); }
     await sandbox.warm();
     console.log(JSON.stringify({ instance: sandbox.instance }));
     setInterval(() => {}, 1000);
