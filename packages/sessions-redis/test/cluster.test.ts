@@ -28,6 +28,11 @@ describe("redis cluster specifics", () => {
         ),
       );
       expect(sizes.filter((n) => n > 0).length).toBe(3);
+      // The hash tag: a session's key hashes like its bare id, whatever the prefix.
+      for (const id of ids.slice(0, 3)) {
+        const tagged = await a.client.call("CLUSTER", "KEYSLOT", `spread:s:{${id}}`);
+        expect(tagged).toBe(await a.client.call("CLUSTER", "KEYSLOT", id));
+      }
       const list = await b.list("t", { limit: 1000 });
       expect(list.sessions.map((s) => s.id).sort()).toEqual([...ids].sort());
 

@@ -1,4 +1,4 @@
-import { MCPOptimizer } from "@mcp-optimizer/core";
+import { ErrorCodes, hasErrorCode, MCPOptimizer } from "@mcp-optimizer/core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createRedisSessionStore, type RedisSessionStore } from "../src/index.js";
 import { RedisServer } from "./redis-server.js";
@@ -65,5 +65,26 @@ describe("two MCPOptimizer instances sharing one Redis", () => {
     expect(await b.sessions.get("shared-3")).toBeUndefined();
     const caps = await b.capabilities();
     expect(caps.sessions).toEqual({ kind: "redis", reachable: true });
+  }, 60_000);
+
+  test("while Redis is down a run fails fast with SESSION_STORE_UNAVAILABLE; after, both replicas serve on", async () => {
+    await a.run("state.kept = 'before'; return 1", { sessionId: "shared-4" });
+    await server.kill("SIGKILL");
+    const started = performance.now();
+    const error = await b.run("return state.kept", { sessionId: "shared-4" }).catch((e) => e);
+    expect(hasErrorCode(error, ErrorCodes.SESSION_STORE_UNAVAILABLE), String(error)).toBe(true);
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect((await a.capabilities()).sessions).toMatchObject({ kind: "redis", reachable: false });
+
+    await server.launch();
+    for (const replica of [a, b]) {
+      const deadline = Date.now() + 15_000;
+      while (!(await replica.capabilities()).sessions.reachable) {
+        if (Date.now() > deadline) throw new Error("the store did not come back");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    // AOF kept the session across the restart; no optimizer was restarted.
+    expect((await b.run("return state.kept", { sessionId: "shared-4" })).value).toBe("before");
   }, 60_000);
 });
