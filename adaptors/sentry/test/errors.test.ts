@@ -119,6 +119,25 @@ function startSentryWithoutToken(): void {
   new SentryAdaptor({ accessToken: "" });
 }
 
+describe("the Sentry MCP server", () => {
+  it("one that cannot start is SENTRY_UNAVAILABLE, and the message does not carry the token", async () => {
+    const broken = new SentryAdaptor({
+      accessToken: "sntryu_never_shown_0123456789",
+      command: { command: process.execPath, args: ["-e", "process.exit(3)"] },
+    });
+    try {
+      const error = await broken
+        .triage({ organization: "acme", project: "x" })
+        .catch((e: unknown) => e);
+      expect(hasSentryErrorCode(error, "SENTRY_UNAVAILABLE")).toBe(true);
+      expect((error as SentryAdaptorError).retryable).toBe(true);
+      expect(JSON.stringify(error) + String(error)).not.toContain("sntryu_never_shown");
+    } finally {
+      await broken.close();
+    }
+  });
+});
+
 describe("error objects", () => {
   it("serialise without a cause and keep a stable code", () => {
     const e = new SentryAdaptorError("SENTRY_NOT_FOUND", "x", { operation: "op", status: 404 });
