@@ -78,7 +78,7 @@ const exception = (md) => {
 `;
 
 export function triageProgram(server: string): string {
-  return String.raw`${HELPERS}
+  return `${HELPERS}
 const list = await ${server}.search_issues({
   organizationSlug: params.organization,
   projectSlugOrId: params.project,
@@ -209,7 +209,7 @@ export function updateIssueProgram(server: string, change: "resolve" | "assign")
     change === "resolve"
       ? `organizationSlug: params.organization, issueId: params.issueId, status: "resolved"`
       : `organizationSlug: params.organization, issueId: params.issueId, assignedTo: params.assignee`;
-  return String.raw`${HELPERS}
+  return `${HELPERS}
 const md = text(await ${server}.update_issue({ ${args} }));
 const current = md.slice(Math.max(0, md.indexOf("## Current Status")));
 const assigned = field(current, "Assigned To");
