@@ -91,6 +91,22 @@ describe("hostile code on the wasm sandbox", () => {
     await alive();
   });
 
+  test("recursion through native frames ends the run, at worst the guest", async () => {
+    for (const code of [
+      "const f = () => [1].map(() => f()); f()",
+      "const p = new Proxy({}, { get(t, k) { return p[k + 'x'] } }); p.a",
+      "const f = (n) => f.call(null, n + 1) + Reflect.apply(f, null, [n]); f(0)",
+      "const f = () => JSON.parse('[1]', () => f()); f()",
+    ]) {
+      // A stack overflow inside QuickJS, or the host stack exhausted under it (a wasm trap
+      // that ends only this guest).
+      await expect(run(code)).rejects.toMatchObject({
+        code: expect.stringMatching(/^(CODE_RUNTIME_ERROR|SANDBOX_CRASHED)$/),
+      });
+      await alive();
+    }
+  });
+
   test("sorting 2M elements under a short deadline is stopped; the next run works", async () => {
     const started = Date.now();
     await expect(
