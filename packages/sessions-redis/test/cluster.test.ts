@@ -1,3 +1,4 @@
+import { ErrorCodes } from "@mcp-optimizer/core";
 import { describeSessionStore } from "@mcp-optimizer/core/testing";
 import { afterAll, describe, expect, test } from "vitest";
 import { createRedisSessionStore } from "../src/index.js";
@@ -51,6 +52,47 @@ describe("redis cluster specifics", () => {
       await Promise.all([a.close(), b.close()]);
     }
   });
+});
+
+describe("redis cluster with a master killed", () => {
+  test("fails fast with SESSION_STORE_UNAVAILABLE, then serves every session again by itself", async () => {
+    const c = await started();
+    const store = createRedisSessionStore({
+      cluster: c.nodes,
+      prefix: "fault:",
+      maxReconnectDelayMs: 200,
+    });
+    try {
+      const ids = Array.from({ length: 12 }, (_, i) => `cf-${i}`);
+      for (const id of ids) await store.create({ id, state: { id } });
+      const victim = c.servers[0]!;
+      await victim.kill("SIGKILL");
+      // Keys of the dead master fail at once; once the cluster marks itself down, all do.
+      const codes = new Set<string>();
+      for (const id of ids) {
+        const begun = performance.now();
+        await store.get(id).catch((e: { code: string }) => codes.add(e.code));
+        expect(performance.now() - begun).toBeLessThan(1500);
+      }
+      expect([...codes]).toEqual([ErrorCodes.SESSION_STORE_UNAVAILABLE]);
+
+      await victim.launch();
+      // Same store, no restart: every session comes back, with its data (AOF).
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const got = await Promise.all(ids.map((id) => store.get(id).catch(() => undefined)));
+        if (got.every((r, i) => r?.state.id === ids[i])) break;
+        if (Date.now() > deadline) throw new Error("the cluster did not serve every session again");
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const moved = (await store.get("cf-0"))!;
+      expect(
+        (await store.update("cf-0", moved.version, { ...moved, state: { id: "x" } })).version,
+      ).toBe(2);
+    } finally {
+      await store.close();
+    }
+  }, 90_000);
 });
 
 async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
