@@ -58,6 +58,11 @@ export class WasmerEngineHost {
       stdio: ["ignore", "ignore", "pipe", "ipc"],
       serialization: "json",
     });
+    // The engine process does not keep the host alive on its own: runs in flight hold the
+    // host's event loop with their deadline timers.
+    this.child.unref();
+    (this.child.channel as { unref?: () => void } | undefined)?.unref?.();
+    (this.child.stderr as { unref?: () => void } | null)?.unref?.();
     let engineStderr = "";
     this.child.stderr?.setEncoding("utf8");
     this.child.stderr?.on("data", (chunk: string) => {
