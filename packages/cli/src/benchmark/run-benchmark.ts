@@ -36,6 +36,8 @@ export interface BenchmarkOptions {
   env?: Record<string, string | undefined>;
   /** Progress lines (stderr). */
   progress?: (message: string) => void;
+  /** Transient status (run i of n), for a live line on a terminal. Default: none. */
+  tick?: (message: string) => void;
   /** Memory ceiling and time limit for the sandboxes. Defaults 256 MB, 120000 ms. */
   maxMemoryMb?: number;
   maxExecutionTime?: number;
@@ -164,6 +166,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
           tokenizer,
           config,
           progress: (m) => progress(`${label}: ${m}`),
+          tick: (m) => options.tick?.(`${label}: ${m}`),
         });
         scenarioReports.push(report);
         const times = Object.entries(report.wallTime)
@@ -223,6 +226,7 @@ interface ScenarioRun {
   tokenizer: Tokenizer;
   config: ReturnType<typeof parseSandboxConfig>;
   progress: (message: string) => void;
+  tick: (message: string) => void;
 }
 
 async function runScenario(
@@ -276,6 +280,7 @@ async function runScenario(
       const sessionId = `${mode}:${scenario.id}`;
       const samples: number[] = [];
       for (let i = 0; i <= run.iterations; i++) {
+        run.tick(i === 0 ? `${mode}: warm-up and check` : `${mode}: run ${i}/${run.iterations}`);
         const t0 = performance.now();
         const result = await optimizer.run(prepared.program, { sessionId, actor: "benchmark" });
         const elapsed = performance.now() - t0;

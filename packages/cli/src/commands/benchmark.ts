@@ -93,6 +93,8 @@ export const benchmarkCommand: Command = {
     );
     const reportFile = stringFlag(values, "report");
     const quick = boolFlag(values, "quick");
+    // A live status line on a terminal; plain lines when stderr is a file or a pipe.
+    const live = (io.stderr as { isTTY?: boolean }).isTTY === true;
     const report = await runBenchmark({
       scenarios: chosen,
       sandboxes: modes,
@@ -100,7 +102,10 @@ export const benchmarkCommand: Command = {
       ...(iterations !== undefined ? { iterations } : {}),
       ...(throughputSeconds !== undefined ? { throughputSeconds } : {}),
       env: io.env,
-      progress: (m) => writeLine(io.stderr, `benchmark ${m}`),
+      progress: (m) => writeLine(io.stderr, `${live ? "\r\x1b[K" : ""}benchmark ${m}`),
+      ...(live
+        ? { tick: (m: string) => io.stderr.write(`\r\x1b[Kbenchmark ${m.slice(0, 100)}`) }
+        : {}),
     });
     if (reportFile) {
       const path = resolve(io.cwd, reportFile);
