@@ -107,3 +107,20 @@ export const readIfChangedScript = script(
 if head[1] == ARGV[1] and head[2] == ARGV[2] and head[3] == ARGV[3] then return 1 end
 return redis.call('HMGET', KEYS[1], 'v', 't', 'c', 'u', 'x', 'l', 'd')`,
 );
+
+/**
+ * Prunes a tenant index, re-checking each entry in the same step (a session created since the
+ * listing read it stays). Single node and Sentinel only: the keys span slots.
+ * KEYS[1] index, KEYS[2..] sessions. ARGV: tenant, then the ids in KEYS order.
+ */
+export const pruneScript = script(
+  "prune",
+  `local removed = 0
+for i = 2, #KEYS do
+  local kind = redis.call('TYPE', KEYS[i]).ok
+  if kind == 'none' or (kind == 'hash' and redis.call('HGET', KEYS[i], 't') ~= ARGV[1]) then
+    removed = removed + redis.call('ZREM', KEYS[1], ARGV[i])
+  end
+end
+return removed`,
+);

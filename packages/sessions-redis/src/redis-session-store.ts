@@ -21,6 +21,7 @@ import {
   deleteScript,
   indexScript,
   type LuaScript,
+  pruneScript,
   readIfChangedScript,
   touchScript,
   updateScript,
@@ -311,15 +312,22 @@ export class RedisSessionStore implements SessionStore {
         )) as string[];
         if (ids.length === 0) break;
         const rows = await Promise.all(
-          ids.map(
-            (sid) =>
+          ids.map((sid) =>
+            (
               this.caller.call("HMGET", this.keys.session(sid), "v", "t", "u", "x") as Promise<
                 (string | null)[]
-              >,
+              >
+            ).catch((error: unknown) => {
+              // A key that is not a session (WRONGTYPE) is left out, not fatal to the listing.
+              if (error instanceof Error && /WRONGTYPE/.test(error.message)) return undefined;
+              throw error;
+            }),
           ),
         );
         for (const [i, sid] of ids.entries()) {
-          const [v, t, u, x] = rows[i]!;
+          const row = rows[i];
+          if (!row) continue;
+          const [v, t, u, x] = row;
           if (v == null || t !== tenant || u == null || x == null) {
             stale.push(sid);
             continue;
@@ -338,7 +346,15 @@ export class RedisSessionStore implements SessionStore {
         if (ids.length < want) break;
       }
       // Entries of expired, deleted or moved sessions: prune them as we pass.
-      if (stale.length > 0) await this.caller.call("ZREM", index, ...stale);
+      if (stale.length > 0) {
+        if (this.clustered) {
+          // Across slots: a session created meanwhile is re-indexed by its next write.
+          await this.caller.call("ZREM", index, ...stale);
+        } else {
+          const keys = stale.map((sid) => this.keys.session(sid));
+          await this.eval(pruneScript, [index, ...keys], [tenant, ...stale]);
+        }
+      }
       if (sessions.length > limit) {
         sessions.length = limit;
         return { sessions, cursor: sessions[limit - 1]!.id };

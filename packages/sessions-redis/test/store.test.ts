@@ -153,6 +153,12 @@ describe("tenant listing", () => {
     // Deleted sessions leave the listing.
     await store.delete("lst-00");
     expect((await store.list("acme", { limit: 1 })).sessions[0]!.id).toBe("lst-01");
+    // A key that is not a session, listed in the index by hand, is left out, not fatal.
+    const acme = `t:t:${Buffer.from("acme").toString("hex")}`;
+    await raw.zadd(acme, 0, "lst-000-junk");
+    await raw.set("t:s:{lst-000-junk}", "not a session");
+    const withJunk = await store.list("acme", { limit: 2 });
+    expect(withJunk.sessions.map((s) => s.id)).toEqual(["lst-01", "lst-02"]);
     await expect(store.list("")).rejects.toMatchObject({ code: ErrorCodes.INVALID_INPUT });
     await expect(store.list("acme", { cursor: "bad cursor" })).rejects.toMatchObject({
       code: ErrorCodes.INVALID_INPUT,
