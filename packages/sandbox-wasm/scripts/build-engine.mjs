@@ -35,11 +35,12 @@ const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const engineDir = join(packageDir, "engine");
 const wasmPath = join(engineDir, "quickjs-runner.wasm");
 const infoPath = join(engineDir, "engine.json");
+const licensePath = join(engineDir, "QUICKJS-LICENSE");
 const runnerSource = join(packageDir, "native", "runner.c");
 const cacheDir = join(packageDir, ".cache", "engine-build");
 
 const force = process.argv.includes("--force");
-if (!force && existsSync(wasmPath) && existsSync(infoPath)) {
+if (!force && existsSync(wasmPath) && existsSync(infoPath) && existsSync(licensePath)) {
   const info = JSON.parse(readFileSync(infoPath, "utf8"));
   const runnerHash = hashFile(runnerSource);
   if (info.runnerSha256 === runnerHash && info.quickjs === QUICKJS_VERSION) {
@@ -212,6 +213,8 @@ function compile(src) {
     maxMemoryBytes: MAX_MEMORY_BYTES,
   };
   writeFileSync(infoPath, `${JSON.stringify(info, null, 2)}\n`);
+  // QuickJS is MIT-licensed: its notice travels with the binary built from it.
+  writeFileSync(licensePath, readFileSync(join(src, "LICENSE"), "utf8"));
   console.log(
     `engine: built ${wasmPath} (${Math.round(size / 1024)} KB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
   );
