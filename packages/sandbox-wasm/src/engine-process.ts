@@ -122,11 +122,9 @@ function kill(gid: number): void {
   const guest = guests.get(gid);
   if (!guest) return;
   guest.killed = true;
-  if (guest.proc) {
-    guest.proc.kill().catch(() => {});
-  }
-  // After a kill, stdout may never end: the exit comes from wait(), raced here against a
-  // sandbox close so that a guest that will not die still frees its slot.
+  // After a kill, stdout may never end: the exit is reported from wait() (see start()), and
+  // a guest whose wait() never settles is dealt with by the host killing this process.
+  if (guest.proc) guest.proc.kill().catch(() => {});
 }
 
 process.on("message", (message: EngineInbound) => {
