@@ -23,6 +23,8 @@ export interface WasmSandboxOptions {
   killGraceMs?: number;
   /** How long the engine process or a guest may take to start, in ms. Default 30000. */
   startTimeoutMs?: number;
+  /** A session's guest idle this long is stopped; the session gets a fresh one (fresh globals) on its next execution. Default 300000 (5 min). */
+  idleTimeoutMs?: number;
 }
 
 /** Every option with its effective value. */
@@ -46,6 +48,7 @@ export function resolveSettings(options: WasmSandboxOptions): WasmSandboxSetting
     memoryCheckIntervalMs: options.memoryCheckIntervalMs ?? 500,
     killGraceMs: options.killGraceMs ?? 250,
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
+    idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
   };
   const positiveInt = (name: keyof WasmSandboxSettings, min: number) => {
     const v = settings[name] as number;
@@ -64,6 +67,7 @@ export function resolveSettings(options: WasmSandboxOptions): WasmSandboxSetting
   positiveInt("memoryCheckIntervalMs", 10);
   positiveInt("killGraceMs", 1);
   positiveInt("startTimeoutMs", 100);
+  positiveInt("idleTimeoutMs", 1);
   if (settings.maxMemoryMb > 2048) {
     throw new OptimizerError(
       ErrorCodes.INVALID_CONFIG,

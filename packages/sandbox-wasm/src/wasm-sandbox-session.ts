@@ -23,10 +23,12 @@ export class WasmSandboxSession implements SandboxSession {
   private readonly queue = new SerialQueue();
   private guest: WasmGuest | undefined;
   private closed = false;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly sandbox: WasmSandbox,
     private readonly memoryMb: number,
+    private readonly idleTimeoutMs: number,
     sessionId?: string,
   ) {
     this.id = sessionId ?? randomUUID();
@@ -36,6 +38,7 @@ export class WasmSandboxSession implements SandboxSession {
   async prepare(): Promise<void> {
     try {
       this.guest = await this.sandbox.acquire();
+      this.armIdleTimer();
     } catch (error) {
       this.sandbox.release(this);
       this.closed = true;
@@ -44,6 +47,7 @@ export class WasmSandboxSession implements SandboxSession {
   }
 
   execute(job: SandboxJob, host: SandboxHost): Promise<SandboxOutcome> {
+    clearTimeout(this.idleTimer);
     return this.queue.run(async () => {
       if (this.closed) {
         throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "This sandbox session is closed.");
@@ -67,13 +71,27 @@ export class WasmSandboxSession implements SandboxSession {
         return await guest.run(job, host, memoryMb);
       } catch (error) {
         throw explain(toOptimizerError(error), job);
+      } finally {
+        if (this.queue.size <= 1) this.armIdleTimer();
       }
     });
+  }
+
+  /** An idle guest holds ~20 MB: stop it after idleTimeoutMs without work. */
+  private armIdleTimer(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.queue.size > 0 || this.closed) return;
+      this.guest?.kill();
+      this.guest = undefined;
+    }, this.idleTimeoutMs);
+    this.idleTimer.unref();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.idleTimer);
     this.sandbox.release(this);
     await this.queue.run(async () => {});
     this.guest?.kill();

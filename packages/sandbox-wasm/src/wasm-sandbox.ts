@@ -103,6 +103,7 @@ export class WasmSandbox implements Sandbox {
         engineRssLimitMb: this.settings.maxEngineRssMb,
         engineHeapMb: this.settings.engineHeapMb,
         killGraceMs: this.settings.killGraceMs,
+        idleTimeoutMs: this.settings.idleTimeoutMs,
         poolSize: this.settings.poolSize,
         idleGuests: this.pool.length,
         activeSessions: this.sessions.size,
@@ -138,7 +139,12 @@ export class WasmSandbox implements Sandbox {
     }
     assertEngineBuilt(this.settings.wasmPath);
     const memoryMb = Math.min(options.maxMemoryMb ?? this.settings.maxMemoryMb, 2048);
-    const session = new WasmSandboxSession(this, memoryMb, options.sessionId);
+    const session = new WasmSandboxSession(
+      this,
+      memoryMb,
+      this.settings.idleTimeoutMs,
+      options.sessionId,
+    );
     this.sessions.add(session);
     // The first guest is taken now, so the first execution does not wait for one.
     await session.prepare();

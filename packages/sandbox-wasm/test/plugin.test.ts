@@ -65,3 +65,20 @@ test("a closed sandbox refuses new sessions and reports pool stats", async () =>
   await expect(sandbox.open()).rejects.toMatchObject({ code: ErrorCodes.SANDBOX_UNAVAILABLE });
   expect(sandbox.enginePids()).toEqual([]);
 });
+
+test("an idle session's guest is stopped and replaced on its next execution", async () => {
+  const sandbox = createWasmSandbox({ poolSize: 0, idleTimeoutMs: 150 });
+  try {
+    const session = await sandbox.open();
+    await session.execute(job("globalThis.warm = 'yes'; return 1"), host);
+    expect((await session.execute(job("return globalThis.warm"), host)).value).toBe("yes");
+    const started = sandbox.counters.guestsStarted;
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await session.execute(job("return typeof globalThis.warm"), host)).value).toBe(
+      "undefined",
+    );
+    expect(sandbox.counters.guestsStarted).toBe(started + 1);
+  } finally {
+    await sandbox.close();
+  }
+});
