@@ -73,6 +73,35 @@ describe("benchmark", () => {
     expect(page).not.toMatch(/<script|<link|<img|src=|url\(/i);
   });
 
+  test("data-heavy work (scan-logs): every log passes through plain MCP, only a summary through code mode", async () => {
+    const dir = tempDir("mcpo-bench-logs-");
+    const r = await cli(
+      [
+        "benchmark",
+        "--scenario",
+        "scan-logs",
+        "--sandbox",
+        "process",
+        "--quick",
+        "--iterations",
+        "1",
+        "--throughput-seconds",
+        "0",
+        "--json",
+      ],
+      { cwd: dir, timeoutMs: 120_000 },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const [logs] = JSON.parse(r.stdout).scenarios;
+    expect(logs.error).toBeUndefined();
+    expect(logs.plain.toolCalls).toBe(2);
+    // 100 files of 40 lines each are read; the program returns a few error counts.
+    expect(logs.plain.callTokens).toBeGreaterThan(50_000);
+    expect(logs.codeMode.resultTokens).toBeLessThan(300);
+    expect(logs.codeMode.toolCalls).toBe(2);
+    expect(logs.coreEstimatePlainMcp).toBe(logs.plain.tokens);
+  });
+
   test("an unknown scenario or sandbox is a usage error; --list names the scenarios", async () => {
     const bad = await cli(["benchmark", "--scenario", "nope"]);
     expect(bad.code).toBe(2);

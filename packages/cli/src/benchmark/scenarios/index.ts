@@ -3,6 +3,7 @@ import { copyDocument } from "./copy-document.js";
 import { dependentLoop } from "./dependent-loop.js";
 import { filterListing } from "./filter-listing.js";
 import { manyServers } from "./many-servers.js";
+import { scanLogs } from "./scan-logs.js";
 import { sentryTriage } from "./sentry-triage.js";
 
 /**
@@ -15,4 +16,5 @@ export const scenarios: BenchmarkScenario[] = [
   dependentLoop,
   manyServers,
   sentryTriage,
+  scanLogs,
 ];
