@@ -40,6 +40,11 @@ export class DockerSandboxSession implements SandboxSession {
     readonly id: string,
   ) {}
 
+  /** Whether a container serves this session now (idle sessions give theirs back). */
+  get hasRunner(): boolean {
+    return this.runner?.alive === true;
+  }
+
   execute(job: SandboxJob, host: SandboxHost): Promise<SandboxOutcome> {
     return this.queue.run(async () => {
       this.assertOpen();

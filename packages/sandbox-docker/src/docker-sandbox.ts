@@ -7,6 +7,7 @@ import {
   type Sandbox,
   type SandboxCapabilities,
   type SandboxOpenOptions,
+  type SandboxPoolStats,
   type SandboxSession,
   toOptimizerError,
 } from "@mcp-optimizer/core";
@@ -61,6 +62,13 @@ export class DockerSandbox implements Sandbox {
     this.pool = new WarmPool(this.settings.poolSize, () =>
       this.startRunner(this.settings.maxMemoryMb),
     );
+  }
+
+  /** Warm containers and those serving sessions, for core's runner gauge. */
+  poolStats(): SandboxPoolStats[] {
+    let active = 0;
+    for (const session of this.sessions) if (session.hasRunner) active++;
+    return [{ mode: this.mode, idle: this.pool.idleCount, active }];
   }
 
   async capabilities(): Promise<SandboxCapabilities> {

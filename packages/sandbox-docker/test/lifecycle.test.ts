@@ -84,12 +84,14 @@ describe("container lifecycle (real engine)", () => {
     const pooled = (await containersOf(sandbox.instance)).map((c) => c.Id);
     expect(pooled).toHaveLength(1);
     expect((await sandbox.capabilities()).details.idleRunners).toBe(1);
+    expect(sandbox.poolStats()).toEqual([{ mode: "docker", idle: 1, active: 0 }]);
     const session = await sandbox.open();
     sessions.push(session);
     const out = await session.execute(job(containerIdCode), nullHost);
     expect(out.value).toBe(pooled[0]);
     await sandbox.warm();
     expect((await containersOf(sandbox.instance)).length).toBe(2);
+    expect(sandbox.poolStats()).toEqual([{ mode: "docker", idle: 1, active: 1 }]);
   });
 
   test("a session keeps its container (and globals) between executions", async () => {
