@@ -475,6 +475,9 @@ export class RedisSessionStore implements SessionStore {
   private async whenReady(label: string): Promise<void> {
     const client = this.client;
     if (client.status === "ready") return;
+    // A client you made with lazyConnect connects on its first command, which the store
+    // only sends once ready: start the connection here.
+    if (client.status === "wait") client.connect().catch(() => {});
     // "connect": the socket is up and the handshake runs; worth the short wait.
     const handshaking = client.status === "connect";
     if (client.status === "end" || (this.everReady && !handshaking)) {

@@ -332,6 +332,20 @@ describe("configuration", () => {
     client.disconnect();
   });
 
+  test("a client you made with lazyConnect is connected by the store's first operation", async () => {
+    const client = new Redis(server.url, { lazyConnect: true });
+    const mine = createRedisSessionStore({ client, prefix: "lazy:", invalidation: false });
+    try {
+      expect(client.status).toBe("wait");
+      await mine.create({ id: "lazy-client", tenant: "p" });
+      expect((await mine.get("lazy-client"))!.version).toBe(1);
+      expect(await raw.exists("lazy:s:{lazy-client}")).toBe(1);
+    } finally {
+      await mine.close();
+      client.disconnect();
+    }
+  });
+
   test("prefixes keep deployments apart", async () => {
     const a = open({ prefix: "dep-a:" });
     const b = open({ prefix: "dep-b:" });
