@@ -89,6 +89,24 @@ describe("OTLP/HTTP export to a collector", () => {
     expect(logs.map((r) => r.body).join("\n")).toContain("mcp_optimizer.audit.execution");
   });
 
+  test("shutdown() alone flushes what is still buffered: the last execution's spans, metrics and audit logs", async () => {
+    const seen = collector.requests.length;
+    const result = await optimizer.run("return await everything.get_sum({ a: 5, b: 6 })");
+    // No forceFlush: the batch processors and the metric reader still hold this execution.
+    await handle.shutdown();
+    const after = collector.requests.slice(seen);
+    const body = (p: string) =>
+      after
+        .filter((r) => r.path === p)
+        .map((r) => r.body)
+        .join("\n");
+    expect(body("/v1/traces")).toContain(result.executionId);
+    expect(body("/v1/logs")).toContain(result.executionId);
+    expect(body("/v1/metrics")).toContain("mcp_optimizer.executions");
+    // shutdown() is idempotent: afterAll's second call is harmless.
+    await handle.shutdown();
+  });
+
   test("a bad endpoint is INVALID_CONFIG", async () => {
     await expect(
       startTelemetry({ prometheus: false, otlp: { endpoint: "collector:4318" } }),
