@@ -82,7 +82,7 @@ function parseEndpoint(value: string): DockerEndpoint {
 
 /** The engine address for messages, without credentials. */
 export function describeEndpoint(endpoint: string | DockerEndpoint | undefined): string {
-  if (typeof endpoint === "string") return endpoint.replace(/\/\/[^@/]*@/, "//");
+  if (typeof endpoint === "string") return withoutCredentials(endpoint);
   if (endpoint?.socketPath) return `unix://${endpoint.socketPath}`;
   if (endpoint?.host) {
     const scheme =
@@ -90,8 +90,13 @@ export function describeEndpoint(endpoint: string | DockerEndpoint | undefined):
     return `${scheme}://${endpoint.host}${endpoint.port ? `:${endpoint.port}` : ""}`;
   }
   return process.env.DOCKER_HOST
-    ? `DOCKER_HOST=${process.env.DOCKER_HOST}`
+    ? `DOCKER_HOST=${withoutCredentials(process.env.DOCKER_HOST)}`
     : "unix:///var/run/docker.sock";
+}
+
+/** `ssh://user:secret@host` -> `ssh://host`: user info never reaches a message or a log. */
+function withoutCredentials(address: string): string {
+  return address.replace(/\/\/[^@/]*@/, "//");
 }
 
 /** The HTTP status of a dockerode error, if it has one. */

@@ -183,6 +183,14 @@ describe("engine endpoints", () => {
       "tcp+tls://10.0.0.5:2376",
     );
     expect(describeEndpoint({ host: "box", protocol: "ssh", username: "me" })).toBe("ssh://box");
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = "ssh://deploy:hunter2@build-host:2222";
+    try {
+      expect(describeEndpoint(undefined)).toBe("DOCKER_HOST=ssh://build-host:2222");
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
+    }
     expect(() => createDockerSandbox({ docker: "ftp://nope" })).toThrow(
       expect.objectContaining({ code: ErrorCodes.INVALID_CONFIG }),
     );

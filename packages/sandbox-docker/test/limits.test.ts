@@ -19,6 +19,8 @@ import {
 /** Node's modules, reached the way guest code in a container can (require is removed). */
 const fs = `process.getBuiltinModule("node:fs")`;
 const cp = `process.getBuiltinModule("node:child_process")`;
+/** The id of the container the guest runs in, read from its own mounts. */
+const containerIdCode = `return ${fs}.readFileSync("/proc/self/mountinfo", "utf8").match(/containers\\/([0-9a-f]{64})\\//)[1]`;
 
 describe("docker sandbox limits (real engine)", () => {
   let sandbox: DockerSandbox;
@@ -313,12 +315,37 @@ describe("docker sandbox limits (real engine)", () => {
 
   test("output after a run has finished gets the container replaced, not the next run confused", async () => {
     const s = await open();
-    await s.execute(
-      job("setTimeout(() => process.stdout.write('late junk\\n'), 20); return 1"),
+    const first = await s.execute(
+      job(
+        `globalThis.__marker = 1; setTimeout(() => process.stdout.write('late junk\\n'), 20); ${containerIdCode}`,
+      ),
       nullHost,
     );
-    await new Promise((r) => setTimeout(r, 200));
-    const out = await s.execute(job("return typeof globalThis.__marker"), nullHost);
-    expect(out.value).toBe("undefined");
+    const id = first.value as string;
+    // The junk arrives while no run is attached: the host removes that container.
+    await expect
+      .poll(
+        () =>
+          docker
+            .getContainer(id)
+            .inspect()
+            .then(
+              () => "present",
+              () => "gone",
+            ),
+        {
+          timeout: 15_000,
+          interval: 100,
+        },
+      )
+      .toBe("gone");
+    const out = await s.execute(
+      job(`return [typeof globalThis.__marker, ${containerIdCode.replace(/^return /, "")}]`),
+      nullHost,
+    );
+    const [marker, nextId] = out.value as [string, string];
+    // A fresh container (its globals are new), and the next run was not confused by the junk.
+    expect(marker).toBe("undefined");
+    expect(nextId).not.toBe(id);
   });
 });
