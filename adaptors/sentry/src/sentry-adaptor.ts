@@ -47,7 +47,7 @@ export interface SentryAdaptorOptions {
   skills?: string[];
   /** The upstream's name in the optimizer (the global programs call). Default "sentry". */
   serverName?: string;
-  /** Which tools operations may call; destructive ones need `sentry.update_issue` allowed. Default: everything but update_issue. */
+  /** Which tools operations (and sessions opened on `optimizer`) may call; destructive ones need `sentry.update_issue` allowed. Default: everything but update_issue. */
   allow?: SessionAllowlist;
   /** Sandbox instance (wasm, docker, hybrid ... from their packages). Default: core's from `sandboxConfig`. */
   sandbox?: Sandbox;
@@ -211,6 +211,12 @@ export class SentryAdaptor {
       secrets: [...(extra.secrets ?? []), options.accessToken],
       callTimeoutMs: options.callTimeoutMs ?? 30_000,
       requireUpstreams: extra.requireUpstreams ?? true,
+      // Sessions the user opens on `optimizer` directly (run(), execute()) get the adaptor's
+      // allowlist too, so update_issue stays refused there unless `allow` permits it.
+      sessionDefaults: {
+        ...extra.sessionDefaults,
+        allow: extra.sessionDefaults?.allow ?? this.allow,
+      },
       ...(options.sandbox ? { sandbox: options.sandbox } : {}),
       ...(options.sandboxConfig ? { sandboxConfig: options.sandboxConfig } : {}),
       ...(options.sessions ? { sessions: options.sessions } : {}),

@@ -47,16 +47,23 @@ describe("destructive operations", () => {
     const issue = fixture.data.issues.find(
       (i) => i.status === "unresolved" && i.organization === "acme",
     )!;
-    const error = await adaptor.optimizer
-      .run(
-        `return await sentry.update_issue({ organizationSlug: "acme", issueId: "${issue.shortId}", status: "resolved" })`,
-        {
-          allow: { deny: ["sentry.update_issue"] },
-        },
-      )
-      .catch((e: unknown) => e);
-    expect(hasErrorCode(error, "TOOL_DENIED")).toBe(true);
+    // No `allow` here: sessions opened on the adaptor's optimizer get the adaptor's allowlist.
+    for (const attempt of [
+      () =>
+        adaptor.optimizer.run(
+          `return await sentry.update_issue({ organizationSlug: "acme", issueId: "${issue.shortId}", status: "resolved" })`,
+        ),
+      () =>
+        adaptor.optimizer.execute({
+          operation: "sentry.resolve_issue",
+          params: { organization: "acme", issueId: issue.shortId },
+        }),
+    ]) {
+      const error = await attempt().catch((e: unknown) => e);
+      expect(hasErrorCode(error, "TOOL_DENIED")).toBe(true);
+    }
     expect(issue.status).toBe("unresolved");
+    expect(fixture.requests.filter((r) => r.method === "PUT")).toHaveLength(0);
     const denied = audit
       .records()
       .filter((r) => r.type === "tool_call" && r.errorCode === "TOOL_DENIED");
