@@ -225,6 +225,8 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
         context.disable();
         manager.disable();
       });
+    } else {
+      manager.disable(); // the host's stays in charge; ours would only hold an AsyncLocalStorage
     }
     if (
       propagation.setGlobalPropagator(
