@@ -114,6 +114,21 @@ describe("createAdaptor", () => {
     expect(stdout).not.toMatch(/failed|skipped/);
   }, 120_000);
 
+  it("a name that is a JavaScript reserved word still gives a working package", async () => {
+    // `new` cannot be a global in a program; the scaffold names its server `new_`.
+    const { directory } = await createAdaptor({ name: "new", directory: workspace });
+    const source = readFileSync(join(directory, "src", "index.ts"), "utf8");
+    expect(source).toContain('const SERVER = "new_";');
+    expect(source).toContain("export class NewAdaptor");
+    linkDependencies(directory);
+    const { stdout } = await run(join(repo, "node_modules", ".bin", "vitest"), ["run"], {
+      cwd: directory,
+      env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" },
+    });
+    expect(stdout).toMatch(/3 passed/);
+    expect(stdout).not.toMatch(/failed|skipped/);
+  }, 120_000);
+
   it("refuses an existing package unless forced", async () => {
     await createAdaptor({ name: "twice", directory: workspace });
     const marker = join(workspace, "adaptors", "twice", "extra.txt");
