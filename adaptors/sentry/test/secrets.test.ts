@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { createMemoryAuditSink, createMemorySessionStore } from "@mcp-optimizer/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SentryFixture } from "../src/fixture/index.js";
@@ -11,16 +12,29 @@ const audit = createMemoryAuditSink();
 const sessions = createMemorySessionStore();
 const seen: string[] = [];
 
+// The usual setup: the token sits in the host's own environment too, and is passed on from it.
+const hostToken = `sntryu_${randomBytes(24).toString("hex")}`;
+const previousEnv = process.env.SENTRY_ACCESS_TOKEN;
+
 beforeAll(async () => {
-  ({ fixture, adaptor, close } = await startSentry({
-    audit,
-    sessions,
-    allow: {},
-    optimizer: { onUpstreamEvent: (event) => seen.push(JSON.stringify(event)) },
-  }));
+  process.env.SENTRY_ACCESS_TOKEN = hostToken;
+  ({ fixture, adaptor, close } = await startSentry(
+    {
+      accessToken: process.env.SENTRY_ACCESS_TOKEN,
+      audit,
+      sessions,
+      allow: {},
+      optimizer: { onUpstreamEvent: (event) => seen.push(JSON.stringify(event)) },
+    },
+    { token: hostToken },
+  ));
   await adaptor.start();
 });
-afterAll(() => close());
+afterAll(async () => {
+  await close();
+  if (previousEnv === undefined) delete process.env.SENTRY_ACCESS_TOKEN;
+  else process.env.SENTRY_ACCESS_TOKEN = previousEnv;
+});
 
 describe("the access token stays in the host", () => {
   it("the fixture received it, so the upstream really used it", async () => {
@@ -28,7 +42,7 @@ describe("the access token stays in the host", () => {
     expect(fixture.requests.some((r) => r.authorized)).toBe(true);
   });
 
-  it("a guest program cannot find it in its globals, environment, arguments or tool schemas", async () => {
+  it("a guest program cannot find it in its globals, environment (the host's has it), arguments or tool schemas", async () => {
     const run = await adaptor.optimizer.run(
       `
       const seen = [];
