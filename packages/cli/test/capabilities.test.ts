@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, test } from "vitest";
 import * as z from "zod";
 import { cli, tempDir, writeServersConfig } from "./helpers.js";
@@ -90,7 +91,7 @@ describe("capabilities", () => {
     expect(report.telemetry.enabled).toBe(false);
   });
 
-  test("wasm by default: a missing or failing wasm sandbox falls back to process, and says so", async () => {
+  test("wasm by default: programs run on wasm where it is available (else on the process fallback)", async () => {
     const dir = tempDir();
     writeFileSync(join(dir, "mcp-optimizer.config.json"), JSON.stringify({ mcpServers: {} }));
     const r = await cli(["capabilities", "--json"], { cwd: dir });
@@ -111,6 +112,52 @@ describe("capabilities", () => {
       expect(run.stderr).toContain("wasm sandbox unavailable, falling back to the process sandbox");
       expect(run.stdout.trim()).toBe("42");
     }
+  });
+
+  test("when the wasm package cannot load, the default falls back to process and says so everywhere", async () => {
+    const dir = tempDir();
+    // A module hook in the CLI's process makes @mcp-optimizer/sandbox-wasm fail to import,
+    // as it would where the package is broken or cannot run.
+    const hook = join(dir, "no-wasm.mjs");
+    writeFileSync(
+      hook,
+      `import { registerHooks } from "node:module";
+registerHooks({
+  resolve(specifier, context, next) {
+    if (specifier === "@mcp-optimizer/sandbox-wasm") throw new Error("wasm blocked by the test");
+    return next(specifier, context);
+  },
+});
+`,
+    );
+    const env = { NODE_OPTIONS: `--import=${pathToFileURL(hook).href}` };
+    const config = writeServersConfig(dir, { sandbox: { maxExecutionTime: 20_000 } });
+    const caps = await cli(["capabilities", "--json", "--config", config], { env });
+    expect(caps.code, caps.stderr).toBe(0);
+    const report = Capabilities.parse(JSON.parse(caps.stdout));
+    expect(report.sandbox).toMatchObject({
+      configuredMode: "wasm",
+      activeMode: "process",
+      available: true,
+      limits: { maxExecutionTimeMs: 20_000 },
+    });
+    expect(report.sandbox.reason).toContain("fallback: wasm unavailable");
+    expect(report.sandbox.reason).toContain("wasm blocked by the test");
+    const wasm = report.sandboxes.find((s) => s.mode === "wasm")!;
+    expect(wasm.available).toBe(false);
+    expect(wasm.reason).toContain("wasm blocked by the test");
+
+    const human = await cli(["capabilities", "--config", config], { env });
+    expect(human.stdout).toMatch(/^Sandbox: process \(configured wasm\)/m);
+
+    // Programs still run, on process, against the servers; stderr says why.
+    const run = await cli(["run", "-", "--json", "--config", config], {
+      env,
+      input: "const g = await memory.read_graph({}); return g.entities.length + 42;",
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain("wasm sandbox unavailable, falling back to the process sandbox");
+    expect(JSON.parse(run.stdout)).toMatchObject({ value: 42, mode: "process" });
   });
 
   test("the human table names each server and mode", async () => {

@@ -139,6 +139,35 @@ describe("init", () => {
     expect(written).toEqual({ mcpServers: {}, sandbox: { mode: "wasm" } });
   });
 
+  test("a .ts target is written as a module that discovery loads; a relative audit file sits next to the config", async () => {
+    const dir = tempDir();
+    const r = await cli(
+      [
+        "init",
+        "--config",
+        "mcp-optimizer.config.ts",
+        "--mode",
+        "process",
+        "--audit-file",
+        "audit.jsonl",
+      ],
+      { cwd: dir },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const file = join(dir, "mcp-optimizer.config.ts");
+    expect(readFileSync(file, "utf8")).toMatch(/^export default \{/);
+    // found by discovery in its folder, and used from anywhere else by path
+    const here = await cli(["capabilities", "--json"], { cwd: dir });
+    expect(here.code, here.stderr).toBe(0);
+    expect(JSON.parse(here.stdout).config.file).toBe(file);
+    const elsewhere = tempDir();
+    const run = await cli(["run", "-", "--config", file], { cwd: elsewhere, input: "return 1" });
+    expect(run.code, run.stderr).toBe(0);
+    expect(existsSync(join(elsewhere, "audit.jsonl"))).toBe(false);
+    const records = readFileSync(join(dir, "audit.jsonl"), "utf8").trim().split("\n");
+    expect(records.map((l) => JSON.parse(l).type)).toContain("execution");
+  });
+
   test("bad flags: unknown mode (exit 2), missing import file (exit 3), unknown flag (exit 2)", async () => {
     const dir = tempDir();
     const mode = await cli(["init", "--mode", "vm"], { cwd: dir });

@@ -172,6 +172,8 @@ export async function gatherCapabilities(
 }
 
 const yes = (b: boolean) => (b ? "yes" : "no");
+const clip = (text: string, max: number) =>
+  text.length > max ? `${text.slice(0, max - 1)}…` : text;
 
 export const capabilitiesCommand: Command = {
   name: "capabilities",
@@ -227,16 +229,20 @@ export const capabilitiesCommand: Command = {
     writeLine(
       out,
       formatTable(
-        ["mode", "available", "isolation", "engine", "why not / notes"],
+        ["mode", "available", "isolation", "engine", "heap MB", "why not / notes"],
         report.sandboxes.map((s) => [
           s.mode,
           yes(s.available),
           s.isolation ?? "-",
           engineOf(s.details),
-          (s.reason ?? "").slice(0, 100),
+          typeof s.details.heapLimitMb === "number" ? String(s.details.heapLimitMb) : "-",
+          clip(s.reason ?? "", 70),
         ]),
       ),
     );
+    // A clipped reason is printed in full below: it usually says how to fix it.
+    for (const s of report.sandboxes)
+      if (s.reason && s.reason.length > 70) writeLine(out, `  ${s.mode}: ${s.reason}`);
     writeLine(out);
     writeLine(
       out,
@@ -248,13 +254,22 @@ export const capabilitiesCommand: Command = {
     );
     writeLine(
       out,
-      `Telemetry: ${report.telemetry.enabled ? `on${report.telemetry.exporters.length ? ` (${report.telemetry.exporters.join(", ")})` : ""}` : "off"}; metrics ${yes(report.telemetry.metrics)}, traces ${yes(report.telemetry.traces)}${report.telemetry.notes.length ? `; ${report.telemetry.notes.join("; ")}` : ""}`,
+      report.telemetry.enabled
+        ? `Telemetry: on${report.telemetry.exporters.length ? ` (${report.telemetry.exporters.join(", ")})` : ", no exporter"}; metrics ${yes(report.telemetry.metrics)}, traces ${yes(report.telemetry.traces)}${report.telemetry.notes.length ? `; ${report.telemetry.notes.join("; ")}` : ""}`
+        : `Telemetry: off (add a "telemetry" section for Prometheus, OTLP or an audit file)${report.telemetry.notes.length ? `; ${report.telemetry.notes.join("; ")}` : ""}`,
     );
     return ExitCodes.OK;
   },
 };
 
 function engineOf(details: Record<string, unknown>): string {
+  // docker's details.engine is the Docker engine itself: its version and the OCI runtime used.
+  const engine = details.engine as { serverVersion?: unknown } | undefined;
+  if (engine && typeof engine === "object" && typeof engine.serverVersion === "string")
+    return `docker ${engine.serverVersion}${typeof details.runtime === "string" ? `, ${details.runtime}` : ""}`.slice(
+      0,
+      40,
+    );
   for (const key of ["engine", "runtime", "node", "serverVersion", "version"]) {
     const v = details[key];
     if (typeof v === "string" || typeof v === "number") return String(v).slice(0, 40);

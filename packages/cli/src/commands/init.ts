@@ -161,7 +161,12 @@ export const initCommand: Command = {
       );
     }
     mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, `${JSON.stringify(file, null, 2)}\n`);
+    const json = JSON.stringify(file, null, 2);
+    // A .ts/.mjs/.js config is a module whose default export is the config (what discovery loads).
+    writeFileSync(
+      target,
+      /\.(m?ts|m?js)$/.test(target) ? `export default ${json};\n` : `${json}\n`,
+    );
     writeLine(
       io.stderr,
       `Wrote ${target}: ${source}, sandbox ${file.sandbox.mode}, sessions ${redisUrl ? "in Redis" : "in memory"}.`,

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { extname, isAbsolute, resolve } from "node:path";
+import { dirname, extname, isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   ErrorCodes,
@@ -63,6 +63,12 @@ export async function loadConfig(options: FindConfigOptions = {}): Promise<Loade
     };
   const raw = await readConfigFile(file);
   const config = parseConfigObject(raw, file, options.env);
+  // MCP clients start `serve` in a directory of their choosing: a relative audit file means
+  // next to the config, not wherever the process happens to start.
+  const auditFile = config.telemetry?.auditFile;
+  if (auditFile && !isAbsolute(auditFile) && config.telemetry) {
+    config.telemetry.auditFile = resolve(dirname(file), auditFile);
+  }
   const { secrets } = parseMcpServers(config.mcpServers, options.env ? { env: options.env } : {});
   const redis = config.sessions?.redisUrl;
   return { config, file, secrets: redis ? [...secrets, redis] : secrets };

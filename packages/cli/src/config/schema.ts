@@ -28,7 +28,7 @@ export const TelemetryConfigSchema = z.looseObject({
   prometheusHost: z.string().optional(),
   /** OTLP/HTTP endpoint for traces and metrics, e.g. http://127.0.0.1:4318. Default: off. */
   otlpEndpoint: z.url({ protocol: /^https?$/ }).optional(),
-  /** Write audit records as JSON lines to this file. Default: off. */
+  /** Write audit records as JSON lines to this file (relative: to the config file's folder). Default: off. */
   auditFile: z.string().min(1).optional(),
 });
 

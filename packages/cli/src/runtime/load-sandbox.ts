@@ -46,7 +46,7 @@ export async function loadPluginMode(
   if (!loaded.module) {
     throw new OptimizerError(
       ErrorCodes.SANDBOX_UNAVAILABLE,
-      `Sandbox mode "${mode}": ${loaded.error}.`,
+      `Sandbox mode "${mode}": ${loaded.error.replace(/\.+$/, "")}.`,
       {
         details: { mode, package: pkg },
       },
@@ -64,7 +64,7 @@ export async function loadPluginMode(
     await sandbox.close().catch(() => {});
     throw new OptimizerError(
       ErrorCodes.SANDBOX_UNAVAILABLE,
-      `Sandbox mode "${mode}" is not available here: ${caps.reason ?? "no reason given"}.`,
+      `Sandbox mode "${mode}" is not available here: ${(caps.reason ?? "no reason given").replace(/\.+$/, "")}.`,
       { details: { mode } },
     );
   }
