@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "vitest";
+import type { AuditRecord } from "../src/contracts/audit-sink.js";
 import type {
   Sandbox,
   SandboxCapabilities,
@@ -7,12 +8,14 @@ import type {
   SandboxOpenOptions,
   SandboxSession,
 } from "../src/contracts/sandbox.js";
+import { MCPOptimizer } from "../src/engine/optimizer.js";
 import { ErrorCodes, hasErrorCode, OptimizerError } from "../src/errors.js";
 import { createHybridSandbox, type HybridDecision } from "../src/sandbox/hybrid-sandbox.js";
 import {
   createProcessSandbox,
   type ProcessSandbox,
 } from "../src/sandbox/process/process-sandbox.js";
+import { MemorySessionStore } from "../src/sessions/memory-session-store.js";
 import { describeSandbox } from "../src/testing/index.js";
 
 /** A sandbox that is deliberately not there: its capabilities say so, or its open() refuses. */
@@ -356,3 +359,44 @@ describe("hybrid routing", () => {
     await expect(wasm.open()).rejects.toMatchObject({ code: ErrorCodes.SANDBOX_UNAVAILABLE });
   });
 });
+
+test("through the engine, a fallback is in the result, the session log and the audit trail", async () => {
+  const audit: AuditRecord[] = [];
+  const sessions = new MemorySessionStore();
+  const optimizer = new MCPOptimizer({
+    sandboxConfig: { mode: "hybrid", maxExecutionTime: 10_000, maxMemoryMb: 96 },
+    mcpServers: {},
+    sessions,
+    audit: { write: (r) => void audit.push(r) },
+    sandbox: createHybridSandbox({
+      sandboxes: {
+        docker: new UnavailableSandbox("docker", "capabilities"),
+        process: createProcessSandbox({ poolSize: 0 }),
+      },
+    }),
+  });
+  try {
+    const result = await optimizer.run("return 'ran'", {
+      sessionId: "hybrid-engine",
+      hints: { mayDestroy: true },
+    });
+    const note = "fell back from docker (docker engine is down) to process";
+    expect(result).toMatchObject({ value: "ran", mode: "process", notes: [note] });
+    const record = await sessions.get("hybrid-engine");
+    expect(record?.log.at(-1)).toMatchObject({ mode: "process", notes: [note] });
+    expect(audit.find((r) => r.type === "execution")).toMatchObject({
+      mode: "process",
+      notes: [note],
+    });
+    // No fallback, no notes anywhere.
+    const plain = await optimizer.run("return 1", {
+      sessionId: "hybrid-engine",
+      hints: { preferMode: "process" },
+    });
+    expect(plain.notes).toBeUndefined();
+    expect((await sessions.get("hybrid-engine"))?.log.at(-1)?.notes).toBeUndefined();
+  } finally {
+    await optimizer.close();
+    await sessions.close();
+  }
+}, 60_000);

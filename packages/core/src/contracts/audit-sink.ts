@@ -18,6 +18,8 @@ export interface ExecutionAuditRecord extends AuditBase {
   kind: "run" | "operation";
   operation?: string;
   mode: string;
+  /** What the sandbox noted, e.g. a hybrid sandbox's fallbacks, redacted. */
+  notes?: string[];
   /** The program, redacted and cut to a few KB. */
   code: string;
   toolCalls: number;

@@ -31,6 +31,8 @@ export interface SessionLogEntry {
   errorCode?: string;
   durationMs: number;
   mode: string;
+  /** What the sandbox noted, e.g. a hybrid sandbox's fallbacks ("fell back from docker (...) to wasm"). */
+  notes?: string[];
   toolCalls: SessionToolCallLog[];
   tokens: { used: number; plainMcp: number };
 }

@@ -482,6 +482,8 @@ export class MCPOptimizer {
     if (outcome?.notes?.length) this.telemetry.count(Instruments.sandboxFallbacks, 1, { [Attr.mode]: mode });
 
     const code = this.redactor.text(source).slice(0, CODE_IN_LOG_CHARS);
+    // A hybrid sandbox's fallbacks: in the result, the session log and the audit trail.
+    const notes = outcome?.notes?.length ? outcome.notes.map((n) => this.redactor.text(n)) : undefined;
     const logEntry: SessionLogEntry = {
       executionId,
       at: new Date().toISOString(),
@@ -492,6 +494,7 @@ export class MCPOptimizer {
       ...(failure ? { errorCode: failure.code } : {}),
       durationMs: Math.round(durationMs),
       mode,
+      ...(notes ? { notes } : {}),
       toolCalls: host.toolCalls,
       tokens: { used, plainMcp },
     };
@@ -509,6 +512,7 @@ export class MCPOptimizer {
       kind,
       ...(op ? { operation: op.name } : {}),
       mode,
+      ...(notes ? { notes } : {}),
       code,
       toolCalls: host.toolCalls.length,
       resultBytes: Buffer.byteLength(text),
@@ -533,7 +537,7 @@ export class MCPOptimizer {
       executionId,
       mode,
       toolCalls: host.toolCalls,
-      ...(outcome!.notes?.length ? { notes: outcome!.notes } : {}),
+      ...(notes ? { notes } : {}),
     };
   }
 
