@@ -9,14 +9,59 @@ export function nodeGuestRunner(prelude: (host: GuestHost) => GuestEndpoint): vo
   // biome-ignore lint/suspicious/noExplicitAny: process is reached through globalThis on purpose.
   const proc = (globalThis as any).process;
   const stdout = proc.stdout;
-  const endpoint = prelude({
+  // Timers a run leaves behind are cleared when it ends (the wasm runner drops them too): a
+  // callback firing between runs has no deadline over it, and one that spins would make the
+  // session's next execution time out instead.
+  // biome-ignore lint/suspicious/noExplicitAny: the guest's global object is untyped by nature.
+  const g = globalThis as any;
+  const live = new Map<unknown, (handle: unknown) => void>();
+  for (const [setName, clearName, repeats] of [
+    ["setTimeout", "clearTimeout", false],
+    ["setInterval", "clearInterval", true],
+    ["setImmediate", "clearImmediate", false],
+  ] as const) {
+    const set = g[setName];
+    const clear = g[clearName];
+    if (typeof set !== "function" || typeof clear !== "function") continue;
+    const wrapped = function (this: unknown, fn: unknown, ...rest: unknown[]) {
+      let handle: unknown;
+      const callback =
+        typeof fn === "function" && !repeats
+          ? function (this: unknown, ...args: unknown[]) {
+              live.delete(handle);
+              return (fn as (...a: unknown[]) => unknown).apply(this, args);
+            }
+          : fn;
+      handle = set.call(this, callback, ...rest);
+      live.set(handle, (h) => clear.call(undefined, h));
+      return handle;
+    };
+    // util.promisify(setTimeout) and friends keep working.
+    for (const key of Object.getOwnPropertySymbols(set)) {
+      Object.defineProperty(wrapped, key, { value: set[key], configurable: true, writable: true });
+    }
+    g[setName] = wrapped;
+    g[clearName] = function (this: unknown, handle: unknown) {
+      live.delete(handle);
+      return clear.call(this, handle);
+    };
+  }
+  let endpoint: GuestEndpoint | undefined;
+  endpoint = prelude({
     engine: `node ${proc.version}`,
     send: (line: string) => {
       stdout.write(`${line}\n`);
+      // The frame that ends a run (done, error) leaves the prelude idle: drop its timers.
+      if (live.size > 0 && endpoint !== undefined && !endpoint.busy()) {
+        const pending = [...live];
+        live.clear();
+        for (const [handle, clearIt] of pending) clearIt(handle);
+      }
     },
   });
-  proc.on("unhandledRejection", (reason: unknown) => endpoint.reportUncaught(reason));
-  proc.on("uncaughtException", (error: unknown) => endpoint.reportUncaught(error));
+  const ready = endpoint;
+  proc.on("unhandledRejection", (reason: unknown) => ready.reportUncaught(reason));
+  proc.on("uncaughtException", (error: unknown) => ready.reportUncaught(error));
   // A program must not reach the runner's pipes or Node's module system by accident.
   for (const name of ["require", "module", "exports", "__filename", "__dirname"]) {
     try {
@@ -38,7 +83,7 @@ export function nodeGuestRunner(prelude: (host: GuestHost) => GuestEndpoint): vo
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + 1);
       scanFrom = 0;
-      if (line.length > 0) endpoint.receive(line);
+      if (line.length > 0) ready.receive(line);
     }
   });
   proc.stdin.on("end", () => proc.exit(0));

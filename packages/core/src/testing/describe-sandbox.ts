@@ -476,6 +476,24 @@ export function describeSandbox(
     );
 
     test(
+      "timers a finished run left behind do not run into the next execution",
+      async () => {
+        // A callback that would spin with no run (and so no deadline) over it.
+        const out = await run(
+          "globalThis.tick = 0; setTimeout(() => { for (;;) {} }, 30); setInterval(() => { globalThis.tick++; }, 5); return 1",
+        );
+        expect(out.value).toBe(1);
+        await new Promise((r) => setTimeout(r, 150));
+        const next = await run("return [typeof globalThis.tick, globalThis.tick]", {
+          limits: { ...limits, timeoutMs: 5_000 },
+        });
+        // Same guest (the global survived), and the interval never fired after the run.
+        expect(next.value).toEqual(["number", 0]);
+      },
+      timeout,
+    );
+
+    test(
       "outcomes name the mode and a duration",
       async () => {
         const out = await run("return 1");
