@@ -34,6 +34,7 @@ export {
   SentryErrorCodes,
   toSentryError,
 } from "./sentry-errors.js";
+export { guardSentryGateway, SENTRY_GATEWAY_TOOL } from "./sentry-gateway.js";
 export {
   resolveSentryMcpBin,
   SENTRY_HOSTED_MCP_URL,

@@ -22,6 +22,7 @@ import {
   type TriageParams,
 } from "./operations.js";
 import { isSentryAdaptorError, toSentryError } from "./sentry-errors.js";
+import { guardSentryGateway } from "./sentry-gateway.js";
 import { sentryServerConfig } from "./sentry-upstream.js";
 
 export interface SentryAdaptorOptions {
@@ -47,7 +48,7 @@ export interface SentryAdaptorOptions {
   skills?: string[];
   /** The upstream's name in the optimizer (the global programs call). Default "sentry". */
   serverName?: string;
-  /** Which tools operations (and sessions opened on `optimizer`) may call; destructive ones need `sentry.update_issue` allowed. Default: everything but update_issue. */
+  /** Which tools operations (and sessions opened on `optimizer`) may call, also as the target of execute_sentry_tool; destructive ones need `sentry.update_issue` allowed. Default: everything but update_issue. */
   allow?: SessionAllowlist;
   /** Sandbox instance (wasm, docker, hybrid ... from their packages). Default: core's from `sandboxConfig`. */
   sandbox?: Sandbox;
@@ -223,6 +224,8 @@ export class SentryAdaptor {
       ...(options.audit ? { audit: options.audit } : {}),
       ...(options.tokenizer ? { tokenizer: options.tokenizer } : {}),
     });
+    const upstream = this.optimizer.listUpstreams().find((u) => u.name === this.serverName);
+    if (upstream) guardSentryGateway(upstream, this.allow);
     for (const definition of sentryOperationDefinitions(this.serverName)) {
       this.optimizer.registerOperation(definition);
     }

@@ -53,6 +53,11 @@ describe("destructive operations", () => {
         adaptor.optimizer.run(
           `return await sentry.update_issue({ organizationSlug: "acme", issueId: "${issue.shortId}", status: "resolved" })`,
         ),
+      // The gateway tool runs any catalog tool by name: the allowlist holds for its target too.
+      () =>
+        adaptor.optimizer.run(
+          `return await sentry.execute_sentry_tool({ name: "update_issue", arguments: { organizationSlug: "acme", issueId: "${issue.shortId}", status: "resolved" } })`,
+        ),
       () =>
         adaptor.optimizer.execute({
           operation: "sentry.resolve_issue",
@@ -68,6 +73,13 @@ describe("destructive operations", () => {
       .records()
       .filter((r) => r.type === "tool_call" && r.errorCode === "TOOL_DENIED");
     expect(denied.length).toBeGreaterThan(0);
+  });
+
+  it("execute_sentry_tool still runs the tools the allowlist permits", async () => {
+    const run = await adaptor.optimizer.run(
+      `return await sentry.execute_sentry_tool({ name: "find_projects", arguments: { organizationSlug: "acme" } })`,
+    );
+    expect(JSON.stringify(run.value)).toContain("api-backend");
   });
 
   it("read operations still run under the default allowlist", async () => {
