@@ -77,6 +77,17 @@ describe("Sentry errors become typed errors", () => {
     expect(((error as Error).cause as { code?: string }).code).toBe("SANDBOX_TIMEOUT");
   });
 
+  it("403: a token without access is SENTRY_FORBIDDEN, not retried", async () => {
+    fixture.fault({ status: 403, match: /\/issues\/\?/ });
+    const error = await adaptor
+      .triage({ project: "api-backend", limit: 2 })
+      .catch((e: unknown) => e);
+    expect(hasSentryErrorCode(error, "SENTRY_FORBIDDEN")).toBe(true);
+    expect((error as SentryAdaptorError).status).toBe(403);
+    expect((error as SentryAdaptorError).retryable).toBe(false);
+    expect(fixture.requests.filter((r) => r.status === 403)).toHaveLength(1);
+  });
+
   it("500: Sentry failing is SENTRY_SERVER_ERROR", async () => {
     fixture.fault({ status: 500, match: /\/issues\/\?/, times: 1 });
     const error = await adaptor
