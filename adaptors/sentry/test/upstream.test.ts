@@ -1,6 +1,11 @@
 import { hasErrorCode } from "@mcp-optimizer/core";
 import { describe, expect, it } from "vitest";
-import { hasSentryErrorCode, SENTRY_HOSTED_MCP_URL, sentryServerConfig } from "../src/index.js";
+import {
+  createSentryAdaptor,
+  hasSentryErrorCode,
+  SENTRY_HOSTED_MCP_URL,
+  sentryServerConfig,
+} from "../src/index.js";
 import { startSentry } from "./helpers.js";
 
 describe("the Sentry MCP server's configuration", () => {
@@ -76,3 +81,37 @@ describe("organization and project constraints", () => {
     }
   });
 });
+
+describe("serverName", () => {
+  it("another name reaches the same server: the programs and the default allowlist follow it", async () => {
+    const renamed = await startSentry({ serverName: "sentry_eu" });
+    try {
+      const value = await renamed.adaptor.triage({ project: "api-backend", limit: 2 });
+      expect(value.issues).toHaveLength(2);
+      expect(renamed.adaptor.optimizer.listUpstreams().map((u) => u.name)).toEqual(["sentry_eu"]);
+      const denied = await renamed.adaptor
+        .resolveIssue({ issueId: value.issues[0]!.id })
+        .catch((e: unknown) => e);
+      expect(hasErrorCode(denied, "TOOL_DENIED")).toBe(true);
+      expect((denied as Error).message).toContain("sentry_eu.update_issue");
+    } finally {
+      await renamed.close();
+    }
+  });
+
+  it("a name a program could not call the server by is INVALID_CONFIG", () => {
+    for (const serverName of ["class", "params", "mcp", "state", "console", "sentry-eu", "1x"]) {
+      let error: unknown;
+      try {
+        startSentryAdaptorNamed(serverName);
+      } catch (e) {
+        error = e;
+      }
+      expect(hasErrorCode(error, "INVALID_CONFIG"), serverName).toBe(true);
+    }
+  });
+});
+
+function startSentryAdaptorNamed(serverName: string): void {
+  createSentryAdaptor({ accessToken: "sntryu_unused_0123456789", serverName });
+}
