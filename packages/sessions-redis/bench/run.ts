@@ -111,7 +111,8 @@ function payload(size: "typical" | "large"): Partial<SessionData> {
 
 interface Contender {
   name: string;
-  store: SessionStore;
+  /** A fresh store per measurement, closed after it: no cache or connection outlives its turn. */
+  open: () => SessionStore;
 }
 
 const pct = (sorted: number[], p: number) =>
@@ -177,19 +178,20 @@ async function main(): Promise<void> {
   const redis = external ? { url: external, stop: () => {} } : await startRedis();
   const prefix = `bench-${process.pid}:`;
   const contenders: Contender[] = [
-    { name: "memory (core)", store: createMemorySessionStore() },
-    { name: "redis", store: createRedisSessionStore({ url: redis.url, prefix }) },
+    { name: "memory (core)", open: () => createMemorySessionStore() },
+    { name: "redis", open: () => createRedisSessionStore({ url: redis.url, prefix }) },
     {
       name: "redis + cache (strong)",
-      store: createRedisSessionStore({ url: redis.url, prefix, cache: true }),
+      open: () => createRedisSessionStore({ url: redis.url, prefix, cache: true }),
     },
     {
       name: "redis + cache (eventual)",
-      store: createRedisSessionStore({
-        url: redis.url,
-        prefix,
-        cache: { consistency: "eventual" },
-      }),
+      open: () =>
+        createRedisSessionStore({
+          url: redis.url,
+          prefix,
+          cache: { consistency: "eventual" },
+        }),
     },
   ];
   console.log(
@@ -211,14 +213,23 @@ async function main(): Promise<void> {
     const data = payload(size);
     const bytes = Buffer.byteLength(JSON.stringify(data));
     for (const [ci, c] of contenders.entries()) {
+      // Earlier contenders' caches and sessions are gone: each store is measured on its own
+      // (with them kept, later stores' throughput fell by up to 5x from the heap and Redis
+      // growth they left, which read as a cost of the cache).
+      const store = c.open();
       const id = `lat-${size}-${ci}`;
-      await c.store.create({ id, ...data });
       const ids = Array.from({ length: CONCURRENCY }, (_, i) => `ops-${size}-${ci}-${i}`);
-      await Promise.all(ids.map((sid) => c.store.create({ id: sid, ...data })));
-      const { median, p95 } = await latency(c.store, id);
-      const load = await readLatency(c.store, id);
-      const ops = await throughput(c.store, ids);
-      rows.push({ size, name: c.name, median, p95, ops, bytes, load });
+      try {
+        await store.create({ id, ...data });
+        await Promise.all(ids.map((sid) => store.create({ id: sid, ...data })));
+        const { median, p95 } = await latency(store, id);
+        const load = await readLatency(store, id);
+        const ops = await throughput(store, ids);
+        rows.push({ size, name: c.name, median, p95, ops, bytes, load });
+        await Promise.all([id, ...ids].map((sid) => store.delete(sid)));
+      } finally {
+        await store.close();
+      }
     }
   }
   const memory = (size: string) =>
@@ -233,7 +244,6 @@ async function main(): Promise<void> {
       `| ${r.size} (${(r.bytes / 1024).toFixed(1)} KiB JSON) | ${r.name} | ${r.median.toFixed(3)} ms | ${r.p95.toFixed(3)} ms | ${Math.round(r.ops).toLocaleString("en-US")} | ${(r.ops / memory(r.size).ops).toFixed(3)}× | ${r.name.startsWith("memory") ? "–" : `${(r.median / redisRow(r.size).median).toFixed(2)}×`} | ${r.load.toFixed(3)} ms |`,
     );
   }
-  await Promise.all(contenders.map((c) => c.store.close()));
   redis.stop();
 }
 
