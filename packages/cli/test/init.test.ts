@@ -105,7 +105,7 @@ describe("init", () => {
     });
   });
 
-  test("interactive: answers scripted on stdin (with a wrong one re-asked)", async () => {
+  test("interactive: answers scripted on stdin (wrong ones re-asked)", async () => {
     const dir = tempDir();
     writeFileSync(
       join(dir, ".mcp.json"),
@@ -120,11 +120,14 @@ describe("init", () => {
     );
     const r = await cli(["init", "--interactive"], {
       cwd: dir,
-      input: `${["claude-code", "quickjs", "process", "redis://127.0.0.1:6391"].join("\n")}\n`,
+      input: `${["nope.json", "claude-code", "quickjs", "process", "localhost:6391", "redis://127.0.0.1:6391"].join("\n")}\n`,
     });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("Import servers from an MCP client config");
     expect(r.stderr).toContain('"quickjs" is not one of');
+    // wrong answers are re-asked at once, not reported after the last question
+    expect(r.stderr).toContain(`${join(dir, "nope.json")}: no such file.`);
+    expect(r.stderr).toContain("a Redis URL starts with redis:// or rediss://.");
     const written = read(join(dir, "mcp-optimizer.config.json"));
     expect(Object.keys(written.mcpServers)).toEqual(["files"]);
     expect(written.sandbox.mode).toBe("process");

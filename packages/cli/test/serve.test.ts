@@ -87,6 +87,7 @@ describe("serve", () => {
         await client.close();
       }
       expect(served.stderr()).toContain(`serving ${served.firstLine}`);
+      expect(served.stderr()).not.toContain("no authentication");
     } finally {
       served.child.kill("SIGTERM");
     }
@@ -125,6 +126,21 @@ describe("serve", () => {
       }
     } finally {
       served.child.kill("SIGINT");
+    }
+    expect(await exited(served.child)).toBe(0);
+  });
+
+  test("listening beyond loopback warns that the endpoint has no authentication", async () => {
+    const served = await startCli(["serve", "--http", "0.0.0.0:0", "--config", config]);
+    try {
+      expect(served.firstLine).toMatch(/^http:\/\/0\.0\.0\.0:\d+\/mcp$/);
+      for (let i = 0; i < 100 && !served.stderr().includes("no authentication"); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(served.stderr()).toContain(
+        "0.0.0.0 is not a loopback address and the endpoint has no authentication",
+      );
+    } finally {
+      served.child.kill("SIGTERM");
     }
     expect(await exited(served.child)).toBe(0);
   });

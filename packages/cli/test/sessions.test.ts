@@ -85,6 +85,7 @@ describe("sessions, in Redis", () => {
     expect(record.counters).toMatchObject({ executions: 2, toolCalls: 1 });
     expect(record.log).toHaveLength(2);
     const human = await cli(["sessions", "show", "s-one", "--config", config], { env: env() });
+    expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toContain('state: {"count":2}');
 
     const del = await cli(["sessions", "delete", "s-one", "--config", config], { env: env() });

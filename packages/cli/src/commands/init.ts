@@ -78,15 +78,25 @@ export const initCommand: Command = {
         const detected = [claudeDesktopConfigPath(), resolve(io.cwd, ".mcp.json")].find((f) =>
           existsSync(f),
         );
-        const answer = await prompter.ask(
+        // A wrong answer is re-asked now rather than failing after the last question.
+        const answer = await prompter.askChecked(
           "Import servers from an MCP client config (a path, claude-desktop, claude-code, cursor, vscode; '-' for none)",
           importFrom ?? detected ?? "-",
+          (a) => {
+            if (a === "-") return undefined;
+            const path = resolve(io.cwd, resolveImportPath(a, io.cwd));
+            return existsSync(path) ? undefined : `${path}: no such file.`;
+          },
         );
         importFrom = answer === "-" ? undefined : answer;
         mode = await prompter.choose("Sandbox mode", SANDBOX_MODES, mode ?? "wasm");
-        const redis = await prompter.ask(
+        const redis = await prompter.askChecked(
           "Redis URL for sessions ('-' keeps them in memory)",
           redisUrl ?? "-",
+          (a) =>
+            a === "-" || /^(rediss?:\/\/|\$\{)/.test(a)
+              ? undefined
+              : "a Redis URL starts with redis:// or rediss://.",
         );
         redisUrl = redis === "-" ? undefined : redis;
       } finally {

@@ -23,7 +23,26 @@ export class Prompter {
     return answer === "" ? fallback : answer;
   }
 
-  /** Asks until `valid` accepts the answer (at most three times). */
+  /**
+   * Asks until `problem` finds nothing wrong with the answer (at most three times; the last
+   * answer is returned as is, for the caller's own error).
+   */
+  async askChecked(
+    question: string,
+    fallback: string,
+    problem: (answer: string) => string | undefined,
+  ): Promise<string> {
+    let answer = fallback;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      answer = await this.ask(question, fallback);
+      const wrong = problem(answer);
+      if (!wrong) return answer;
+      this.output.write(`  ${wrong}\n`);
+    }
+    return answer;
+  }
+
+  /** Asks until the answer is one of `choices` (at most three times). */
   async choose(question: string, choices: readonly string[], fallback: string): Promise<string> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const answer = await this.ask(`${question} (${choices.join(", ")})`, fallback);

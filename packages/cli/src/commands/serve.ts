@@ -28,6 +28,10 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host, port };
 }
 
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\./.test(host);
+}
+
 export const serveCommand: Command = {
   name: "serve",
   summary: "serve code mode to an MCP client (stdio, or --http HOST:PORT)",
@@ -64,6 +68,12 @@ export const serveCommand: Command = {
           ...(path ? { path } : {}),
         });
         writeLine(io.stderr, `mcp-optimizer: serving ${server.url} (${summary})`);
+        if (!isLoopback(listen.host)) {
+          writeLine(
+            io.stderr,
+            `mcp-optimizer: ${listen.host} is not a loopback address and the endpoint has no authentication: anyone who reaches this port can run programs against your servers. Put it behind an authenticating proxy or a private network.`,
+          );
+        }
         writeLine(io.stdout, server.url);
         await stopped;
         await server.close();
