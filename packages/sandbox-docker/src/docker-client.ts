@@ -42,9 +42,20 @@ export function dockerClient(endpoint: string | DockerEndpoint | undefined): Doc
       sshOptions: { ...options.sshOptions, agent: process.env.SSH_AUTH_SOCK },
     };
   }
-  // docker-modem merges DOCKER_HOST under explicit options, and a host from there would win
-  // over an explicit socketPath: say "no host" unless one is given.
-  return new Docker({ host: undefined, ...options } as Docker.DockerOptions);
+  // docker-modem lays what DOCKER_HOST (with DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) says under
+  // explicit options: its host would win over a socketPath, and its protocol (https, ssh),
+  // port, TLS files or user would be used with an explicit address. Clear them all.
+  const fromEnv = {
+    host: undefined,
+    port: undefined,
+    protocol: undefined,
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+    username: undefined,
+    pathPrefix: undefined,
+  };
+  return new Docker({ ...fromEnv, ...options } as Docker.DockerOptions);
 }
 
 function parseEndpoint(value: string): DockerEndpoint {

@@ -16,8 +16,7 @@ import { createDockerSandbox, type DockerSandbox } from "../src/index.js";
 import { expectNoContainersLeft, job, requireDocker } from "./helpers.js";
 
 /** Opens a connection to the engine these tests use (its unix socket, or DOCKER_HOST's TCP port). */
-function connectToEngine(): Socket {
-  const host = process.env.DOCKER_HOST;
+function connectToEngine(host: string | undefined): Socket {
   if (host?.startsWith("tcp://")) {
     const url = new URL(host);
     return netConnect(Number(url.port), url.hostname);
@@ -26,8 +25,8 @@ function connectToEngine(): Socket {
 }
 
 /** Relays every connection to the engine: the engine, as a remote TCP endpoint on loopback. */
-function relay(socket: Socket): void {
-  const upstream = connectToEngine();
+function relay(socket: Socket, connect = () => connectToEngine(process.env.DOCKER_HOST)): void {
+  const upstream = connect();
   socket.pipe(upstream).pipe(socket);
   socket.on("error", () => upstream.destroy());
   upstream.on("error", () => socket.destroy());
@@ -123,6 +122,44 @@ describe("engine endpoints", () => {
     } finally {
       if (saved === undefined) delete process.env.DOCKER_HOST;
       else process.env.DOCKER_HOST = saved;
+    }
+  });
+
+  test("an explicit endpoint replaces every DOCKER_HOST setting (TLS, ssh), not just the address", async () => {
+    // The engine behind a unix socket of the test's own; DOCKER_HOST points at a TLS or SSH
+    // engine elsewhere. Nothing of DOCKER_HOST (https, ssh, its port) may reach this client.
+    const dir = mkdtempSync(join(tmpdir(), "mcpo-docker-sock-"));
+    const socketPath = join(dir, "engine.sock");
+    const engineHost = process.env.DOCKER_HOST; // read before the test changes it
+    const server = track(
+      createNetServer((socket) => relay(socket, () => connectToEngine(engineHost))),
+    );
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    const saved = { host: process.env.DOCKER_HOST, tls: process.env.DOCKER_TLS_VERIFY };
+    try {
+      for (const [dockerHost, tls] of [
+        ["tcp://127.0.0.1:2376", "1"],
+        ["ssh://deploy@127.0.0.1:1", undefined],
+      ] as const) {
+        process.env.DOCKER_HOST = dockerHost;
+        if (tls) process.env.DOCKER_TLS_VERIFY = tls;
+        else delete process.env.DOCKER_TLS_VERIFY;
+        for (const docker of [`unix://${socketPath}`, { socketPath }]) {
+          const sandbox = make({ docker });
+          const caps = await sandbox.capabilities();
+          expect(caps.reason ?? "", `${dockerHost} with ${JSON.stringify(docker)}`).toBe("");
+          expect(caps.available).toBe(true);
+        }
+      }
+    } finally {
+      for (const [name, value] of [
+        ["DOCKER_HOST", saved.host],
+        ["DOCKER_TLS_VERIFY", saved.tls],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
