@@ -10,6 +10,7 @@ import {
   type SandboxConfig,
   type SessionAllowlist,
   type SessionStore,
+  serverGlobalName,
   type Tokenizer,
 } from "@mcp-optimizer/core";
 import {
@@ -161,21 +162,6 @@ export interface SentryResult<T> {
 const DEFAULT_ALLOW: SessionAllowlist = { deny: ["sentry.update_issue"] };
 
 /**
- * Names core gives a `_` suffix as a server's global (docs/identifiers.md): reserved words and
- * the guest's own globals. A server so named would not be reachable as `${serverName}.tool`.
- */
-const NOT_A_SERVER_GLOBAL = new Set(
-  (
-    "break case catch class const continue debugger default delete do else enum export extends false finally for " +
-    "function if import in instanceof new null return super switch this throw true try typeof var void while with " +
-    "yield let static implements interface package private protected public await async of get set " +
-    "mcp state console globalThis undefined NaN Infinity eval arguments Object Array Promise JSON Math Date Error " +
-    "String Number Boolean Symbol BigInt Map Set WeakMap WeakSet RegExp Function Proxy Reflect Intl TypeError " +
-    "RangeError SyntaxError setTimeout clearTimeout structuredClone TextEncoder TextDecoder URL atob btoa params"
-  ).split(" "),
-);
-
-/**
  * Sentry through code mode: the real Sentry MCP server as the optimizer's upstream, and one
  * typed method per operation. Each runs as a program in the sandbox, which calls the Sentry
  * tools and returns only the fields the caller needs.
@@ -197,7 +183,8 @@ export class SentryAdaptor {
     this.serverName = options.serverName ?? "sentry";
     if (
       !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(this.serverName) ||
-      NOT_A_SERVER_GLOBAL.has(this.serverName)
+      // Core renames a server that would shadow a reserved word or a guest global.
+      serverGlobalName(this.serverName) !== this.serverName
     ) {
       throw new OptimizerError(
         ErrorCodes.INVALID_CONFIG,

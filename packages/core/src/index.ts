@@ -21,6 +21,7 @@ export {
   type RunFrame,
   validateGuestFrame,
 } from "./bridge/protocol.js";
+export { GUEST_GLOBALS, serverGlobalName, toIdentifier } from "./catalog/identifiers.js";
 export {
   type CatalogServer,
   type CatalogTool,

@@ -9,7 +9,7 @@ import {
 } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ErrorCodes, OptimizerError } from "@mcp-optimizer/core";
+import { ErrorCodes, OptimizerError, serverGlobalName } from "@mcp-optimizer/core";
 
 export interface CreateAdaptorOptions {
   /** The adaptor's short name: lowercase letters, digits and dashes (`notes`, `my-crm`). Required. */
@@ -22,27 +22,6 @@ export interface CreateAdaptorOptions {
 
 /** Version range of the reference server the generated test runs against. */
 const SERVER_MEMORY_VERSION = "^2026.8.31";
-
-/**
- * Names a program cannot use as a server's global: JavaScript's reserved words and the guest's
- * own globals (lowercase ones: adaptor names are lowercase). Core maps such a server name to
- * `<name>_`; the scaffold names its server that way from the start. Keep in step with core's
- * catalog/identifiers.ts and docs/identifiers.md.
- */
-const NOT_A_SERVER_GLOBAL = new Set(
-  (
-    "break case catch class const continue debugger default delete do else enum export extends false finally for " +
-    "function if import in instanceof new null return super switch this throw true try typeof var void while with " +
-    "yield let static implements interface package private protected public await async of get set " +
-    "mcp state console undefined eval arguments params atob btoa"
-  ).split(" "),
-);
-
-/** The server's name in the generated code: the adaptor name as a JavaScript identifier. */
-function serverIdentifier(name: string): string {
-  const ident = name.replaceAll("-", "_");
-  return NOT_A_SERVER_GLOBAL.has(ident) ? `${ident}_` : ident;
-}
 
 /** Where the templates live: packages/cli/templates/adaptor, from src/ or dist/. */
 function templatesDir(): string {
@@ -102,7 +81,8 @@ export async function createAdaptor(
   const values: Record<string, string> = {
     name,
     Pascal: pascal,
-    ident: serverIdentifier(name),
+    // The server's name in the generated code: the global core gives it (`get` -> `get_`).
+    ident: serverGlobalName(name),
     Title: name
       .split("-")
       .map((part) => part.charAt(0).toUpperCase() + part.slice(1))

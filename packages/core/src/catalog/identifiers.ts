@@ -11,8 +11,11 @@ const RESERVED_WORDS = new Set(
   ).split(" "),
 );
 
-/** Globals a server object must not shadow in the guest. */
-export const GUEST_GLOBALS = new Set(
+/**
+ * Globals a server object must not shadow in the guest: the prelude's own (`mcp`, `state`,
+ * `console`, `params`), the language's, and the web APIs the sandboxes provide.
+ */
+export const GUEST_GLOBALS: ReadonlySet<string> = new Set(
   (
     "mcp state console globalThis undefined NaN Infinity eval arguments Object Array Promise JSON Math Date Error " +
     "String Number Boolean Symbol BigInt Map Set WeakMap WeakSet RegExp Function Proxy Reflect Intl TypeError " +
@@ -34,6 +37,15 @@ export function toIdentifier(name: string): string {
   if (/^[0-9]/.test(id)) id = `_${id}`;
   if (RESERVED_WORDS.has(id)) id = `${id}_`;
   return id;
+}
+
+/**
+ * The global a server gets in the guest when its identifier collides with no other server's:
+ * `toIdentifier`, plus a `_` suffix for the guest's own globals (`console` -> `console_`).
+ */
+export function serverGlobalName(name: string): string {
+  const id = toIdentifier(name);
+  return GUEST_GLOBALS.has(id) ? `${id}_` : id;
 }
 
 /**

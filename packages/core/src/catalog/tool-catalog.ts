@@ -4,7 +4,13 @@ import type { ToolAnnotations, UpstreamTool } from "../contracts/upstream.js";
 import { serverVisible } from "../engine/policy.js";
 import { ErrorCodes, OptimizerError } from "../errors.js";
 import type { JsonObject } from "../json.js";
-import { assignIdentifiers, resolveToolName, suggest, toIdentifier } from "./identifiers.js";
+import {
+  assignIdentifiers,
+  GUEST_GLOBALS,
+  resolveToolName,
+  suggest,
+  toIdentifier,
+} from "./identifiers.js";
 import {
   guestGlobalsDeclaration,
   schemaToType,
@@ -14,7 +20,8 @@ import {
 import { createSearchIndex, type SearchIndex } from "./search-index.js";
 
 /** Names a server global may not take: the guest's own globals and JavaScript's. */
-export const RESERVED_GLOBALS = ["mcp", "state", "console"];
+/** Names a server global never takes (kept for compatibility; see GUEST_GLOBALS). */
+export const RESERVED_GLOBALS: readonly string[] = [...GUEST_GLOBALS];
 
 export interface CatalogTool {
   /** "server.tool" with original names. */

@@ -2,9 +2,11 @@ import { describe, expect, test } from "vitest";
 import {
   assignIdentifiers,
   resolveToolName,
+  serverGlobalName,
   suggest,
   toIdentifier,
 } from "../../src/catalog/identifiers.js";
+import { ToolCatalog } from "../../src/catalog/tool-catalog.js";
 
 describe("toIdentifier", () => {
   test.each([
@@ -44,6 +46,30 @@ describe("assignIdentifiers", () => {
     expect(ids.get("mcp")).toBe("mcp_");
     expect(ids.get("console")).toBe("console_");
     expect(ids.get("files")).toBe("files");
+  });
+});
+
+describe("server globals", () => {
+  test("a server never shadows the guest's own globals", () => {
+    expect(serverGlobalName("github")).toBe("github");
+    expect(serverGlobalName("my-files")).toBe("my_files");
+    for (const name of ["mcp", "state", "console", "params", "Math", "JSON", "URL", "setTimeout"])
+      expect(serverGlobalName(name)).toBe(`${name}_`);
+    expect(serverGlobalName("class")).toBe("class_");
+  });
+
+  test("the catalog names servers by the same rule", () => {
+    const catalog = new ToolCatalog();
+    const tool = { name: "ping", inputSchema: { type: "object" } };
+    catalog.update([
+      { name: "params", tools: [tool] },
+      { name: "JSON", tools: [tool] },
+      { name: "files", tools: [tool] },
+    ]);
+    const globals = Object.fromEntries(catalog.listServers().map((s) => [s.name, s.identifier]));
+    expect(globals).toEqual({ params: "params_", JSON: "JSON_", files: "files" });
+    for (const [name, identifier] of Object.entries(globals))
+      expect(serverGlobalName(name)).toBe(identifier);
   });
 });
 
