@@ -57,6 +57,8 @@ describe("startTelemetry lifecycle", () => {
     const port = await freePort();
     const first = await startTelemetry({ prometheus: { host: "127.0.0.1", port }, logs: false });
     handles.push(first);
+    // The default path.
+    expect(first.prometheusUrl).toBe(`http://127.0.0.1:${port}/metrics`);
     let caught: unknown;
     try {
       handles.push(
