@@ -87,22 +87,44 @@ describe("init", () => {
     expect(written.sandbox).toEqual({ mode: "wasm" });
   });
 
-  test("imports VS Code's mcp.json (servers key), dropping fields the optimizer does not use", async () => {
+  test("imports VS Code's mcp.json (servers key): its variables translated, unused fields dropped", async () => {
     const dir = tempDir();
     mkdirSync(join(dir, ".vscode"));
     writeFileSync(
       join(dir, ".vscode", "mcp.json"),
       JSON.stringify({
         inputs: [],
-        servers: { mem: { type: "stdio", command: "node", args: ["m.js"], envFile: ".env" } },
+        servers: {
+          mem: { type: "stdio", command: "node", args: ["m.js"], envFile: ".env" },
+          // VS Code's own variables become what the optimizer expands
+          gh: {
+            command: "node",
+            args: ["${workspaceFolder}/gh.js", "${userHome}/x"],
+            env: { TOKEN: "${input:gh-token}", PLAIN: "${env:GH_HOST}", KEEP: "${KEEP:-1}" },
+          },
+        },
       }),
     );
     const r = await cli(["init", "--import", "vscode", "--yes"], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("dropped fields the optimizer does not use: mem.envFile");
+    expect(r.stderr).toContain(
+      "translated gh.env.TOKEN: ${input:gh-token} -> ${GH_TOKEN} (export GH_TOKEN",
+    );
     expect(read(join(dir, "mcp-optimizer.config.json")).mcpServers).toEqual({
       mem: { type: "stdio", command: "node", args: ["m.js"] },
+      gh: {
+        command: "node",
+        args: [`${dir}/gh.js`, "${HOME}/x"],
+        env: { TOKEN: "${GH_TOKEN}", PLAIN: "${GH_HOST}", KEEP: "${KEEP:-1}" },
+      },
     });
+    // the imported file loads once the prompted input is exported
+    const caps = await cli(["capabilities", "--json"], {
+      cwd: dir,
+      env: { GH_TOKEN: "t", GH_HOST: "h" },
+    });
+    expect(caps.code, caps.stderr).toBe(0);
   });
 
   test("interactive: answers scripted on stdin (wrong ones re-asked)", async () => {

@@ -120,6 +120,9 @@ export const initCommand: Command = {
       const imported = await importClientConfig(path);
       mcpServers = imported.mcpServers;
       source = `${Object.keys(mcpServers).length} server(s) from ${path} (${imported.kind})`;
+      for (const t of imported.translated) {
+        writeLine(io.stderr, `mcp-optimizer: translated ${t}`);
+      }
       if (imported.dropped.length > 0) {
         writeLine(
           io.stderr,

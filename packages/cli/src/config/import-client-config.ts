@@ -1,5 +1,5 @@
 import { homedir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import {
   ErrorCodes,
   HttpServerConfigSchema,
@@ -18,6 +18,75 @@ export interface ImportedServers {
   kind: ClientConfigKind;
   /** Fields that were dropped because the optimizer has no use for them. */
   dropped: string[];
+  /** Client-specific variables rewritten to what the optimizer expands, e.g. `${env:X}` -> `${X}`. */
+  translated: string[];
+}
+
+/**
+ * VS Code and Cursor write `${env:NAME}`, `${workspaceFolder}`, `${userHome}` and
+ * `${input:id}`; the optimizer expands only `${NAME}` from the environment. Rewrites them so
+ * that imported servers start as they did in the client: `${env:NAME}` -> `${NAME}`, the
+ * workspace folder -> its path, `${userHome}` -> `${HOME}`, and a prompted `${input:api-key}`
+ * -> `${API_KEY}` (to be exported, since nobody is there to prompt).
+ */
+export function translateClientVariables(
+  value: string,
+  workspaceFolder: string,
+): { value: string; inputs: string[]; changes: string[] } {
+  const inputs: string[] = [];
+  const changes: string[] = [];
+  const rewrite = (inner: string): string | undefined => {
+    if (inner.startsWith("env:")) return `\${${inner.slice(4)}}`;
+    if (inner === "workspaceFolder" || inner === "workspaceRoot") return workspaceFolder;
+    if (inner === "workspaceFolderBasename") return basename(workspaceFolder);
+    if (inner === "userHome") return `\${HOME}`;
+    if (inner === "pathSeparator" || inner === "/") return "/";
+    if (inner.startsWith("input:")) {
+      const name = inner
+        .slice(6)
+        .replace(/[^A-Za-z0-9]+/g, "_")
+        .toUpperCase();
+      inputs.push(name);
+      return `\${${name}}`;
+    }
+    return undefined;
+  };
+  const out = value.replace(/\$\{([^}]+)\}/g, (whole, inner: string) => {
+    const to = rewrite(inner);
+    if (to === undefined) return whole;
+    // Only the placeholders are reported: the rest of the value may be a literal secret.
+    changes.push(`${whole} -> ${to}`);
+    return to;
+  });
+  return { value: out, inputs, changes };
+}
+
+function translateDeep(
+  value: unknown,
+  workspaceFolder: string,
+  path: string,
+  notes: string[],
+): unknown {
+  if (typeof value === "string") {
+    const t = translateClientVariables(value, workspaceFolder);
+    if (t.changes.length > 0) {
+      notes.push(
+        `${path}: ${t.changes.join(", ")}${t.inputs.length ? ` (export ${t.inputs.join(", ")}: nobody is there to answer a prompt)` : ""}`,
+      );
+    }
+    return t.value;
+  }
+  if (Array.isArray(value))
+    return value.map((v, i) => translateDeep(v, workspaceFolder, `${path}.${i}`, notes));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        translateDeep(v, workspaceFolder, `${path}.${k}`, notes),
+      ]),
+    );
+  }
+  return value;
 }
 
 const stdioFields = new Set(Object.keys(StdioServerConfigSchema.shape));
@@ -90,6 +159,10 @@ export async function importClientConfig(file: string): Promise<ImportedServers>
     );
   }
   const dropped: string[] = [];
+  const translated: string[] = [];
+  // A project file (.vscode/mcp.json, .cursor/mcp.json) belongs to the folder above it.
+  const folder = dirname(file);
+  const workspaceFolder = /^\.(vscode|cursor)$/.test(basename(folder)) ? dirname(folder) : folder;
   const mcpServers: Record<string, Record<string, unknown>> = {};
   for (const [name, value] of Object.entries(servers as Record<string, unknown>)) {
     if (typeof value !== "object" || value === null) {
@@ -103,10 +176,11 @@ export async function importClientConfig(file: string): Promise<ImportedServers>
     const known = "command" in entry ? stdioFields : httpFields;
     const kept: Record<string, unknown> = {};
     for (const [key, field] of Object.entries(entry)) {
-      if (known.has(key)) kept[key] = field;
+      if (known.has(key))
+        kept[key] = translateDeep(field, workspaceFolder, `${name}.${key}`, translated);
       else dropped.push(`${name}.${key}`);
     }
     mcpServers[name] = kept;
   }
-  return { mcpServers, kind, dropped };
+  return { mcpServers, kind, dropped, translated };
 }
