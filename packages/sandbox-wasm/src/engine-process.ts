@@ -23,6 +23,8 @@ interface Guest {
 
 /** stderr kept per guest: diagnostics only, never a channel. */
 const MAX_STDERR_BYTES = 64 * 1024;
+/** How long a guest that exited by itself may take to have its last output read, ms. */
+const EXIT_DRAIN_MS = 1000;
 
 const wasmPath = process.argv[2];
 const guests = new Map<number, Guest>();
@@ -87,11 +89,28 @@ async function start(gid: number, boot: string): Promise<void> {
     void guest.proc.kill().catch(() => {});
   }
   const proc = guest.proc;
-  if (proc.stdout) void pump(gid, proc.stdout, "out");
-  if (proc.stderr) void pump(gid, proc.stderr, "err");
+  const drained = Promise.all([
+    proc.stdout ? pump(gid, proc.stdout, "out") : undefined,
+    proc.stderr ? pump(gid, proc.stderr, "err") : undefined,
+  ]);
   write(gid, boot);
   proc.wait({ check: false }).then(
-    (output) => exit(gid, output.exitCode, output.reason),
+    async (output) => {
+      // wait() can settle before the last output has been read: after a normal exit the
+      // streams end, so hand on the guest's final frames and stderr before its exit. After
+      // a kill they may never end: do not wait for them then.
+      if (!guest.killed) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          drained,
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, EXIT_DRAIN_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      exit(gid, output.exitCode, output.reason);
+    },
     (error: unknown) =>
       exit(gid, -1, "failed", error instanceof Error ? error.message : String(error)),
   );

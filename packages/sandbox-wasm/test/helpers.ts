@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -48,21 +48,13 @@ const here = dirname(fileURLToPath(import.meta.url));
  */
 export function hostileWasm(): string {
   const out = join(here, "..", ".cache", "hostile-runner.wasm");
-  if (existsSync(out)) return out;
+  const source = join(here, "fixtures", "hostile-runner.c");
+  if (existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs) return out;
   mkdirSync(dirname(out), { recursive: true });
   try {
-    execFileSync(
-      "clang",
-      [
-        "--target=wasm32-wasi",
-        "--sysroot=/usr",
-        "-O2",
-        "-o",
-        out,
-        join(here, "fixtures", "hostile-runner.c"),
-      ],
-      { stdio: "pipe" },
-    );
+    execFileSync("clang", ["--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-o", out, source], {
+      stdio: "pipe",
+    });
   } catch (error) {
     throw new Error(
       `Cannot compile the hostile test guest: ${(error as Error).message}. Install clang lld wasi-libc libclang-rt-14-dev-wasm32 (.ci/setup/40-wasm-toolchain.sh).`,
