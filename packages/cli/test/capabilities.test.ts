@@ -1,9 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { describe, expect, test } from "vitest";
 import * as z from "zod";
-import { cli, tempDir, writeServersConfig } from "./helpers.js";
+import { blockedPackageEnv, cli, tempDir, writeServersConfig } from "./helpers.js";
 
 const Mode = z.strictObject({
   mode: z.string(),
@@ -116,21 +115,8 @@ describe("capabilities", () => {
 
   test("when the wasm package cannot load, the default falls back to process and says so everywhere", async () => {
     const dir = tempDir();
-    // A module hook in the CLI's process makes @mcp-optimizer/sandbox-wasm fail to import,
-    // as it would where the package is broken or cannot run.
-    const hook = join(dir, "no-wasm.mjs");
-    writeFileSync(
-      hook,
-      `import { registerHooks } from "node:module";
-registerHooks({
-  resolve(specifier, context, next) {
-    if (specifier === "@mcp-optimizer/sandbox-wasm") throw new Error("wasm blocked by the test");
-    return next(specifier, context);
-  },
-});
-`,
-    );
-    const env = { NODE_OPTIONS: `--import=${pathToFileURL(hook).href}` };
+    // Importing @mcp-optimizer/sandbox-wasm fails in the CLI's process.
+    const env = blockedPackageEnv("@mcp-optimizer/sandbox-wasm");
     const config = writeServersConfig(dir, { sandbox: { maxExecutionTime: 20_000 } });
     const caps = await cli(["capabilities", "--json", "--config", config], { env });
     expect(caps.code, caps.stderr).toBe(0);
@@ -142,10 +128,10 @@ registerHooks({
       limits: { maxExecutionTimeMs: 20_000 },
     });
     expect(report.sandbox.reason).toContain("fallback: wasm unavailable");
-    expect(report.sandbox.reason).toContain("wasm blocked by the test");
+    expect(report.sandbox.reason).toContain("@mcp-optimizer/sandbox-wasm blocked by the test");
     const wasm = report.sandboxes.find((s) => s.mode === "wasm")!;
     expect(wasm.available).toBe(false);
-    expect(wasm.reason).toContain("wasm blocked by the test");
+    expect(wasm.reason).toContain("@mcp-optimizer/sandbox-wasm blocked by the test");
 
     const human = await cli(["capabilities", "--config", config], { env });
     expect(human.stdout).toMatch(/^Sandbox: process \(configured wasm\)/m);

@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** The built bin: tests run the real command, as a user would. */
 export const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
@@ -153,4 +153,24 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Environment for a child in which importing `pkg` fails (a module hook loaded through
+ * NODE_OPTIONS), as it would where the package is broken or cannot load on this platform.
+ */
+export function blockedPackageEnv(pkg: string): Record<string, string> {
+  const hook = join(tempDir("mcpo-hook-"), "block.mjs");
+  writeFileSync(
+    hook,
+    `import { registerHooks } from "node:module";
+registerHooks({
+  resolve(specifier, context, next) {
+    if (specifier === ${JSON.stringify(pkg)}) throw new Error("${pkg} blocked by the test");
+    return next(specifier, context);
+  },
+});
+`,
+  );
+  return { NODE_OPTIONS: `--import=${pathToFileURL(hook).href}` };
 }

@@ -158,5 +158,13 @@ export function formatReport(report: BenchmarkReport): string {
         : [s.mode, "unavailable", "", "", ""],
     ),
   );
-  return `${scenarioTable}\n\n${sandboxTable}\n\ntokens counted with ${report.tokenizer}; ${report.iterations} timed runs per program; ${report.durationMs} ms in all`;
+  // What was left out, and why, belongs with the figures (the progress lines may be long gone).
+  const leftOut = [
+    ...report.sandboxes
+      .filter((s) => !s.available)
+      .map((s) => `sandbox ${s.mode} unavailable: ${s.reason ?? "no reason given"}`),
+    ...report.skipped.map((s) => `scenario ${s.id} skipped: ${s.reason}`),
+    ...report.scenarios.filter((s) => s.error).map((s) => `scenario ${s.id} failed: ${s.error}`),
+  ];
+  return `${scenarioTable}\n\n${sandboxTable}\n\n${leftOut.map((l) => `${l}\n`).join("")}tokens counted with ${report.tokenizer}; ${report.iterations} timed runs per program; ${report.durationMs} ms in all`;
 }
