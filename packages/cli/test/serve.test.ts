@@ -75,6 +75,30 @@ describe("serve", () => {
     }
   });
 
+  test("over stdio with the default sandbox (wasm, or its process fallback): stdout stays the protocol's", async () => {
+    const defaults = writeServersConfig(dir, { sandbox: {} });
+    const client = new Client({ name: "cli-test", version: "1.0.0" });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, "serve", "--config", defaults],
+      stderr: "pipe",
+      env: { ...(process.env as Record<string, string>), MCPO_CONFIG: "" },
+    });
+    let stderr = "";
+    transport.stderr?.on("data", (d) => {
+      stderr += String(d);
+    });
+    await client.connect(transport);
+    try {
+      await exercise(client);
+      expect(stderr).toContain(
+        stderr.includes("falling back to the process sandbox") ? "sandbox process" : "sandbox wasm",
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
   test("over Streamable HTTP on a free port; SIGTERM stops it with exit 0", async () => {
     const served = await startCli(["serve", "--http", "127.0.0.1:0", "--config", config]);
     try {
