@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../dist/index.js";
 
-const extra = process.argv.slice(2);
+// pnpm hands on the "--" of `pnpm bench -- --quick`; the CLI would take what follows as arguments.
+const extra = process.argv.slice(2).filter((a, i) => !(i === 0 && a === "--"));
 const args = ["benchmark", ...extra];
 if (!extra.includes("--sandbox")) args.push("--sandbox", "process,wasm,docker");
 if (!extra.includes("--report"))
