@@ -85,6 +85,28 @@ describe("startTelemetry lifecycle", () => {
     expect(trace.getTracerProvider()).toBeDefined();
   });
 
+  test("an optimizer built before the SDK started still gets its metrics", async () => {
+    const optimizer = new MCPOptimizer({ sandboxConfig: { mode: "process" } });
+    try {
+      await optimizer.run("return 1"); // recorded on the API's no-op: lost, as expected
+      const handle = await startTelemetry({
+        prometheus: { host: "127.0.0.1", port: await freePort() },
+        logs: false,
+      });
+      handles.push(handle);
+      await optimizer.run("return 2");
+      await optimizer.run("return 3");
+      const text = await (await fetch(handle.prometheusUrl!)).text();
+      const line = text
+        .split("\n")
+        .find((l) => l.startsWith("mcp_optimizer_executions_total{") && l.includes('"ok"'));
+      expect(line, text).toBeDefined();
+      expect(Number(line!.split(" ").at(-1))).toBe(2);
+    } finally {
+      await optimizer.close();
+    }
+  }, 60_000);
+
   test("a port in use is INVALID_CONFIG naming the port, and nothing stays registered", async () => {
     const port = await freePort();
     const server = createServer().listen(port, "127.0.0.1");

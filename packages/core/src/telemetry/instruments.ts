@@ -5,6 +5,7 @@ import {
   context,
   type Histogram,
   type Meter,
+  type MeterProvider,
   metrics,
   type ObservableResult,
   type Span,
@@ -88,11 +89,22 @@ export class Telemetry {
   private readonly histograms: Record<string, Histogram> = {};
   private sandboxSessionsSource: (() => number) | undefined;
   private sandboxPoolSource: (() => SandboxPoolStats[] | undefined) | undefined;
+  /** The global meter provider the instruments were made with. */
+  private provider: MeterProvider | undefined;
 
   constructor(readonly options: TelemetryOptions) {
+    // Tracers are proxies that follow a provider registered later; meters are not.
     if (options.traces) this.tracer = trace.getTracer(METER_NAME, options.version);
-    if (!options.metrics) return;
-    const meter: Meter = metrics.getMeter(METER_NAME, options.version);
+    if (options.metrics) this.bind();
+  }
+
+  /**
+   * (Re)creates the instruments on the global meter provider. Called again when the provider
+   * changes, so an SDK started after the optimizer was built still gets every metric.
+   */
+  private bind(): void {
+    this.provider = metrics.getMeterProvider();
+    const meter: Meter = this.provider.getMeter(METER_NAME, this.options.version);
     const counter = (name: string, description: string, unit: string) => {
       this.counters[name] = meter.createCounter(name, { description, unit });
     };
@@ -165,10 +177,12 @@ export class Telemetry {
   }
 
   count(name: string, value: number, attributes?: Attributes): void {
+    if (this.provider && metrics.getMeterProvider() !== this.provider) this.bind();
     if (value !== 0) this.counters[name]?.add(value, attributes);
   }
 
   seconds(name: string, ms: number, attributes?: Attributes): void {
+    if (this.provider && metrics.getMeterProvider() !== this.provider) this.bind();
     this.histograms[name]?.record(ms / 1000, attributes);
   }
 
