@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
 import type { AuditRecord } from "../src/contracts/audit-sink.js";
 import type {
@@ -398,5 +399,56 @@ test("through the engine, a fallback is in the result, the session log and the a
   } finally {
     await optimizer.close();
     await sessions.close();
+  }
+}, 60_000);
+
+test("the engine routes by what a program may reach: annotations, computed names, dynamic calls", async () => {
+  const decisions: HybridDecision[] = [];
+  const optimizer = new MCPOptimizer({
+    sandboxConfig: { mode: "hybrid", maxExecutionTime: 10_000, maxMemoryMb: 96 },
+    // "fail" is annotated read-only; "add_tool" carries no annotations (destructive by default).
+    mcpServers: {
+      dynamic: {
+        command: process.execPath,
+        args: [fileURLToPath(new URL("./fixtures/dynamic-server.mjs", import.meta.url))],
+      },
+    },
+    sandbox: createHybridSandbox({
+      sandboxes: {
+        docker: createProcessSandbox({ poolSize: 0 }),
+        wasm: createProcessSandbox({ poolSize: 0 }),
+      },
+      onDecision: (d) => decisions.push(d),
+    }),
+  });
+  try {
+    const programs = {
+      plain: "return 1",
+      readOnly: "if (false) await dynamic.fail({ reason: 'x' }); return 1",
+      destructive: "if (false) await dynamic.add_tool({ name: 'x' }); return 1",
+      computed: "const t = 'add' + '_tool'; if (false) await dynamic[t]({ name: 'x' }); return 1",
+      mixedCalls:
+        "if (false) { await mcp.call('dynamic', 'fail', {}); const t = 'add_tool'; await mcp.call('dynamic', t, {}); } return 1",
+    };
+    const modes: Record<string, string> = {};
+    for (const [name, code] of Object.entries(programs)) {
+      modes[name] = (await optimizer.run(code, { sessionId: "routing" })).mode;
+    }
+    expect(modes).toEqual({
+      plain: "wasm",
+      readOnly: "wasm",
+      destructive: "docker",
+      computed: "docker",
+      mixedCalls: "docker",
+    });
+    expect(decisions.map((d) => d.rule)).toEqual([
+      "default",
+      "default",
+      "container",
+      "container",
+      "container",
+    ]);
+  } finally {
+    await optimizer.close();
   }
 }, 60_000);

@@ -45,6 +45,36 @@ describe("compileProgram", () => {
       ]),
     );
     expect(p.literalCalls).toEqual([["slack", "post_message"]]);
+    expect(p).toMatchObject({ dynamicCalls: false, computedRefs: [] });
+  });
+
+  test("calls whose target is only known at run time are flagged", async () => {
+    const dynamic = async (code: string) => {
+      const p = await compileProgram(code);
+      return { dynamicCalls: p.dynamicCalls, computedRefs: p.computedRefs };
+    };
+    // One literal call does not hide a computed one next to it.
+    expect(
+      await dynamic(
+        "await mcp.call('a', 'read', {}); const t = 'drop'; await mcp.call('a', t, {})",
+      ),
+    ).toEqual({ dynamicCalls: true, computedRefs: [] });
+    expect(await dynamic("const call = mcp.call; await call('a', 'drop', {})")).toEqual({
+      dynamicCalls: true,
+      computedRefs: [],
+    });
+    expect(await dynamic("await mcp['call']('a', 'read', {})")).toEqual({
+      dynamicCalls: false,
+      computedRefs: [],
+    });
+    expect(await dynamic("const name = 'delete_repo'; await github[name]({})")).toEqual({
+      dynamicCalls: false,
+      computedRefs: ["github"],
+    });
+    expect(await dynamic("const k = 'call'; await mcp[k]('a', 'b', {})")).toEqual({
+      dynamicCalls: false,
+      computedRefs: ["mcp"],
+    });
   });
 
   test("syntax errors carry line and column of the program, not the wrapper", async () => {

@@ -623,8 +623,17 @@ export class MCPOptimizer {
       if (!a.readOnlyHint) hints.mayWrite = true;
       if (a.destructiveHint) hints.mayDestroy = true;
     }
-    // A dynamic mcp.call could reach anything.
-    if (program.references.some(([g, m]) => g === "mcp" && m === "call") && program.literalCalls.length === 0) {
+    // A server read with a computed key (github[name]) may reach any of its tools.
+    for (const global of program.computedRefs) {
+      const server = servers.get(global);
+      for (const tool of server?.tools ?? []) {
+        const a = effectiveAnnotations(tool.tool.annotations);
+        if (!a.readOnlyHint) hints.mayWrite = true;
+        if (a.destructiveHint) hints.mayDestroy = true;
+      }
+    }
+    // A dynamic mcp.call (names not both literals, or mcp["call"] passed around) could reach anything.
+    if (program.dynamicCalls || program.computedRefs.includes("mcp")) {
       hints.mayWrite = true;
       hints.mayDestroy = true;
     }

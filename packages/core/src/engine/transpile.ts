@@ -13,6 +13,10 @@ export interface Program {
   references: [string, string][];
   /** `mcp.call("server", "tool")` calls with literal names. */
   literalCalls: [string, string][];
+  /** Whether some `mcp.call` names its server or tool with anything but a string literal. */
+  dynamicCalls: boolean;
+  /** Globals read with a computed key, e.g. `github[name]`: any of their members may be reached. */
+  computedRefs: string[];
 }
 
 const HEADER = "async function __mcpoProgram() {\n";
@@ -122,15 +126,23 @@ function finish(body: string, fn: Node, language: Program["language"]): Program 
   }
   const references: [string, string][] = [];
   const literalCalls: [string, string][] = [];
+  let dynamicCalls = false;
+  const computedRefs = new Set<string>();
+  // mcp.call read without being called right there (aliased, passed on) is a dynamic call too.
+  const mcpCallReads = new Set<Node>();
+  const mcpCallCallees = new Set<Node>();
   walk(fn, (node) => {
     if (node.type === "MemberExpression") {
       const object = node.object as Node;
       const property = node.property as Node;
       if (object.type === "Identifier") {
+        if (object.name === "mcp" && memberName(node) === "call") mcpCallReads.add(node);
         if (!node.computed && property.type === "Identifier") {
           references.push([object.name as string, property.name as string]);
         } else if (property.type === "Literal" && typeof property.value === "string") {
           references.push([object.name as string, property.value]);
+        } else if (node.computed) {
+          computedRefs.add(object.name as string);
         }
       }
     }
@@ -141,15 +153,32 @@ function finish(body: string, fn: Node, language: Program["language"]): Program 
         callee.type === "MemberExpression" &&
         (callee.object as Node).type === "Identifier" &&
         (callee.object as Node).name === "mcp" &&
-        (callee.property as Node).name === "call" &&
-        args[0]?.type === "Literal" &&
-        args[1]?.type === "Literal"
+        memberName(callee) === "call"
       ) {
-        literalCalls.push([String(args[0].value), String(args[1].value)]);
+        mcpCallCallees.add(callee);
+        if (
+          args[0]?.type === "Literal" &&
+          typeof args[0].value === "string" &&
+          args[1]?.type === "Literal" &&
+          typeof args[1].value === "string"
+        ) {
+          literalCalls.push([args[0].value, args[1].value]);
+        } else {
+          dynamicCalls = true;
+        }
       }
     }
   });
-  return { code, language, references, literalCalls };
+  for (const read of mcpCallReads) if (!mcpCallCallees.has(read)) dynamicCalls = true;
+  return { code, language, references, literalCalls, dynamicCalls, computedRefs: [...computedRefs] };
+}
+
+/** The member a MemberExpression names statically (`a.b`, `a["b"]`), if any. */
+function memberName(node: Node): string | undefined {
+  const property = node.property as Node;
+  if (!node.computed && property.type === "Identifier") return property.name as string;
+  if (property.type === "Literal" && typeof property.value === "string") return property.value;
+  return undefined;
 }
 
 function walk(node: Node, visit: (node: Node) => void): void {
