@@ -7,6 +7,12 @@ const deflate = promisify(deflateRaw);
 const inflate = promisify(inflateRaw);
 
 /**
+ * The most a stored value may inflate to. Far above any session limit a writer could set (the
+ * default is 1 MiB), but a hand-made deflate bomb stops here instead of filling the heap.
+ */
+export const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
+
+/**
  * The stored blob starts with one format byte, so a later release can read what an earlier
  * one wrote (and refuse, with SESSION_CORRUPT, what it does not know):
  *   0x01  JSON array [allow, state, files, snippets, log, counters]
@@ -89,7 +95,9 @@ export async function decodeSessionData(
     json = blob.subarray(1).toString("utf8");
   } else if (format === FORMAT_DEFLATE) {
     try {
-      json = (await inflate(blob.subarray(1))).toString("utf8");
+      json = (await inflate(blob.subarray(1), { maxOutputLength: MAX_INFLATED_BYTES })).toString(
+        "utf8",
+      );
     } catch (error) {
       throw corrupt(id, "compressed data does not inflate", error);
     }

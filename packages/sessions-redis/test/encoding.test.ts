@@ -1,3 +1,4 @@
+import { deflateRawSync } from "node:zlib";
 import { ErrorCodes, newSessionData } from "@mcp-optimizer/core";
 import { describe, expect, test } from "vitest";
 import { backoff } from "../src/redis-connection.js";
@@ -6,11 +7,22 @@ import {
   encodeSessionData,
   FORMAT_DEFLATE,
   FORMAT_JSON,
+  MAX_INFLATED_BYTES,
 } from "../src/session-encoding.js";
 
 // Unit tests of the logic without Redis; everything else runs against real servers.
 describe("session encoding", () => {
   const options = { id: "enc", maxSessionBytes: 10_000, compressAboveBytes: 500 };
+
+  test("a deflate bomb written by hand is SESSION_CORRUPT, not a full heap", async () => {
+    // About 70 KB on the wire, twice the inflation limit once unpacked.
+    const bomb = deflateRawSync(Buffer.alloc(MAX_INFLATED_BYTES * 2, 0x20));
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    const blob = Buffer.concat([Buffer.from([FORMAT_DEFLATE]), bomb]);
+    await expect(decodeSessionData("bomb", "acme", blob)).rejects.toMatchObject({
+      code: ErrorCodes.SESSION_CORRUPT,
+    });
+  });
 
   test("round-trips below and above the compression threshold", async () => {
     for (const text of ["small", "y".repeat(5000)]) {
