@@ -79,6 +79,16 @@ describe("command line and config errors", () => {
     expect(r.stderr).toContain("sessions.redisUrl: must start with redis:// or rediss://");
   });
 
+  test("an MCP client's config given as --config points to init --import", async () => {
+    const dir = tempDir();
+    const file = join(dir, "mcp.json");
+    writeFileSync(file, JSON.stringify({ servers: { a: { command: "node" } } }));
+    const r = await cli(["capabilities", "--config", file]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`${file}: (top level): unknown field "servers"`);
+    expect(r.stderr).toContain(`import its servers with \`mcp-optimizer init --import ${file}\``);
+  });
+
   test("an unset ${VAR} is named with its field", async () => {
     const dir = tempDir();
     writeFileSync(

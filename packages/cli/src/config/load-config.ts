@@ -147,9 +147,17 @@ export function parseConfigObject(
   };
   const parsed = CliConfigSchema.safeParse(withDefaults);
   if (!parsed.success) {
+    // An MCP client's own config (Claude Desktop's extra settings, VS Code's "servers") passed
+    // as the optimizer's: say how to import it instead.
+    const clientConfig = parsed.error.issues.some(
+      (i) => i.path.length === 0 && i.code === "unrecognized_keys",
+    );
+    const hint = clientConfig
+      ? `. If this is an MCP client's config, import its servers with \`mcp-optimizer init --import ${file}\``
+      : "";
     throw new OptimizerError(
       ErrorCodes.INVALID_CONFIG,
-      `${file}: ${parsed.error.issues.map((i) => formatIssues([i], i.path.length === 0 ? "(top level)" : "")).join("; ")}`,
+      `${file}: ${parsed.error.issues.map((i) => formatIssues([i], i.path.length === 0 ? "(top level)" : "")).join("; ")}${hint}`,
       {
         details: {
           file,
