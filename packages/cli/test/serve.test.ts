@@ -1,9 +1,10 @@
 import { writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { beforeAll, describe, expect, test } from "vitest";
-import { BIN, exited, serverBin, startCli, tempDir, writeServersConfig } from "./helpers.js";
+import { BIN, cli, exited, serverBin, startCli, tempDir, writeServersConfig } from "./helpers.js";
 
 type TextResult = { content: { type: string; text: string }[]; isError?: boolean };
 const text = (r: unknown) => (r as TextResult).content.map((c) => c.text).join("\n");
@@ -167,5 +168,18 @@ describe("serve", () => {
       served.child.kill("SIGTERM");
     }
     expect(await exited(served.child)).toBe(0);
+  });
+
+  test("a port in use is exit 4 with a message saying so", async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (busy.address() as { port: number }).port;
+      const r = await cli(["serve", "--http", `127.0.0.1:${port}`, "--config", config]);
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.stderr).toContain(`Cannot listen on 127.0.0.1:${port}: it is in use (EADDRINUSE)`);
+    } finally {
+      busy.close();
+    }
   });
 });

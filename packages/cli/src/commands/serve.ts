@@ -1,4 +1,9 @@
-import { createOptimizerHttpServer, serveOptimizerStdio } from "@mcp-optimizer/core";
+import {
+  createOptimizerHttpServer,
+  ErrorCodes,
+  OptimizerError,
+  serveOptimizerStdio,
+} from "@mcp-optimizer/core";
 import { type Command, stringFlag } from "../command.js";
 import { ExitCodes } from "../exit-codes.js";
 import { writeLine } from "../io.js";
@@ -66,6 +71,20 @@ export const serveCommand: Command = {
           host: listen.host,
           port: listen.port,
           ...(path ? { path } : {}),
+        }).catch((error: unknown) => {
+          const code = (error as { code?: unknown }).code;
+          if (code !== "EADDRINUSE" && code !== "EACCES" && code !== "EADDRNOTAVAIL") throw error;
+          const why =
+            code === "EADDRINUSE"
+              ? "is in use"
+              : code === "EACCES"
+                ? "needs privileges"
+                : "is not an address of this machine";
+          throw new OptimizerError(
+            ErrorCodes.INVALID_INPUT,
+            `Cannot listen on ${listen.host}:${listen.port}: it ${why} (${code}). Pick another --http HOST:PORT (port 0 takes a free one).`,
+            { cause: error, details: { exitCode: ExitCodes.UNAVAILABLE } },
+          );
         });
         writeLine(io.stderr, `mcp-optimizer: serving ${server.url} (${summary})`);
         if (!isLoopback(listen.host)) {
