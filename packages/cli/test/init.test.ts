@@ -156,12 +156,28 @@ describe("init", () => {
     expect(written.sessions.redisUrl).toBe("redis://127.0.0.1:6391");
   });
 
-  test("interactive with empty answers takes the defaults", async () => {
+  test("interactive with empty answers takes the defaults, a detected client config among them", async () => {
+    // a HOME without a Claude Desktop config, so nothing is detected
+    const env = { HOME: tempDir("mcpo-home-"), XDG_CONFIG_HOME: undefined };
     const dir = tempDir();
-    const r = await cli(["init", "--interactive"], { cwd: dir, input: "\n\n\n" });
+    const r = await cli(["init", "--interactive"], { cwd: dir, input: "\n\n\n", env });
     expect(r.code).toBe(0);
     const written = read(join(dir, "mcp-optimizer.config.json"));
     expect(written).toEqual({ mcpServers: {}, sandbox: { mode: "wasm" } });
+
+    // a project's client config is offered as the default import
+    const project = tempDir();
+    mkdirSync(join(project, ".cursor"));
+    writeFileSync(
+      join(project, ".cursor", "mcp.json"),
+      JSON.stringify({ mcpServers: { db: { command: "node", args: ["db.js"] } } }),
+    );
+    const offered = await cli(["init", "--interactive"], { cwd: project, input: "\n\n\n", env });
+    expect(offered.code, offered.stderr).toBe(0);
+    expect(offered.stderr).toContain(`[${join(project, ".cursor", "mcp.json")}]`);
+    expect(read(join(project, "mcp-optimizer.config.json")).mcpServers).toEqual({
+      db: { command: "node", args: ["db.js"] },
+    });
   });
 
   test("a .ts target is written as a module that discovery loads; a relative audit file sits next to the config", async () => {

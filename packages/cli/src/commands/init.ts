@@ -75,9 +75,13 @@ export const initCommand: Command = {
       const prompter = new Prompter(io.stdin, io.stderr);
       try {
         writeLine(io.stderr, `Creating ${target}`);
-        const detected = [claudeDesktopConfigPath(), resolve(io.cwd, ".mcp.json")].find((f) =>
-          existsSync(f),
-        );
+        // Offer the first client config found: this project's, then Claude Desktop's.
+        const detected = [
+          resolve(io.cwd, ".mcp.json"),
+          resolve(io.cwd, ".cursor", "mcp.json"),
+          resolve(io.cwd, ".vscode", "mcp.json"),
+          claudeDesktopConfigPath(),
+        ].find((f) => existsSync(f));
         // A wrong answer is re-asked now rather than failing after the last question.
         const answer = await prompter.askChecked(
           "Import servers from an MCP client config (a path, claude-desktop, claude-code, cursor, vscode; '-' for none)",
