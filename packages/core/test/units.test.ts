@@ -85,6 +85,15 @@ describe("compileProgram", () => {
     expect(error.details).toMatchObject({ line: 2 });
   });
 
+  test("a program that ends too early is pointed at its own last line, not the wrapper's", async () => {
+    const error = (await compileProgram("const a = 1;\nreturn a +").catch(
+      (e) => e,
+    )) as OptimizerError;
+    expect(error.code).toBe(ErrorCodes.CODE_SYNTAX_ERROR);
+    expect(error.details).toMatchObject({ line: 2, column: 11 });
+    expect(error.message).toContain("ends too early");
+  });
+
   test("empty and oversized programs are INVALID_INPUT", async () => {
     await expect(compileProgram("")).rejects.toMatchObject({ code: ErrorCodes.INVALID_INPUT });
     await expect(compileProgram(42)).rejects.toMatchObject({ code: ErrorCodes.INVALID_INPUT });

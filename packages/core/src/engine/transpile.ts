@@ -58,7 +58,10 @@ export async function compileProgram(source: unknown): Promise<Program> {
     body = await stripTypes(source);
     fn = tryParse(body);
     if (!fn) {
-      throw new OptimizerError(ErrorCodes.CODE_SYNTAX_ERROR, "The program could not be compiled to JavaScript.");
+      throw new OptimizerError(
+        ErrorCodes.CODE_SYNTAX_ERROR,
+        "The program could not be compiled to JavaScript.",
+      );
     }
   }
   const program = finish(body, fn, language);
@@ -69,7 +72,10 @@ export async function compileProgram(source: unknown): Promise<Program> {
 
 function tryParse(body: string): Node | undefined {
   try {
-    const ast = acorn.parse(`${HEADER}${body}${FOOTER}`, { ecmaVersion: "latest", sourceType: "script" });
+    const ast = acorn.parse(`${HEADER}${body}${FOOTER}`, {
+      ecmaVersion: "latest",
+      sourceType: "script",
+    });
     return (ast as unknown as { body: Node[] }).body[0];
   } catch {
     return undefined;
@@ -89,22 +95,45 @@ async function stripTypes(source: string): Promise<string> {
     const end = out.code.lastIndexOf("}");
     return out.code.slice(start, end);
   } catch (error) {
-    throw syntaxError(error);
+    throw syntaxError(error, source);
   }
 }
 
-function syntaxError(error: unknown): OptimizerError {
-  const messages = (error as { errors?: { text: string; location?: { line: number; column: number; lineText: string } | null }[] })
-    .errors;
+function syntaxError(error: unknown, source: string): OptimizerError {
+  const messages = (
+    error as {
+      errors?: {
+        text: string;
+        location?: { line: number; column: number; lineText: string } | null;
+      }[];
+    }
+  ).errors;
   const first = messages?.[0];
-  if (!first) return new OptimizerError(ErrorCodes.CODE_SYNTAX_ERROR, String((error as Error).message ?? error));
+  if (!first)
+    return new OptimizerError(
+      ErrorCodes.CODE_SYNTAX_ERROR,
+      String((error as Error).message ?? error),
+    );
   let text = first.text;
   if (/import|export/.test(text) || /^\s*(import|export)\b/m.test(first.location?.lineText ?? "")) {
-    text += ". Programs cannot import or export: every server is already a global (see mcp.servers)";
+    text +=
+      ". Programs cannot import or export: every server is already a global (see mcp.servers)";
   }
-  if (!first.location) return new OptimizerError(ErrorCodes.CODE_SYNTAX_ERROR, `Syntax error: ${text}.`);
+  if (!first.location)
+    return new OptimizerError(ErrorCodes.CODE_SYNTAX_ERROR, `Syntax error: ${text}.`);
   // Line 1 is the wrapper's header.
   const line = first.location.line - 1;
+  const lines = source.split("\n");
+  if (line > lines.length) {
+    // The parser reached the wrapper's closing brace: the program itself ended too early.
+    const last = lines.length;
+    const column = (lines[last - 1] ?? "").length + 1;
+    return new OptimizerError(
+      ErrorCodes.CODE_SYNTAX_ERROR,
+      `Syntax error at line ${last}, column ${column}: the program ends too early (an unfinished expression, or a bracket or string left open).\n  ${(lines[last - 1] ?? "").trim()}`,
+      { details: { line: last, column } },
+    );
+  }
   const col = first.location.column + 1;
   return new OptimizerError(
     ErrorCodes.CODE_SYNTAX_ERROR,
@@ -170,7 +199,14 @@ function finish(body: string, fn: Node, language: Program["language"]): Program 
     }
   });
   for (const read of mcpCallReads) if (!mcpCallCallees.has(read)) dynamicCalls = true;
-  return { code, language, references, literalCalls, dynamicCalls, computedRefs: [...computedRefs] };
+  return {
+    code,
+    language,
+    references,
+    literalCalls,
+    dynamicCalls,
+    computedRefs: [...computedRefs],
+  };
 }
 
 /** The member a MemberExpression names statically (`a.b`, `a["b"]`), if any. */
