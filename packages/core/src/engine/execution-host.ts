@@ -71,7 +71,11 @@ export class ExecutionHost implements SandboxHost {
   /** The trace context tool-call spans are parented to (set by the engine inside its sandbox phase span). */
   traceContext: Context | undefined;
   /** The calls as plain MCP would have shown them; counted after the run, off the guest's path. */
-  private readonly plainCalls: { tool: string; args: JsonValue; result: ToolCallResult | undefined }[] = [];
+  private readonly plainCalls: {
+    tool: string;
+    args: JsonValue;
+    result: ToolCallResult | undefined;
+  }[] = [];
   private readonly started = Date.now();
 
   constructor(
@@ -85,11 +89,14 @@ export class ExecutionHost implements SandboxHost {
     if (request.kind === "describe") {
       const description = this.deps.catalog.describe(request.name);
       const tool = this.deps.catalog.qualified(request.name);
-      if (!serverVisible(this.identity.allow, tool.server)) this.deny(tool.server, tool.name, "not visible to this session");
+      if (!serverVisible(this.identity.allow, tool.server))
+        this.deny(tool.server, tool.name, "not visible to this session");
       return description as unknown as JsonValue;
     }
     const result = await this.callTool(request.server, request.tool, request.args);
-    return request.raw ? (result as unknown as JsonValue) : unwrapToolResult(result, `${request.server}.${request.tool}`);
+    return request.raw
+      ? (result as unknown as JsonValue)
+      : unwrapToolResult(result, `${request.server}.${request.tool}`);
   }
 
   /** Calls one upstream tool by server and tool (names or identifiers); resolves to the redacted raw result. */
@@ -114,10 +121,18 @@ export class ExecutionHost implements SandboxHost {
           `${entry.serverIdentifier}.${entry.identifier} takes one object of named arguments.`,
         );
       }
-      this.validate(entry.qualifiedName, entry.tool.inputSchema, args as JsonObject, `${entry.serverIdentifier}.${entry.identifier}`);
+      this.validate(
+        entry.qualifiedName,
+        entry.tool.inputSchema,
+        args as JsonObject,
+        `${entry.serverIdentifier}.${entry.identifier}`,
+      );
       const upstream = this.deps.upstreams.get(server);
       if (!upstream) {
-        throw new OptimizerError(ErrorCodes.UPSTREAM_UNAVAILABLE, `The MCP server "${server}" is not connected.`);
+        throw new OptimizerError(
+          ErrorCodes.UPSTREAM_UNAVAILABLE,
+          `The MCP server "${server}" is not connected.`,
+        );
       }
       const annotations = effectiveAnnotations(entry.tool.annotations);
       const retryable = annotations.readOnlyHint || annotations.idempotentHint;
@@ -150,13 +165,19 @@ export class ExecutionHost implements SandboxHost {
         this.traceContext,
       );
       this.plainCalls.push({ tool, args, result });
-      const redacted = this.deps.redactor.json(result as unknown as JsonValue) as unknown as ToolCallResult;
+      const redacted = this.deps.redactor.json(
+        result as unknown as JsonValue,
+      ) as unknown as ToolCallResult;
       resultBytes = approximateBytes(redacted);
       if (redacted.isError) {
         const message = errorText(redacted) || "the tool reported an error without a message";
-        throw new OptimizerError(ErrorCodes.TOOL_ERROR, `${entry.serverIdentifier}.${entry.identifier} failed: ${message}`, {
-          details: { server, tool },
-        });
+        throw new OptimizerError(
+          ErrorCodes.TOOL_ERROR,
+          `${entry.serverIdentifier}.${entry.identifier} failed: ${message}`,
+          {
+            details: { server, tool },
+          },
+        );
       }
       return redacted;
     } catch (error) {
@@ -164,7 +185,8 @@ export class ExecutionHost implements SandboxHost {
       outcome = "error";
       errorCode = e.code;
       // The plain-MCP path would have paid for the failed call too.
-      if (attempts > 0 || e.code === ErrorCodes.TOOL_ERROR) this.plainCalls.push({ tool, args, result: undefined });
+      if (attempts > 0 || e.code === ErrorCodes.TOOL_ERROR)
+        this.plainCalls.push({ tool, args, result: undefined });
       throw e;
     } finally {
       const durationMs = performance.now() - started;
@@ -214,14 +236,18 @@ export class ExecutionHost implements SandboxHost {
   plainMcpCallTokens(): number {
     const tokenizer = this.deps.tokenizer();
     let total = 0;
-    for (const call of this.plainCalls) total += plainCallTokens(tokenizer, call.tool, call.args, call.result);
+    for (const call of this.plainCalls)
+      total += plainCallTokens(tokenizer, call.tool, call.args, call.result);
     return total;
   }
 
   private search(query: string, options: JsonObject): JsonValue {
     const detail = options.detail;
     if (detail !== undefined && detail !== "name" && detail !== "signature" && detail !== "full") {
-      throw new OptimizerError(ErrorCodes.INVALID_INPUT, 'mcp.search detail is "name", "signature" or "full".');
+      throw new OptimizerError(
+        ErrorCodes.INVALID_INPUT,
+        'mcp.search detail is "name", "signature" or "full".',
+      );
     }
     const hits = this.deps.catalog.search(query, {
       ...(typeof options.limit === "number" ? { limit: options.limit } : {}),
@@ -244,21 +270,32 @@ export class ExecutionHost implements SandboxHost {
     throw new OptimizerError(
       ErrorCodes.TOOL_INVALID_ARGUMENTS,
       `${call} got invalid arguments: ${issues}. See its signature with mcp.describe("${call}").`,
-      { details: { issues: parsed.error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), message: i.message })) } },
+      {
+        details: {
+          issues: parsed.error.issues
+            .slice(0, 20)
+            .map((i) => ({ path: i.path.join("."), message: i.message })),
+        },
+      },
     );
   }
 
   private deny(server: string, tool: string, reason: string): never {
-    throw new OptimizerError(ErrorCodes.TOOL_DENIED, `${server}.${tool} is not allowed: ${reason}.`, {
-      details: { server, tool },
-    });
+    throw new OptimizerError(
+      ErrorCodes.TOOL_DENIED,
+      `${server}.${tool} is not allowed: ${reason}.`,
+      {
+        details: { server, tool },
+      },
+    );
   }
 
   private audit(record: ToolCallAuditRecord): void {
     for (const sink of this.deps.audit) {
       try {
         const written = sink.write(record);
-        if (written && typeof (written as Promise<void>).catch === "function") (written as Promise<void>).catch(() => {});
+        if (written && typeof (written as Promise<void>).catch === "function")
+          (written as Promise<void>).catch(() => {});
       } catch {}
     }
   }
@@ -288,7 +325,9 @@ export function unwrapToolResult(result: ToolCallResult, _name?: string): JsonVa
     return result.structuredContent as JsonValue;
   }
   const content = Array.isArray(result.content) ? result.content : [];
-  const texts = content.filter((b) => b.type === "text" && typeof b.text === "string").map((b) => b.text as string);
+  const texts = content
+    .filter((b) => b.type === "text" && typeof b.text === "string")
+    .map((b) => b.text as string);
   if (texts.length === 1) return parseMaybeJson(texts[0]!);
   if (texts.length > 1 && texts.length === content.length) return texts.map(parseMaybeJson);
   return content as unknown as JsonValue;

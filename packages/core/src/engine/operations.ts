@@ -5,7 +5,12 @@ import { isPlainObject, type JsonObject } from "../json.js";
 /** The Standard Schema interface (zod, valibot, arktype ...), for operation parameters. */
 export interface StandardSchemaLike {
   "~standard": {
-    validate(value: unknown): { value?: unknown; issues?: readonly { message: string; path?: readonly unknown[] }[] } | Promise<{ value?: unknown; issues?: readonly { message: string; path?: readonly unknown[] }[] }>;
+    validate(value: unknown):
+      | { value?: unknown; issues?: readonly { message: string; path?: readonly unknown[] }[] }
+      | Promise<{
+          value?: unknown;
+          issues?: readonly { message: string; path?: readonly unknown[] }[];
+        }>;
   };
 }
 
@@ -37,10 +42,16 @@ function isStandardSchema(value: unknown): value is StandardSchemaLike {
 
 export function registerOperation(definition: OperationDefinition): RegisteredOperation {
   if (typeof definition.name !== "string" || !/^[A-Za-z_][\w.-]{0,63}$/.test(definition.name)) {
-    throw new OptimizerError(ErrorCodes.INVALID_INPUT, `An operation name is 1-64 letters, digits, _ . -; got ${JSON.stringify(definition.name)}.`);
+    throw new OptimizerError(
+      ErrorCodes.INVALID_INPUT,
+      `An operation name is 1-64 letters, digits, _ . -; got ${JSON.stringify(definition.name)}.`,
+    );
   }
   if ((definition.code === undefined) === (definition.tool === undefined)) {
-    throw new OptimizerError(ErrorCodes.INVALID_INPUT, `Operation "${definition.name}" needs exactly one of "code" or "tool".`);
+    throw new OptimizerError(
+      ErrorCodes.INVALID_INPUT,
+      `Operation "${definition.name}" needs exactly one of "code" or "tool".`,
+    );
   }
   const schema = definition.inputSchema;
   let jsonValidator: z.ZodType | undefined;
@@ -48,7 +59,10 @@ export function registerOperation(definition: OperationDefinition): RegisteredOp
     try {
       jsonValidator = z.fromJSONSchema(schema as never) as z.ZodType;
     } catch (error) {
-      throw new OptimizerError(ErrorCodes.INVALID_INPUT, `Operation "${definition.name}" has an input schema zod cannot read: ${(error as Error).message}`);
+      throw new OptimizerError(
+        ErrorCodes.INVALID_INPUT,
+        `Operation "${definition.name}" has an input schema zod cannot read: ${(error as Error).message}`,
+      );
     }
   }
   const invalid = (issues: readonly { message: string; path?: readonly unknown[] }[]) =>
@@ -56,7 +70,10 @@ export function registerOperation(definition: OperationDefinition): RegisteredOp
       ErrorCodes.OPERATION_INVALID_PARAMS,
       `Invalid params for operation "${definition.name}": ${issues
         .slice(0, 5)
-        .map((i) => `${i.path?.length ? i.path.map((p) => (typeof p === "object" && p && "key" in p ? String((p as { key: unknown }).key) : String(p))).join(".") : "(params)"}: ${i.message}`)
+        .map(
+          (i) =>
+            `${i.path?.length ? i.path.map((p) => (typeof p === "object" && p && "key" in p ? String((p as { key: unknown }).key) : String(p))).join(".") : "(params)"}: ${i.message}`,
+        )
         .join("; ")}.`,
       { details: { operation: definition.name } },
     );
@@ -71,7 +88,8 @@ export function registerOperation(definition: OperationDefinition): RegisteredOp
       }
       if (jsonValidator) {
         const parsed = jsonValidator.safeParse(input);
-        if (!parsed.success) throw invalid(parsed.error.issues.map((i) => ({ message: i.message, path: i.path })));
+        if (!parsed.success)
+          throw invalid(parsed.error.issues.map((i) => ({ message: i.message, path: i.path })));
         return parsed.data as JsonObject;
       }
       if (!isPlainObject(input)) throw invalid([{ message: "params must be an object" }]);

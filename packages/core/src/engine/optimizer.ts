@@ -1,6 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { createRedactor, type Redactor } from "../audit/redactor.js";
-import { effectiveAnnotations, type SearchHit, ToolCatalog, type ToolDescription } from "../catalog/tool-catalog.js";
+import {
+  effectiveAnnotations,
+  type SearchHit,
+  ToolCatalog,
+  type ToolDescription,
+} from "../catalog/tool-catalog.js";
 import { parseMcpServers, parseSandboxConfig } from "../config/parse-config.js";
 import type { McpServersConfig, ResolvedSandboxConfig, SandboxConfig } from "../config/schema.js";
 import type { AuditSink, ExecutionAuditRecord } from "../contracts/audit-sink.js";
@@ -26,16 +31,20 @@ import { ErrorCodes, isOptimizerError, OptimizerError, toOptimizerError } from "
 import type { JsonObject, JsonValue } from "../json.js";
 import { loadSandbox } from "../sandbox/load-sandbox.js";
 import type { ProcessSandboxOptions } from "../sandbox/process/process-sandbox.js";
+import { type MetaToolDefinition, metaToolDefinitions } from "../server/meta-tools.js";
 import { MemorySessionStore } from "../sessions/memory-session-store.js";
 import { assertSessionId, updateSession } from "../sessions/session-data.js";
-import { metaToolDefinitions, type MetaToolDefinition } from "../server/meta-tools.js";
 import { Attr, Instruments, Telemetry } from "../telemetry/instruments.js";
 import { createO200kTokenizer } from "../tokens/o200k-tokenizer.js";
 import { createPricing, type Pricing, type PricingOptions } from "../tokens/pricing.js";
 import { type TokenFigures, toolDefinitionsText } from "../tokens/token-accounting.js";
 import { McpUpstream, type UpstreamEvent } from "../upstream/mcp-upstream.js";
 import { ExecutionHost, ValidatorCache } from "./execution-host.js";
-import { type OperationDefinition, type RegisteredOperation, registerOperation } from "./operations.js";
+import {
+  type OperationDefinition,
+  type RegisteredOperation,
+  registerOperation,
+} from "./operations.js";
 import type { RetryOptions } from "./retry.js";
 import { renderOutcome, shapeToBudget } from "./shape-result.js";
 import { compileProgram, type Program } from "./transpile.js";
@@ -173,12 +182,23 @@ export class MCPOptimizer {
   constructor(options: MCPOptimizerOptions = {}) {
     this.options = options;
     this.config = parseSandboxConfig(options.sandboxConfig);
-    const { servers, secrets } = parseMcpServers(options.mcpServers ?? {}, options.env ? { env: options.env } : {});
+    const { servers, secrets } = parseMcpServers(
+      options.mcpServers ?? {},
+      options.env ? { env: options.env } : {},
+    );
     this.servers = servers;
     this.redactor = createRedactor([...secrets, ...(options.secrets ?? [])]);
     this.sessions = options.sessions ?? new MemorySessionStore();
-    this.audit = options.audit === undefined ? [] : Array.isArray(options.audit) ? options.audit : [options.audit];
-    this.telemetry = new Telemetry({ metrics: this.config.enableMetrics, traces: this.config.enableTelemetry });
+    this.audit =
+      options.audit === undefined
+        ? []
+        : Array.isArray(options.audit)
+          ? options.audit
+          : [options.audit];
+    this.telemetry = new Telemetry({
+      metrics: this.config.enableMetrics,
+      traces: this.config.enableTelemetry,
+    });
     this.telemetry.observeSandboxSessions(() => this.sandboxSessions.size);
     this.telemetry.observeSandboxPool(() => this.sandbox?.poolStats?.());
     this.pricing = createPricing(options.pricing);
@@ -211,7 +231,9 @@ export class MCPOptimizer {
   }
 
   private async doStart(): Promise<void> {
-    const tokenizer = this.options.tokenizer ? Promise.resolve(this.options.tokenizer) : createO200kTokenizer();
+    const tokenizer = this.options.tokenizer
+      ? Promise.resolve(this.options.tokenizer)
+      : createO200kTokenizer();
     const connections = [...this.upstreams.values()].map(async (u) => {
       try {
         await u.connect();
@@ -221,7 +243,10 @@ export class MCPOptimizer {
     });
     const sandbox = this.sandbox
       ? Promise.resolve(this.sandbox)
-      : loadSandbox(this.config, this.options.processSandbox ? { process: this.options.processSandbox } : {});
+      : loadSandbox(
+          this.config,
+          this.options.processSandbox ? { process: this.options.processSandbox } : {},
+        );
     const [tok, box] = await Promise.all([tokenizer, sandbox, ...connections]);
     this.tokenizer = tok as Tokenizer;
     this.sandbox = box as Sandbox;
@@ -241,7 +266,10 @@ export class MCPOptimizer {
   registerOperation(definition: OperationDefinition): void {
     const op = registerOperation(definition);
     if (this.operations.has(op.name)) {
-      throw new OptimizerError(ErrorCodes.INVALID_INPUT, `An operation named "${op.name}" is already registered.`);
+      throw new OptimizerError(
+        ErrorCodes.INVALID_INPUT,
+        `An operation named "${op.name}" is already registered.`,
+      );
     }
     this.operations.set(op.name, op);
   }
@@ -270,7 +298,9 @@ export class MCPOptimizer {
     if (op.tool) {
       const dot = op.tool.indexOf(".");
       const toolCode = `return await mcp.call(${JSON.stringify(op.tool.slice(0, dot))}, ${JSON.stringify(op.tool.slice(dot + 1))}, params);`;
-      const program = await compileProgram(`const params = ${JSON.stringify(params)};\n${toolCode}`);
+      const program = await compileProgram(
+        `const params = ${JSON.stringify(params)};\n${toolCode}`,
+      );
       return this.runProgram(program, toolCode, "operation", op, options);
     }
     const program = await compileProgram(`const params = ${JSON.stringify(params)};\n${op.code}`);
@@ -278,7 +308,10 @@ export class MCPOptimizer {
   }
 
   /** Ranked search over every tool, for the model-facing server and the CLI. */
-  async search(query: string, options: { limit?: number; detail?: "name" | "signature" | "full"; server?: string } = {}): Promise<SearchHit[]> {
+  async search(
+    query: string,
+    options: { limit?: number; detail?: "name" | "signature" | "full"; server?: string } = {},
+  ): Promise<SearchHit[]> {
     await this.start();
     return this.catalog.search(query, options);
   }
@@ -365,7 +398,10 @@ export class MCPOptimizer {
     const session = await this.loadSession(options);
     const timeoutMs = options.timeoutMs ?? this.config.maxExecutionTime;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 10 || timeoutMs > 3_600_000) {
-      throw new OptimizerError(ErrorCodes.INVALID_INPUT, `timeoutMs is an integer from 10 to 3600000; got ${timeoutMs}.`);
+      throw new OptimizerError(
+        ErrorCodes.INVALID_INPUT,
+        `timeoutMs is an integer from 10 to 3600000; got ${timeoutMs}.`,
+      );
     }
     const identity = {
       executionId,
@@ -408,31 +444,42 @@ export class MCPOptimizer {
     let outcome: SandboxOutcome | undefined;
     let failure: OptimizerError | undefined;
     try {
-      outcome = await this.telemetry.span(`execute_tool ${spanAttrs[Attr.toolName]}`, spanAttrs, async (span) => {
-        const sandboxSession = await this.telemetry.span("mcp_optimizer.sandbox.acquire", spanAttrs, () =>
-          this.sandboxSessionFor(session.id),
-        );
-        const result = await this.telemetry.span("mcp_optimizer.sandbox.execute", spanAttrs, () => {
-          // Tool-call spans are children of this phase, whatever context the sandbox's stream callbacks run in.
-          host.traceContext = this.telemetry.activeContext();
-          return sandboxSession.execute(
-            {
-              id: executionId,
-              code: program.code,
-              servers: this.catalog.guestServers(session.allow),
-              state: session.state,
-              limits,
-              hints,
-            },
-            host,
+      outcome = await this.telemetry.span(
+        `execute_tool ${spanAttrs[Attr.toolName]}`,
+        spanAttrs,
+        async (span) => {
+          const sandboxSession = await this.telemetry.span(
+            "mcp_optimizer.sandbox.acquire",
+            spanAttrs,
+            () => this.sandboxSessionFor(session.id),
           );
-        });
-        span?.setAttribute(Attr.mode, result.mode);
-        return result;
-      });
+          const result = await this.telemetry.span(
+            "mcp_optimizer.sandbox.execute",
+            spanAttrs,
+            () => {
+              // Tool-call spans are children of this phase, whatever context the sandbox's stream callbacks run in.
+              host.traceContext = this.telemetry.activeContext();
+              return sandboxSession.execute(
+                {
+                  id: executionId,
+                  code: program.code,
+                  servers: this.catalog.guestServers(session.allow),
+                  state: session.state,
+                  limits,
+                  hints,
+                },
+                host,
+              );
+            },
+          );
+          span?.setAttribute(Attr.mode, result.mode);
+          return result;
+        },
+      );
     } catch (error) {
       failure = this.redactError(toOptimizerError(error));
-      if (failure.code === ErrorCodes.SANDBOX_UNAVAILABLE) await this.closeSandboxSession(session.id);
+      if (failure.code === ErrorCodes.SANDBOX_UNAVAILABLE)
+        await this.closeSandboxSession(session.id);
     }
     const durationMs = performance.now() - started;
     const mode = outcome?.mode ?? this.sandbox?.mode ?? this.config.mode;
@@ -458,7 +505,12 @@ export class MCPOptimizer {
     }
     const used = meta.tokens + tokenizer.count(source) + resultTokens;
     const plainMcp = this.plainDefinitionTokens() + host.plainMcpCallTokens();
-    const tokens: TokenFigures = { used, plainMcp, tokenizer: tokenizer.name, saved: plainMcp - used };
+    const tokens: TokenFigures = {
+      used,
+      plainMcp,
+      tokenizer: tokenizer.name,
+      saved: plainMcp - used,
+    };
     const cost = {
       model: this.pricing.model,
       usedUsd: this.pricing.cost(used),
@@ -476,14 +528,25 @@ export class MCPOptimizer {
     this.telemetry.seconds(Instruments.executionDuration, durationMs, metricAttrs);
     this.telemetry.count(Instruments.tokensUsed, used, { [Attr.mode]: mode });
     this.telemetry.count(Instruments.tokensPlainMcp, plainMcp, { [Attr.mode]: mode });
-    this.telemetry.count(Instruments.tokensSaved, Math.max(0, plainMcp - used), { [Attr.mode]: mode });
-    this.telemetry.count(Instruments.costEstimated, cost.usedUsd, { [Attr.model]: cost.model, [Attr.costPath]: "code_mode" });
-    this.telemetry.count(Instruments.costEstimated, cost.plainMcpUsd, { [Attr.model]: cost.model, [Attr.costPath]: "plain_mcp" });
-    if (outcome?.notes?.length) this.telemetry.count(Instruments.sandboxFallbacks, 1, { [Attr.mode]: mode });
+    this.telemetry.count(Instruments.tokensSaved, Math.max(0, plainMcp - used), {
+      [Attr.mode]: mode,
+    });
+    this.telemetry.count(Instruments.costEstimated, cost.usedUsd, {
+      [Attr.model]: cost.model,
+      [Attr.costPath]: "code_mode",
+    });
+    this.telemetry.count(Instruments.costEstimated, cost.plainMcpUsd, {
+      [Attr.model]: cost.model,
+      [Attr.costPath]: "plain_mcp",
+    });
+    if (outcome?.notes?.length)
+      this.telemetry.count(Instruments.sandboxFallbacks, 1, { [Attr.mode]: mode });
 
     const code = this.redactor.text(source).slice(0, CODE_IN_LOG_CHARS);
     // A hybrid sandbox's fallbacks: in the result, the session log and the audit trail.
-    const notes = outcome?.notes?.length ? outcome.notes.map((n) => this.redactor.text(n)) : undefined;
+    const notes = outcome?.notes?.length
+      ? outcome.notes.map((n) => this.redactor.text(n))
+      : undefined;
     const logEntry: SessionLogEntry = {
       executionId,
       at: new Date().toISOString(),
@@ -498,7 +561,14 @@ export class MCPOptimizer {
       toolCalls: host.toolCalls,
       tokens: { used, plainMcp },
     };
-    await this.saveSession(session, outcome?.state, logEntry, host.toolCalls.length, tokens, cost.usedUsd);
+    await this.saveSession(
+      session,
+      outcome?.state,
+      logEntry,
+      host.toolCalls.length,
+      tokens,
+      cost.usedUsd,
+    );
     this.writeAudit({
       type: "execution",
       at: logEntry.at,
@@ -548,7 +618,10 @@ export class MCPOptimizer {
     const existing = await this.timedStore("get", () => this.sessions.get(id));
     if (existing) {
       if (options.tenant !== undefined && existing.tenant !== options.tenant) {
-        throw new OptimizerError(ErrorCodes.SESSION_NOT_FOUND, `No session "${id}" for tenant "${options.tenant}".`);
+        throw new OptimizerError(
+          ErrorCodes.SESSION_NOT_FOUND,
+          `No session "${id}" for tenant "${options.tenant}".`,
+        );
       }
       return existing;
     }
@@ -679,7 +752,10 @@ export class MCPOptimizer {
 
   private addUpstream(upstream: Upstream): void {
     if (this.upstreams.has(upstream.name)) {
-      throw new OptimizerError(ErrorCodes.INVALID_CONFIG, `Two upstreams are named "${upstream.name}".`);
+      throw new OptimizerError(
+        ErrorCodes.INVALID_CONFIG,
+        `Two upstreams are named "${upstream.name}".`,
+      );
     }
     this.upstreams.set(upstream.name, upstream);
     upstream.onToolsChanged?.(() => {
@@ -689,7 +765,8 @@ export class MCPOptimizer {
 
   private onUpstreamEvent(event: UpstreamEvent): void {
     if (event.type === "connected") {
-      if (event.reconnect) this.telemetry.count(Instruments.upstreamReconnects, 1, { [Attr.server]: event.server });
+      if (event.reconnect)
+        this.telemetry.count(Instruments.upstreamReconnects, 1, { [Attr.server]: event.server });
       if (this.starting) void this.refreshCatalog();
     }
     this.options.onUpstreamEvent?.(event);
@@ -706,7 +783,11 @@ export class MCPOptimizer {
         }
         const info = u.info();
         const configured = this.servers[u.name]?.description;
-        const description = configured ?? info.serverInfo?.title ?? firstLine(info.instructions) ?? info.serverInfo?.name;
+        const description =
+          configured ??
+          info.serverInfo?.title ??
+          firstLine(info.instructions) ??
+          info.serverInfo?.name;
         return { name: u.name, ...(description ? { description } : {}), tools };
       }),
     );
@@ -718,7 +799,11 @@ export class MCPOptimizer {
       const tools = metaToolDefinitions(this.catalog.listServers(), {
         maxResultTokens: this.options.maxResultTokens ?? 8000,
       });
-      this.metaTools = { version: this.catalog.version, tools, tokens: this.tokenizer!.count(JSON.stringify(tools)) };
+      this.metaTools = {
+        version: this.catalog.version,
+        tools,
+        tokens: this.tokenizer!.count(JSON.stringify(tools)),
+      };
     }
     return this.metaTools;
   }
@@ -726,7 +811,10 @@ export class MCPOptimizer {
   private plainDefinitionTokens(): number {
     if (!this.plainDefinitions || this.plainDefinitions.version !== this.catalog.version) {
       const text = toolDefinitionsText(this.catalog.listTools().map((t) => t.tool));
-      this.plainDefinitions = { version: this.catalog.version, tokens: this.tokenizer!.count(text) };
+      this.plainDefinitions = {
+        version: this.catalog.version,
+        tokens: this.tokenizer!.count(text),
+      };
     }
     return this.plainDefinitions.tokens;
   }
@@ -737,7 +825,10 @@ export class MCPOptimizer {
     try {
       return await fn();
     } catch (error) {
-      errorType = typeof (error as { code?: unknown }).code === "string" ? (error as { code: string }).code : "Error";
+      errorType =
+        typeof (error as { code?: unknown }).code === "string"
+          ? (error as { code: string }).code
+          : "Error";
       throw error;
     } finally {
       this.telemetry.seconds(Instruments.sessionStoreDuration, performance.now() - started, {
@@ -752,7 +843,8 @@ export class MCPOptimizer {
     for (const sink of this.audit) {
       try {
         const written = sink.write(record);
-        if (written && typeof (written as Promise<void>).catch === "function") (written as Promise<void>).catch(() => {});
+        if (written && typeof (written as Promise<void>).catch === "function")
+          (written as Promise<void>).catch(() => {});
       } catch {}
     }
   }
@@ -760,12 +852,20 @@ export class MCPOptimizer {
   private redactError(error: OptimizerError): OptimizerError {
     const message = this.redactor.text(error.message);
     if (message === error.message && !error.details) return error;
-    const details = error.details ? (this.redactor.json(error.details as JsonObject) as Record<string, unknown>) : undefined;
-    return new OptimizerError(error.code, message, { cause: error, ...(details ? { details } : {}) });
+    const details = error.details
+      ? (this.redactor.json(error.details as JsonObject) as Record<string, unknown>)
+      : undefined;
+    return new OptimizerError(error.code, message, {
+      cause: error,
+      ...(details ? { details } : {}),
+    });
   }
 
   private closedError(): OptimizerError {
-    return new OptimizerError(ErrorCodes.OPTIMIZER_CLOSED, "The optimizer was closed; create a new one.");
+    return new OptimizerError(
+      ErrorCodes.OPTIMIZER_CLOSED,
+      "The optimizer was closed; create a new one.",
+    );
   }
 }
 

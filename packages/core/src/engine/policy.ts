@@ -23,13 +23,20 @@ export type PolicyDecision = { allowed: true } | { allowed: false; reason: strin
  * Capability check of one tool call against a session's allowlist. Absent lists allow
  * everything configured; `deny` always wins.
  */
-export function checkToolAllowed(allow: SessionAllowlist, server: string, tool: string): PolicyDecision {
+export function checkToolAllowed(
+  allow: SessionAllowlist,
+  server: string,
+  tool: string,
+): PolicyDecision {
   const qualified = `${server}.${tool}`;
   if (allow.deny?.some((p) => matches(p, qualified) || matches(p, server))) {
     return { allowed: false, reason: `${qualified} is on this session's deny list` };
   }
   if (allow.servers && !allow.servers.some((p) => matches(p, server))) {
-    return { allowed: false, reason: `server "${server}" is not in this session's allowed servers (${allow.servers.join(", ") || "none"})` };
+    return {
+      allowed: false,
+      reason: `server "${server}" is not in this session's allowed servers (${allow.servers.join(", ") || "none"})`,
+    };
   }
   if (allow.tools && !allow.tools.some((p) => matches(p, qualified))) {
     return { allowed: false, reason: `${qualified} is not in this session's allowed tools` };
@@ -41,7 +48,10 @@ export function checkToolAllowed(allow: SessionAllowlist, server: string, tool: 
 export function serverVisible(allow: SessionAllowlist, server: string): boolean {
   if (allow.deny?.some((p) => matches(p, server))) return false;
   if (allow.servers && !allow.servers.some((p) => matches(p, server))) return false;
-  if (allow.tools && !allow.tools.some((p) => p.startsWith(`${server}.`) || matches(p.split(".")[0] ?? "", server))) {
+  if (
+    allow.tools &&
+    !allow.tools.some((p) => p.startsWith(`${server}.`) || matches(p.split(".")[0] ?? "", server))
+  ) {
     return false;
   }
   return true;

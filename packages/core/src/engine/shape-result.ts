@@ -3,18 +3,27 @@ import type { Tokenizer } from "../contracts/tokenizer.js";
 import type { JsonValue } from "../json.js";
 
 /** Renders a program's outcome as the text the model reads: the value, then console output. */
-export function renderOutcome(value: JsonValue | undefined, logs: readonly LogEntry[], logsTruncated: boolean): string {
+export function renderOutcome(
+  value: JsonValue | undefined,
+  logs: readonly LogEntry[],
+  logsTruncated: boolean,
+): string {
   let text: string;
-  if (value === undefined) text = logs.length > 0 ? "" : "(the program returned nothing; `return` the data you need)";
+  if (value === undefined)
+    text = logs.length > 0 ? "" : "(the program returned nothing; `return` the data you need)";
   else if (typeof value === "string") text = value;
   else {
     const compact = JSON.stringify(value);
     text = compact.length <= 2000 ? JSON.stringify(value, null, 2) : compact;
   }
   if (logs.length > 0 || logsTruncated) {
-    const lines = logs.map((l) => (l.level === "log" || l.level === "info" ? l.text : `[${l.level}] ${l.text}`));
+    const lines = logs.map((l) =>
+      l.level === "log" || l.level === "info" ? l.text : `[${l.level}] ${l.text}`,
+    );
     if (logsTruncated) lines.push("[console output cut: log less, or return the data instead]");
-    text = text ? `${text}\n\n--- console ---\n${lines.join("\n")}` : `--- console ---\n${lines.join("\n")}`;
+    text = text
+      ? `${text}\n\n--- console ---\n${lines.join("\n")}`
+      : `--- console ---\n${lines.join("\n")}`;
   }
   return text;
 }
