@@ -267,6 +267,27 @@ describe("MCPOptimizer on the embedded defaults (process sandbox, memory session
   });
 });
 
+describe("an upstream that cannot start", () => {
+  test("is listed as not connected, with no tools and no definition tokens; the others serve", async () => {
+    const optimizer = new MCPOptimizer({
+      sandboxConfig: { mode: "process" },
+      mcpServers: {
+        everything: everythingServer(),
+        broken: { command: process.execPath, args: ["-e", "process.exit(3)"] },
+      },
+    });
+    try {
+      const caps = await optimizer.capabilities();
+      const broken = caps.upstreams.find((u) => u.name === "broken")!;
+      expect(broken).toMatchObject({ connected: false, tools: 0, toolDefinitionTokens: 0 });
+      const result = await optimizer.run("return (await everything.get_sum({ a: 2, b: 3 }))");
+      expect(JSON.stringify(result.value)).toContain("5");
+    } finally {
+      await optimizer.close();
+    }
+  }, 60_000);
+});
+
 describe("configuration", () => {
   test("wrong and unknown fields are rejected with their path", () => {
     expect(() => new MCPOptimizer({ sandboxConfig: { mode: "vm" as never } })).toThrow(

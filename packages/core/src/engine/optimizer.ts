@@ -337,7 +337,9 @@ export class MCPOptimizer {
         ...u.info(),
         ...(u.info().lastError ? { lastError: this.redactor.text(u.info().lastError!) } : {}),
         tools: tools.length,
-        toolDefinitionTokens: tokenizer.count(toolDefinitionsText(tools.map((t) => t.tool))),
+        // No tools (an unreachable server) costs nothing, not the one token of "[]".
+        toolDefinitionTokens:
+          tools.length === 0 ? 0 : tokenizer.count(toolDefinitionsText(tools.map((t) => t.tool))),
       };
     });
     let sessions: OptimizerCapabilities["sessions"];
