@@ -41,6 +41,8 @@ export {
 export {
   type HttpServerConfig,
   HttpServerConfigSchema,
+  type HybridPolicyConfig,
+  HybridPolicySchema,
   isStdioServer,
   type McpServersConfig,
   McpServersSchema,

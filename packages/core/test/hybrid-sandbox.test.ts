@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
+import { parseSandboxConfig } from "../src/config/parse-config.js";
 import type { AuditRecord } from "../src/contracts/audit-sink.js";
 import type {
   Sandbox,
@@ -11,7 +12,11 @@ import type {
 } from "../src/contracts/sandbox.js";
 import { MCPOptimizer } from "../src/engine/optimizer.js";
 import { ErrorCodes, hasErrorCode, OptimizerError } from "../src/errors.js";
-import { createHybridSandbox, type HybridDecision } from "../src/sandbox/hybrid-sandbox.js";
+import {
+  createHybridSandbox,
+  type HybridDecision,
+  hybridPolicy,
+} from "../src/sandbox/hybrid-sandbox.js";
 import {
   createProcessSandbox,
   type ProcessSandbox,
@@ -452,3 +457,58 @@ test("the engine routes by what a program may reach: annotations, computed names
     await optimizer.close();
   }
 }, 60_000);
+
+describe("a hybrid policy given as configuration", () => {
+  test("routes by its rules and default modes", async () => {
+    const config = parseSandboxConfig({
+      mode: "hybrid",
+      hybrid: {
+        rules: [{ name: "writes", when: ["mayWrite", "needsFiles"], modes: ["docker"] }],
+        defaultModes: ["wasm"],
+      },
+    });
+    const decisions: HybridDecision[] = [];
+    const hybrid = createHybridSandbox({
+      sandboxes: {
+        docker: createProcessSandbox({ poolSize: 0 }),
+        wasm: createProcessSandbox({ poolSize: 0 }),
+      },
+      ...hybridPolicy(config.hybrid),
+      onDecision: (d) => decisions.push(d),
+    });
+    try {
+      const session = await hybrid.open();
+      const modes = [];
+      for (const hints of [{}, { mayWrite: true }, { needsFiles: true }, { mayDestroy: true }]) {
+        modes.push((await session.execute(job("return 1", hints), host)).mode);
+      }
+      // mayDestroy alone is not named by the configured rule: the default modes take it.
+      expect(modes).toEqual(["wasm", "docker", "docker", "wasm"]);
+      expect(decisions.map((d) => d.rule)).toEqual(["default", "writes", "writes", "default"]);
+      expect((await hybrid.capabilities()).details.rules).toEqual([
+        { name: "writes", modes: ["docker"] },
+      ]);
+    } finally {
+      await hybrid.close();
+    }
+  });
+
+  test("no policy keeps the defaults; a wrong one is INVALID_CONFIG naming the field", () => {
+    expect(hybridPolicy(undefined)).toEqual({});
+    expect(hybridPolicy(parseSandboxConfig({ mode: "hybrid" }).hybrid)).toEqual({});
+    for (const [hybrid, path] of [
+      [{ rules: [{ name: "x", when: ["mayDestroy"], modes: ["vm"] }] }, "hybrid.rules.0.modes.0"],
+      [{ rules: [{ name: "x", when: ["risky"], modes: ["docker"] }] }, "hybrid.rules.0.when.0"],
+      [{ rules: [{ name: "x", when: [], modes: ["docker"] }] }, "hybrid.rules.0.when"],
+      [{ defaultModes: ["hybrid"] }, "hybrid.defaultModes.0"],
+      [{ rule: [] }, "hybrid"],
+    ] as const) {
+      expect(() => parseSandboxConfig({ mode: "hybrid", hybrid })).toThrow(
+        expect.objectContaining({
+          code: ErrorCodes.INVALID_CONFIG,
+          message: expect.stringContaining(path),
+        }),
+      );
+    }
+  });
+});

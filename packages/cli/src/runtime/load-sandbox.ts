@@ -2,6 +2,7 @@ import {
   createHybridSandbox,
   createProcessSandbox,
   ErrorCodes,
+  hybridPolicy,
   OptimizerError,
   type ResolvedSandboxConfig,
   type Sandbox,
@@ -90,7 +91,7 @@ export async function loadCliSandbox(config: ResolvedSandboxConfig): Promise<Loa
       }
     }
     sandboxes.process = processSandbox();
-    return { sandbox: createHybridSandbox({ sandboxes }), notes };
+    return { sandbox: createHybridSandbox({ sandboxes, ...hybridPolicy(config.hybrid) }), notes };
   }
   if (config.mode === "wasm") {
     try {

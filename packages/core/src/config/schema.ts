@@ -3,6 +3,28 @@ import * as z from "zod";
 /** Sandbox modes; "gvisor" is docker with the runsc runtime. */
 export const SANDBOX_MODES = ["process", "wasm", "docker", "gvisor", "hybrid"] as const;
 
+/** Modes a hybrid policy may route to. */
+const ROUTABLE_MODES = ["process", "wasm", "docker", "gvisor"] as const;
+
+/** `sandbox.hybrid`: the routing policy of mode "hybrid", as data. */
+export const HybridPolicySchema = z.strictObject({
+  /** Ordered rules; the first whose hints hold picks the modes. Default: destructive tools, files or long runs to gvisor, docker, wasm, process. */
+  rules: z
+    .array(
+      z.strictObject({
+        /** A name for decisions, logs and metrics. */
+        name: z.string().min(1),
+        /** The rule holds when any of these hints is set for the execution. */
+        when: z.array(z.enum(["mayWrite", "mayDestroy", "needsFiles", "longRunning"])).min(1),
+        /** Modes to try, most preferred first; unconfigured or unavailable ones are passed over. */
+        modes: z.array(z.enum(ROUTABLE_MODES)).min(1),
+      }),
+    )
+    .optional(),
+  /** Modes for executions no rule matches. Default wasm, docker, gvisor, process. */
+  defaultModes: z.array(z.enum(ROUTABLE_MODES)).min(1).optional(),
+});
+
 export const SandboxConfigSchema = z.strictObject({
   /** Where programs run. Default "process" in core (the CLI defaults to "wasm"). */
   mode: z.enum(SANDBOX_MODES).default("process"),
@@ -14,6 +36,8 @@ export const SandboxConfigSchema = z.strictObject({
   maxExecutionTime: z.number().int().min(10).max(3_600_000).default(30_000),
   /** Memory ceiling of a sandbox runner in MiB. Default 128. */
   maxMemoryMb: z.number().int().min(16).max(65_536).default(128),
+  /** Routing policy when `mode` is "hybrid". Default: the built-in policy (DEFAULT_HYBRID_RULES). */
+  hybrid: HybridPolicySchema.optional(),
   /** Redis for sessions (used by the CLI and apps that compose @mcp-optimizer/sessions-redis). */
   redisUrl: z
     .string()
@@ -23,6 +47,7 @@ export const SandboxConfigSchema = z.strictObject({
 
 export type SandboxConfig = z.input<typeof SandboxConfigSchema>;
 export type ResolvedSandboxConfig = z.output<typeof SandboxConfigSchema>;
+export type HybridPolicyConfig = z.output<typeof HybridPolicySchema>;
 
 const stringMap = z.record(z.string(), z.string());
 

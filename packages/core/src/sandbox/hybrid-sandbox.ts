@@ -75,6 +75,36 @@ export const DEFAULT_HYBRID_MODES: readonly string[] = Object.freeze([
   "process",
 ]);
 
+/** A routing policy as data (the config's `sandbox.hybrid`). */
+export interface HybridPolicy {
+  /** Ordered rules: each holds when any hint it names is set. */
+  rules?: ReadonlyArray<{
+    name: string;
+    when: ReadonlyArray<"mayWrite" | "mayDestroy" | "needsFiles" | "longRunning">;
+    modes: readonly string[];
+  }>;
+  /** Modes for executions no rule matches. */
+  defaultModes?: readonly string[];
+}
+
+/** The hybrid options a policy given as data stands for; `{}` (the defaults) when there is none. */
+export function hybridPolicy(
+  policy: HybridPolicy | undefined,
+): Pick<HybridSandboxOptions, "rules" | "defaultModes"> {
+  return {
+    ...(policy?.rules
+      ? {
+          rules: policy.rules.map((rule) => ({
+            name: rule.name,
+            when: (hints: ExecutionHints) => rule.when.some((hint) => hints[hint] === true),
+            modes: [...rule.modes],
+          })),
+        }
+      : {}),
+    ...(policy?.defaultModes ? { defaultModes: [...policy.defaultModes] } : {}),
+  };
+}
+
 /** Where one execution may go. */
 export interface HybridRoute {
   /** The rule that matched, or "default". */

@@ -1,6 +1,6 @@
 import type { ResolvedSandboxConfig } from "../config/schema.js";
 import type { Sandbox, SandboxLimits } from "../contracts/sandbox.js";
-import { createHybridSandbox, type HybridDecision } from "./hybrid-sandbox.js";
+import { createHybridSandbox, type HybridDecision, hybridPolicy } from "./hybrid-sandbox.js";
 import { type LoadSandboxOptions, loadPluginSandbox } from "./load-sandbox.js";
 import { createProcessSandbox } from "./process/process-sandbox.js";
 
@@ -25,6 +25,7 @@ export async function loadHybridSandbox(
   sandboxes.process = createProcessSandbox({ maxMemoryMb: config.maxMemoryMb, ...options.process });
   return createHybridSandbox({
     sandboxes,
+    ...hybridPolicy(config.hybrid),
     ...(options.onDecision ? { onDecision: options.onDecision } : {}),
   });
 }
