@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+
+export { freePort } from "@mcp-optimizer/core/testing";
 
 /** The built bin: tests run the real command, as a user would. */
 export const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
@@ -142,17 +143,6 @@ export function writeServersConfig(dir: string, extra: Record<string, unknown> =
     ),
   );
   return file;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -54,23 +54,29 @@ return { md: md.length, entities: graph.entities.length };`,
   expect(text(bad)).toMatch(/^TOOL_NOT_FOUND: /);
 }
 
+/** What an MCP client does: start `mcp-optimizer serve --config FILE` over stdio and connect. */
+async function connectStdio(configFile: string): Promise<{ client: Client; stderr: () => string }> {
+  const client = new Client({ name: "cli-test", version: "1.0.0" });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [BIN, "serve", "--config", configFile],
+    stderr: "pipe",
+    env: { ...(process.env as Record<string, string>), MCPO_CONFIG: "" },
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (d) => {
+    stderr += String(d);
+  });
+  await client.connect(transport);
+  return { client, stderr: () => stderr };
+}
+
 describe("serve", () => {
   test("over stdio: an MCP client starts `mcp-optimizer serve` and uses code mode", async () => {
-    const client = new Client({ name: "cli-test", version: "1.0.0" });
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [BIN, "serve", "--config", config],
-      stderr: "pipe",
-      env: { ...(process.env as Record<string, string>), MCPO_CONFIG: "" },
-    });
-    let stderr = "";
-    transport.stderr?.on("data", (d) => {
-      stderr += String(d);
-    });
-    await client.connect(transport);
+    const { client, stderr } = await connectStdio(config);
     try {
       await exercise(client);
-      expect(stderr).toContain("serving on stdio (2/2 servers");
+      expect(stderr()).toContain("serving on stdio (2/2 servers");
     } finally {
       await client.close();
     }
@@ -78,22 +84,13 @@ describe("serve", () => {
 
   test("over stdio with the default sandbox (wasm, or its process fallback): stdout stays the protocol's", async () => {
     const defaults = writeServersConfig(dir, { sandbox: {} });
-    const client = new Client({ name: "cli-test", version: "1.0.0" });
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [BIN, "serve", "--config", defaults],
-      stderr: "pipe",
-      env: { ...(process.env as Record<string, string>), MCPO_CONFIG: "" },
-    });
-    let stderr = "";
-    transport.stderr?.on("data", (d) => {
-      stderr += String(d);
-    });
-    await client.connect(transport);
+    const { client, stderr } = await connectStdio(defaults);
     try {
       await exercise(client);
-      expect(stderr).toContain(
-        stderr.includes("falling back to the process sandbox") ? "sandbox process" : "sandbox wasm",
+      expect(stderr()).toContain(
+        stderr().includes("falling back to the process sandbox")
+          ? "sandbox process"
+          : "sandbox wasm",
       );
     } finally {
       await client.close();

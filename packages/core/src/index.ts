@@ -27,7 +27,6 @@ export {
   type CatalogTool,
   type DetailLevel,
   effectiveAnnotations,
-  RESERVED_GLOBALS,
   type SearchHit,
   ToolCatalog,
   type ToolDescription,

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
+
+export { freePort } from "@mcp-optimizer/core/testing";
 
 const require = createRequire(import.meta.url);
 
@@ -12,17 +13,6 @@ export function everythingServer(env: Record<string, string> = {}) {
     args: [join(dirname(pkg), "dist", "index.js"), "stdio"],
     env,
   };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface Sample {

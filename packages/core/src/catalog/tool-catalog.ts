@@ -20,8 +20,6 @@ import {
 import { createSearchIndex, type SearchIndex } from "./search-index.js";
 
 /** Names a server global may not take: the guest's own globals and JavaScript's. */
-/** Names a server global never takes (kept for compatibility; see GUEST_GLOBALS). */
-export const RESERVED_GLOBALS: readonly string[] = [...GUEST_GLOBALS];
 
 export interface CatalogTool {
   /** "server.tool" with original names. */
@@ -108,7 +106,7 @@ export class ToolCatalog {
   update(servers: { name: string; description?: string; tools: UpstreamTool[] }[]): void {
     const serverIds = assignIdentifiers(
       servers.map((s) => s.name),
-      { reserved: RESERVED_GLOBALS },
+      { reserved: GUEST_GLOBALS },
     );
     const next = new Map<string, CatalogServer>();
     for (const s of [...servers].sort((a, b) => a.name.localeCompare(b.name))) {

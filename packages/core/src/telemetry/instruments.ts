@@ -176,13 +176,18 @@ export class Telemetry {
       });
   }
 
-  count(name: string, value: number, attributes?: Attributes): void {
+  /** Re-binds when an SDK registered a meter provider after the instruments were made. */
+  private follow(): void {
     if (this.provider && metrics.getMeterProvider() !== this.provider) this.bind();
+  }
+
+  count(name: string, value: number, attributes?: Attributes): void {
+    this.follow();
     if (value !== 0) this.counters[name]?.add(value, attributes);
   }
 
   seconds(name: string, ms: number, attributes?: Attributes): void {
-    if (this.provider && metrics.getMeterProvider() !== this.provider) this.bind();
+    this.follow();
     this.histograms[name]?.record(ms / 1000, attributes);
   }
 

@@ -15,3 +15,4 @@ export {
 } from "./describe-session-store.js";
 export { describeTokenizer } from "./describe-tokenizer.js";
 export { type DescribeUpstreamOptions, describeUpstream } from "./describe-upstream.js";
+export { freePort } from "./free-port.js";

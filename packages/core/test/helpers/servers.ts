@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
+import { freePort } from "../../src/testing/free-port.js";
 
 const require = createRequire(import.meta.url);
 
@@ -30,17 +30,6 @@ export function memoryServer(file: string) {
     args: [bin("@modelcontextprotocol/server-memory")],
     env: { MEMORY_FILE_PATH: file },
   };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts server-everything over Streamable HTTP on a free port. */
@@ -88,3 +77,5 @@ export async function startEverythingHttp(): Promise<{
       }),
   };
 }
+
+export { freePort };
