@@ -16,7 +16,6 @@ import type {
   SandboxCapabilities,
   SandboxLimits,
   SandboxOutcome,
-  SandboxSession,
 } from "../contracts/sandbox.js";
 import type {
   SessionAllowlist,
@@ -46,8 +45,10 @@ import {
   registerOperation,
 } from "./operations.js";
 import type { RetryOptions } from "./retry.js";
+import { SandboxRunners } from "./sandbox-runners.js";
 import { renderOutcome, shapeToBudget } from "./shape-result.js";
 import { compileProgram, type Program } from "./transpile.js";
+import { UpstreamSet } from "./upstream-set.js";
 
 export interface MCPOptimizerOptions {
   /** Sandbox mode and limits (the brief's SandboxConfig). Default: process mode, 30 s, 128 MB. */
@@ -146,11 +147,6 @@ export interface OptimizerCapabilities {
   tools: number;
 }
 
-interface SandboxEntry {
-  session: Promise<SandboxSession>;
-  lastUsed: number;
-}
-
 const CODE_IN_LOG_CHARS = 4000;
 
 /**
@@ -162,20 +158,18 @@ export class MCPOptimizer {
   readonly catalog = new ToolCatalog();
   readonly sessions: SessionStore;
   private readonly options: MCPOptimizerOptions;
-  private readonly upstreams = new Map<string, Upstream>();
-  private readonly servers: McpServersConfig;
+  private readonly upstreams: UpstreamSet;
   private readonly redactor: Redactor;
   private readonly audit: AuditSink[];
   private readonly telemetry: Telemetry;
   private readonly validators = new ValidatorCache();
   private readonly operations = new Map<string, RegisteredOperation>();
-  private readonly sandboxSessions = new Map<string, SandboxEntry>();
+  private readonly runners: SandboxRunners;
   private readonly pricing: Pricing;
   private sandbox: Sandbox | undefined;
   private tokenizer: Tokenizer | undefined;
   private starting: Promise<void> | undefined;
   private closed = false;
-  private reaper: NodeJS.Timeout | undefined;
   private metaTools: { version: number; tools: MetaToolDefinition[]; tokens: number } | undefined;
   private plainDefinitions: { version: number; tokens: number } | undefined;
 
@@ -186,7 +180,6 @@ export class MCPOptimizer {
       options.mcpServers ?? {},
       options.env ? { env: options.env } : {},
     );
-    this.servers = servers;
     this.redactor = createRedactor([...secrets, ...(options.secrets ?? [])]);
     this.sessions = options.sessions ?? new MemorySessionStore();
     this.audit =
@@ -199,17 +192,24 @@ export class MCPOptimizer {
       metrics: this.config.enableMetrics,
       traces: this.config.enableTelemetry,
     });
-    this.telemetry.observeSandboxSessions(() => this.sandboxSessions.size);
+    this.upstreams = new UpstreamSet({
+      catalog: this.catalog,
+      servers,
+      ...(options.requireUpstreams ? { requireUpstreams: true } : {}),
+    });
+    this.runners = new SandboxRunners(() => this.sandbox!, {
+      maxMemoryMb: this.config.maxMemoryMb,
+      ...(options.maxSandboxSessions ? { maxRunners: options.maxSandboxSessions } : {}),
+      ...(options.sandboxIdleMs ? { idleMs: options.sandboxIdleMs } : {}),
+    });
+    this.telemetry.observeSandboxSessions(() => this.runners.size);
     this.telemetry.observeSandboxPool(() => this.sandbox?.poolStats?.());
     this.pricing = createPricing(options.pricing);
     if (options.sandbox) this.sandbox = options.sandbox;
-    for (const upstream of options.upstreams ?? []) this.addUpstream(upstream);
+    for (const upstream of options.upstreams ?? []) this.upstreams.add(upstream);
     for (const [name, server] of Object.entries(servers)) {
       if (server.disabled) continue;
-      if (this.upstreams.has(name)) {
-        throw new OptimizerError(ErrorCodes.INVALID_CONFIG, `Two upstreams are named "${name}".`);
-      }
-      this.addUpstream(
+      this.upstreams.add(
         new McpUpstream({
           name,
           server,
@@ -234,25 +234,15 @@ export class MCPOptimizer {
     const tokenizer = this.options.tokenizer
       ? Promise.resolve(this.options.tokenizer)
       : createO200kTokenizer();
-    const connections = [...this.upstreams.values()].map(async (u) => {
-      try {
-        await u.connect();
-      } catch (error) {
-        if (this.options.requireUpstreams) throw error;
-      }
-    });
     const sandbox = this.sandbox
       ? Promise.resolve(this.sandbox)
       : loadSandbox(
           this.config,
           this.options.processSandbox ? { process: this.options.processSandbox } : {},
         );
-    const [tok, box] = await Promise.all([tokenizer, sandbox, ...connections]);
-    this.tokenizer = tok as Tokenizer;
-    this.sandbox = box as Sandbox;
-    await this.refreshCatalog();
-    this.reaper = setInterval(() => this.reapIdleSandboxes(), 30_000);
-    this.reaper.unref();
+    const [tok, box] = await Promise.all([tokenizer, sandbox, this.upstreams.connectAll()]);
+    this.tokenizer = tok;
+    this.sandbox = box;
   }
 
   /** Runs a program (TypeScript or JavaScript) and returns its shaped result. */
@@ -331,7 +321,7 @@ export class MCPOptimizer {
   async capabilities(): Promise<OptimizerCapabilities> {
     await this.start();
     const tokenizer = this.tokenizer!;
-    const upstreams = [...this.upstreams.values()].map((u) => {
+    const upstreams = this.upstreams.list().map((u) => {
       const tools = this.catalog.listTools().filter((t) => t.server === u.name);
       return {
         ...u.info(),
@@ -361,25 +351,23 @@ export class MCPOptimizer {
 
   /** The upstreams by name (connected or not). */
   listUpstreams(): Upstream[] {
-    return [...this.upstreams.values()];
+    return this.upstreams.list();
   }
 
   /** Closes a session's sandbox runner and deletes the session. */
   async deleteSession(sessionId: string): Promise<boolean> {
     assertSessionId(sessionId);
-    await this.closeSandboxSession(sessionId);
+    await this.runners.close(sessionId);
     return this.timedStore("delete", () => this.sessions.delete(sessionId));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.reaper);
     await this.starting?.catch(() => {});
-    const sandboxSessions = [...this.sandboxSessions.keys()];
-    await Promise.allSettled(sandboxSessions.map((id) => this.closeSandboxSession(id)));
+    await this.runners.closeAll();
     await Promise.allSettled([
-      ...[...this.upstreams.values()].map((u) => u.close()),
+      this.upstreams.closeAll(),
       this.sandbox?.close(),
       ...this.audit.map((a) => a.close?.()),
     ]);
@@ -415,7 +403,7 @@ export class MCPOptimizer {
     const host = new ExecutionHost(
       {
         catalog: this.catalog,
-        upstreams: this.upstreams,
+        upstreams: this.upstreams.byName,
         redactor: this.redactor,
         audit: this.audit,
         telemetry: this.telemetry,
@@ -450,38 +438,41 @@ export class MCPOptimizer {
         `execute_tool ${spanAttrs[Attr.toolName]}`,
         spanAttrs,
         async (span) => {
-          const sandboxSession = await this.telemetry.span(
+          const { runner, release } = await this.telemetry.span(
             "mcp_optimizer.sandbox.acquire",
             spanAttrs,
-            () => this.sandboxSessionFor(session.id),
+            () => this.runners.acquire(session.id),
           );
-          const result = await this.telemetry.span(
-            "mcp_optimizer.sandbox.execute",
-            spanAttrs,
-            () => {
-              // Tool-call spans are children of this phase, whatever context the sandbox's stream callbacks run in.
-              host.traceContext = this.telemetry.activeContext();
-              return sandboxSession.execute(
-                {
-                  id: executionId,
-                  code: program.code,
-                  servers: this.catalog.guestServers(session.allow),
-                  state: session.state,
-                  limits,
-                  hints,
-                },
-                host,
-              );
-            },
-          );
-          span?.setAttribute(Attr.mode, result.mode);
-          return result;
+          try {
+            const result = await this.telemetry.span(
+              "mcp_optimizer.sandbox.execute",
+              spanAttrs,
+              () => {
+                // Tool-call spans are children of this phase, whatever context the sandbox's stream callbacks run in.
+                host.traceContext = this.telemetry.activeContext();
+                return runner.execute(
+                  {
+                    id: executionId,
+                    code: program.code,
+                    servers: this.catalog.guestServers(session.allow),
+                    state: session.state,
+                    limits,
+                    hints,
+                  },
+                  host,
+                );
+              },
+            );
+            span?.setAttribute(Attr.mode, result.mode);
+            return result;
+          } finally {
+            release();
+          }
         },
       );
     } catch (error) {
       failure = this.redactError(toOptimizerError(error));
-      if (failure.code === ErrorCodes.SANDBOX_UNAVAILABLE)
-        await this.closeSandboxSession(session.id);
+      if (failure.code === ErrorCodes.SANDBOX_UNAVAILABLE) await this.runners.close(session.id);
     }
     const durationMs = performance.now() - started;
     const mode = outcome?.mode ?? this.sandbox?.mode ?? this.config.mode;
@@ -716,84 +707,11 @@ export class MCPOptimizer {
     return hints;
   }
 
-  private async sandboxSessionFor(sessionId: string): Promise<SandboxSession> {
-    const existing = this.sandboxSessions.get(sessionId);
-    if (existing) {
-      existing.lastUsed = Date.now();
-      this.sandboxSessions.delete(sessionId);
-      this.sandboxSessions.set(sessionId, existing);
-      return existing.session;
-    }
-    const session = this.sandbox!.open({ sessionId, maxMemoryMb: this.config.maxMemoryMb });
-    this.sandboxSessions.set(sessionId, { session, lastUsed: Date.now() });
-    session.catch(() => this.sandboxSessions.delete(sessionId));
-    const max = this.options.maxSandboxSessions ?? 64;
-    while (this.sandboxSessions.size > max) {
-      const oldest = this.sandboxSessions.keys().next().value as string;
-      void this.closeSandboxSession(oldest);
-    }
-    return session;
-  }
-
-  private async closeSandboxSession(sessionId: string): Promise<void> {
-    const entry = this.sandboxSessions.get(sessionId);
-    if (!entry) return;
-    this.sandboxSessions.delete(sessionId);
-    try {
-      await (await entry.session).close();
-    } catch {}
-  }
-
-  private reapIdleSandboxes(): void {
-    const idle = this.options.sandboxIdleMs ?? 300_000;
-    const now = Date.now();
-    for (const [id, entry] of this.sandboxSessions) {
-      if (now - entry.lastUsed > idle) void this.closeSandboxSession(id);
-    }
-  }
-
-  private addUpstream(upstream: Upstream): void {
-    if (this.upstreams.has(upstream.name)) {
-      throw new OptimizerError(
-        ErrorCodes.INVALID_CONFIG,
-        `Two upstreams are named "${upstream.name}".`,
-      );
-    }
-    this.upstreams.set(upstream.name, upstream);
-    upstream.onToolsChanged?.(() => {
-      void this.refreshCatalog();
-    });
-  }
-
   private onUpstreamEvent(event: UpstreamEvent): void {
-    if (event.type === "connected") {
-      if (event.reconnect)
-        this.telemetry.count(Instruments.upstreamReconnects, 1, { [Attr.server]: event.server });
-      if (this.starting) void this.refreshCatalog();
-    }
+    if (event.type === "connected" && event.reconnect)
+      this.telemetry.count(Instruments.upstreamReconnects, 1, { [Attr.server]: event.server });
+    this.upstreams.onEvent(event);
     this.options.onUpstreamEvent?.(event);
-  }
-
-  private async refreshCatalog(): Promise<void> {
-    const servers = await Promise.all(
-      [...this.upstreams.values()].map(async (u) => {
-        let tools: Awaited<ReturnType<Upstream["listTools"]>> = [];
-        if (u.info().connected) {
-          try {
-            tools = await u.listTools();
-          } catch {}
-        }
-        const info = u.info();
-        const configured = this.servers[u.name]?.description;
-        const description =
-          configured ??
-          info.serverInfo?.title ??
-          firstLine(info.instructions) ??
-          info.serverInfo?.name;
-        return { name: u.name, ...(description ? { description } : {}), tools };
-      }),
-    );
-    this.catalog.update(servers);
   }
 
   private currentMetaTools(): { tools: MetaToolDefinition[]; tokens: number } {
@@ -869,8 +787,4 @@ export class MCPOptimizer {
       "The optimizer was closed; create a new one.",
     );
   }
-}
-
-function firstLine(text: string | undefined): string | undefined {
-  return text?.trim().split("\n")[0] || undefined;
 }
