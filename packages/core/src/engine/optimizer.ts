@@ -7,7 +7,7 @@ import {
   type ToolDescription,
 } from "../catalog/tool-catalog.js";
 import { parseMcpServers, parseSandboxConfig } from "../config/parse-config.js";
-import type { McpServersConfig, ResolvedSandboxConfig, SandboxConfig } from "../config/schema.js";
+import type { ResolvedSandboxConfig, SandboxConfig } from "../config/schema.js";
 import type { AuditSink, ExecutionAuditRecord } from "../contracts/audit-sink.js";
 import type {
   ExecutionHints,
