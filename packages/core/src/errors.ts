@@ -52,6 +52,10 @@ export const ErrorCodes = {
   SESSION_CORRUPT: "SESSION_CORRUPT",
   /** The session store cannot be reached. */
   SESSION_STORE_UNAVAILABLE: "SESSION_STORE_UNAVAILABLE",
+  /** Other executions of the session held its turn longer than the wait allows; nothing ran. */
+  SESSION_BUSY: "SESSION_BUSY",
+  /** The execution's lease lapsed and a later one was granted: its save was refused, nothing written. */
+  SESSION_LEASE_LOST: "SESSION_LEASE_LOST",
   /** No operation is registered under that name. */
   OPERATION_NOT_FOUND: "OPERATION_NOT_FOUND",
   /** The operation's parameters do not match its input schema. */

@@ -107,18 +107,71 @@ export interface SessionChange {
 }
 
 /**
+ * A session's turn: while an execution holds it, no other execution of that session (in this
+ * process or on another replica) runs. See docs/adr/0008-session-lease.md.
+ */
+export interface SessionLease {
+  sessionId: string;
+  /**
+   * The fencing token: every grant of this session's lease gets a larger one. A save carries
+   * it, and the store refuses it once a later grant exists (SESSION_LEASE_LOST).
+   */
+  token: number;
+  /** Who holds it: unique per grant, opaque. */
+  holder: string;
+}
+
+export interface SessionLeaseOptions {
+  /** How long the lease holds unless renewed, in ms. */
+  ttlMs: number;
+  /** How long to wait for the turn, in ms; SESSION_BUSY after it. 0: do not wait. */
+  waitMs: number;
+}
+
+/** A granted lease and the session as it was read in the same step. */
+export interface LeasedSession {
+  lease: SessionLease;
+  /** Undefined when no such session exists (yet). */
+  record: SessionRecord | undefined;
+}
+
+export interface SessionWriteOptions {
+  /** Write only while no later lease of the session was granted; else SESSION_LEASE_LOST, nothing written. */
+  lease?: SessionLease;
+  /** Give the lease back in the same step as the write. Default false. */
+  release?: boolean;
+}
+
+/**
  * Sessions, with compare-and-set updates: `update(id, expectedVersion, next)` fails with
- * SESSION_CONFLICT when another writer got there first; re-read and try again.
+ * SESSION_CONFLICT when another writer got there first; re-read and try again. Executions take
+ * a session's lease (`acquireLease`) so that they run one at a time and never overwrite each
+ * other: a save carries the lease's fencing token and a stale one writes nothing.
  * Implementations: MemorySessionStore (core), @mcp-optimizer/sessions-redis.
  */
 export interface SessionStore {
   /** Stable name for metrics and capability reports, e.g. "memory". */
   readonly kind: string;
   get(id: string): Promise<SessionRecord | undefined>;
-  /** Fails with SESSION_EXISTS when the id is taken. */
-  create(input: SessionCreateInput): Promise<SessionRecord>;
+  /** Fails with SESSION_EXISTS when the id is taken (and SESSION_LEASE_LOST for a stale `lease`). */
+  create(input: SessionCreateInput, options?: SessionWriteOptions): Promise<SessionRecord>;
   /** Writes `next` when the stored version equals `expectedVersion`; returns the new record. */
-  update(id: string, expectedVersion: number, next: SessionData): Promise<SessionRecord>;
+  update(
+    id: string,
+    expectedVersion: number,
+    next: SessionData,
+    options?: SessionWriteOptions,
+  ): Promise<SessionRecord>;
+  /**
+   * Waits for the session's turn, in order of arrival across every process sharing the store,
+   * then grants it for `ttlMs` and reads the session in the same step. Fails with SESSION_BUSY
+   * when the turn did not come within `waitMs`. The session need not exist.
+   */
+  acquireLease(id: string, options: SessionLeaseOptions): Promise<LeasedSession>;
+  /** Extends a held lease by `ttlMs`; false when it lapsed (it may have been granted since). */
+  renewLease(lease: SessionLease, ttlMs: number): Promise<boolean>;
+  /** Gives the turn back; the next waiter gets it. Idempotent; a lapsed lease is ignored. */
+  releaseLease(lease: SessionLease): Promise<void>;
   /** Slides the TTL (optionally to a new one); false when the session does not exist. */
   touch(id: string, ttlMs?: number): Promise<boolean>;
   delete(id: string): Promise<boolean>;

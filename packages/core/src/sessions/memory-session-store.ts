@@ -1,13 +1,18 @@
 import type {
+  LeasedSession,
   SessionChange,
   SessionCreateInput,
   SessionData,
+  SessionLease,
+  SessionLeaseOptions,
   SessionListOptions,
   SessionListPage,
   SessionRecord,
   SessionStore,
+  SessionWriteOptions,
 } from "../contracts/session-store.js";
 import { ErrorCodes, OptimizerError } from "../errors.js";
+import { LeaseTable, leaseLostError } from "./lease-table.js";
 import { assertSessionId, assertTtl, newSessionRecord, nextSessionRecord } from "./session-data.js";
 
 type RecordMeta = Omit<SessionRecord, keyof SessionData> & Pick<SessionData, "tenant">;
@@ -50,6 +55,7 @@ export class MemorySessionStore implements SessionStore {
   // A Map iterates in insertion order: re-inserting on use makes the first entry the LRU one.
   private readonly records = new Map<string, Entry>();
   private readonly listeners = new Set<(change: SessionChange) => void>();
+  private readonly leases = new LeaseTable();
   private readonly sweeper: NodeJS.Timeout;
   private readonly maxSessions: number;
   private closed = false;
@@ -67,9 +73,13 @@ export class MemorySessionStore implements SessionStore {
     return entry && recordOf(entry);
   }
 
-  async create(input: SessionCreateInput): Promise<SessionRecord> {
+  async create(
+    input: SessionCreateInput,
+    options: SessionWriteOptions = {},
+  ): Promise<SessionRecord> {
     this.assertOpen();
     const entry = entryOf(newSessionRecord(input));
+    this.assertFence(entry.meta.id, options);
     if (this.live(entry.meta.id)) {
       throw new OptimizerError(
         ErrorCodes.SESSION_EXISTS,
@@ -77,12 +87,19 @@ export class MemorySessionStore implements SessionStore {
       );
     }
     this.put(entry);
+    if (options.release && options.lease) this.leases.release(options.lease);
     return recordOf(entry);
   }
 
-  async update(id: string, expectedVersion: number, next: SessionData): Promise<SessionRecord> {
+  async update(
+    id: string,
+    expectedVersion: number,
+    next: SessionData,
+    options: SessionWriteOptions = {},
+  ): Promise<SessionRecord> {
     this.assertOpen();
     assertSessionId(id);
+    this.assertFence(id, options);
     const current = this.live(id)?.meta;
     if (!current)
       throw new OptimizerError(
@@ -99,9 +116,28 @@ export class MemorySessionStore implements SessionStore {
     const record = nextSessionRecord(current, next);
     const entry = entryOf(record);
     this.put(entry);
+    if (options.release && options.lease) this.leases.release(options.lease);
     this.emit({ id, version: entry.meta.version });
     // Built from the caller's own `next`, so handing it back shares nothing with the store.
     return record;
+  }
+
+  async acquireLease(id: string, options: SessionLeaseOptions): Promise<LeasedSession> {
+    this.assertOpen();
+    assertSessionId(id);
+    const lease = await this.leases.acquire(id, options);
+    const entry = this.live(id);
+    return { lease, record: entry && recordOf(entry) };
+  }
+
+  async renewLease(lease: SessionLease, ttlMs: number): Promise<boolean> {
+    this.assertOpen();
+    return this.leases.renew(lease, ttlMs);
+  }
+
+  async releaseLease(lease: SessionLease): Promise<void> {
+    this.assertOpen();
+    this.leases.release(lease);
   }
 
   async touch(id: string, ttlMs?: number): Promise<boolean> {
@@ -125,6 +161,7 @@ export class MemorySessionStore implements SessionStore {
     assertSessionId(id);
     const existed = this.live(id) !== undefined;
     this.records.delete(id);
+    this.leases.forget(id);
     if (existed) this.emit({ id, version: null });
     return existed;
   }
@@ -166,6 +203,7 @@ export class MemorySessionStore implements SessionStore {
     this.closed = true;
     clearInterval(this.sweeper);
     this.records.clear();
+    this.leases.clear();
     this.listeners.clear();
   }
 
@@ -197,8 +235,18 @@ export class MemorySessionStore implements SessionStore {
   private sweep(): void {
     const now = Date.now();
     for (const [id, entry] of this.records) {
-      if (Date.parse(entry.meta.expiresAt) <= now) this.records.delete(id);
+      if (Date.parse(entry.meta.expiresAt) <= now) {
+        this.records.delete(id);
+        this.leases.forget(id);
+      }
     }
+  }
+
+  /** A write under a lease that a later grant replaced writes nothing. */
+  private assertFence(id: string, options: SessionWriteOptions): void {
+    if (!options.lease) return;
+    if (options.lease.sessionId !== id || !this.leases.isCurrent(options.lease))
+      throw leaseLostError(id);
   }
 
   private emit(change: SessionChange): void {

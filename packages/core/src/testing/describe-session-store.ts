@@ -9,6 +9,12 @@ export interface DescribeSessionStoreOptions {
   writers?: number;
   /** Per-test timeout for vitest, in ms. Default 30000. */
   testTimeoutMs?: number;
+  /**
+   * Whether two stores made by the factory share one backend, as replicas do (Redis: yes;
+   * memory: no). When they do, the lease tests spread their contenders over two stores.
+   * Default false.
+   */
+  shared?: boolean;
 }
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,11 +37,15 @@ export function describeSessionStore(
 
   describe(`SessionStore conformance: ${name}`, () => {
     let store: SessionStore;
+    /** A second replica on the same backend, or the same store when the backend is not shared. */
+    let peer: SessionStore;
     beforeAll(async () => {
       store = await factory();
+      peer = options.shared ? await factory() : store;
     }, timeout);
     afterAll(async () => {
       await store?.close();
+      if (peer !== store) await peer?.close();
     }, timeout);
 
     test(
@@ -282,5 +292,192 @@ export function describeSessionStore(
       },
       timeout,
     );
+
+    describe("leases: one execution of a session at a time", () => {
+      const lease = { ttlMs: 10_000, waitMs: 10_000 };
+
+      test(
+        "grants a free lease at once, reads the session in the same step, and tokens grow",
+        async () => {
+          const created = await store.create({ id: id("lease"), state: { a: 1 } });
+          const first = await store.acquireLease(id("lease"), lease);
+          expect(first.record).toEqual(created);
+          expect(first.lease.sessionId).toBe(id("lease"));
+          await store.releaseLease(first.lease);
+          const second = await peer.acquireLease(id("lease"), lease);
+          expect(second.lease.token).toBeGreaterThan(first.lease.token);
+          expect(second.lease.holder).not.toBe(first.lease.holder);
+          await peer.releaseLease(second.lease);
+        },
+        timeout,
+      );
+
+      test(
+        "leases a session that does not exist yet; a create under the lease works",
+        async () => {
+          const { lease: held, record } = await store.acquireLease(id("lease-new"), lease);
+          expect(record).toBeUndefined();
+          const created = await store.create({ id: id("lease-new") }, { lease: held });
+          expect(created.version).toBe(1);
+          await store.releaseLease(held);
+        },
+        timeout,
+      );
+
+      test(
+        "waiters get the turn in order of arrival, each when the one before releases",
+        async () => {
+          await store.create({ id: id("lease-order") });
+          const first = await store.acquireLease(id("lease-order"), lease);
+          const order: number[] = [];
+          const waiters = [];
+          for (let i = 0; i < 4; i++) {
+            const s = i % 2 === 0 ? peer : store;
+            waiters.push(
+              s.acquireLease(id("lease-order"), lease).then(async (got) => {
+                order.push(i);
+                await wait(20);
+                await s.releaseLease(got.lease);
+              }),
+            );
+            // Arrival order is what the test checks: let each waiter reach the queue.
+            await wait(100);
+          }
+          expect(order).toEqual([]);
+          await store.releaseLease(first.lease);
+          await Promise.all(waiters);
+          expect(order).toEqual([0, 1, 2, 3]);
+        },
+        timeout,
+      );
+
+      test(
+        "fails with SESSION_BUSY after waitMs, saying how long it waited; the queue goes on",
+        async () => {
+          const held = await store.acquireLease(id("lease-busy"), lease);
+          const started = Date.now();
+          const error = await peer
+            .acquireLease(id("lease-busy"), { ttlMs: 10_000, waitMs: 300 })
+            .then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+          expect(error).toMatchObject({ code: ErrorCodes.SESSION_BUSY });
+          expect((error as Error).message).toMatch(/300 ms/);
+          expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+          const next = peer.acquireLease(id("lease-busy"), lease);
+          await store.releaseLease(held.lease);
+          const got = await next;
+          expect(got.lease.token).toBeGreaterThan(held.lease.token);
+          await peer.releaseLease(got.lease);
+        },
+        timeout,
+      );
+
+      test(
+        "a lease not renewed lapses after its TTL: the next waiter gets it and the lapsed holder's write is refused",
+        async () => {
+          const created = await store.create({ id: id("lease-lapse"), state: { by: "nobody" } });
+          const stale = await store.acquireLease(id("lease-lapse"), { ttlMs: 500, waitMs: 0 });
+          const started = Date.now();
+          const next = await peer.acquireLease(id("lease-lapse"), lease);
+          expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+          await expect(
+            store.update(
+              id("lease-lapse"),
+              created.version,
+              { ...sessionData(created), state: { by: "stale" } },
+              { lease: stale.lease },
+            ),
+          ).rejects.toMatchObject({ code: ErrorCodes.SESSION_LEASE_LOST });
+          await expect(
+            store.create({ id: id("lease-lapse") }, { lease: stale.lease }),
+          ).rejects.toMatchObject({ code: ErrorCodes.SESSION_LEASE_LOST });
+          expect((await store.get(id("lease-lapse")))!.state).toEqual({ by: "nobody" });
+          const saved = await peer.update(
+            id("lease-lapse"),
+            created.version,
+            { ...sessionData(created), state: { by: "next" } },
+            { lease: next.lease, release: true },
+          );
+          expect(saved.state).toEqual({ by: "next" });
+          // Releasing the lapsed lease must not release anyone else's.
+          const third = await store.acquireLease(id("lease-lapse"), lease);
+          await store.releaseLease(stale.lease);
+          await expect(
+            peer.acquireLease(id("lease-lapse"), { ttlMs: 10_000, waitMs: 200 }),
+          ).rejects.toMatchObject({ code: ErrorCodes.SESSION_BUSY });
+          await store.releaseLease(third.lease);
+        },
+        timeout,
+      );
+
+      test(
+        "renewing keeps a lease past its TTL; renewing a lapsed one answers false",
+        async () => {
+          const held = await store.acquireLease(id("lease-renew"), { ttlMs: 600, waitMs: 0 });
+          for (let i = 0; i < 4; i++) {
+            await wait(300);
+            expect(await store.renewLease(held.lease, 600)).toBe(true);
+          }
+          await expect(
+            peer.acquireLease(id("lease-renew"), { ttlMs: 600, waitMs: 100 }),
+          ).rejects.toMatchObject({ code: ErrorCodes.SESSION_BUSY });
+          await wait(900);
+          expect(await store.renewLease(held.lease, 600)).toBe(false);
+          const next = await peer.acquireLease(id("lease-renew"), { ttlMs: 600, waitMs: 0 });
+          expect(await store.renewLease(held.lease, 600)).toBe(false);
+          await peer.releaseLease(next.lease);
+        },
+        timeout,
+      );
+
+      test(
+        `${writers} contenders each take the turn, read, write with release: nothing is lost`,
+        async () => {
+          await store.create({ id: id("lease-race"), state: { n: 0 } });
+          const tokens = await Promise.all(
+            Array.from({ length: writers }, async (_, i) => {
+              const s = i % 2 === 0 ? store : peer;
+              const { lease: held, record } = await s.acquireLease(id("lease-race"), {
+                ttlMs: 10_000,
+                waitMs: 60_000,
+              });
+              // An awaited pause inside the turn: without the lease, writers would interleave here.
+              await wait(1);
+              const data = sessionData(record!);
+              await s.update(
+                id("lease-race"),
+                record!.version,
+                { ...data, state: { n: (data.state.n as number) + 1 } },
+                { lease: held, release: true },
+              );
+              return held.token;
+            }),
+          );
+          const final = await store.get(id("lease-race"));
+          expect(final!.state).toEqual({ n: writers });
+          expect(final!.version).toBe(writers + 1);
+          expect(new Set(tokens).size).toBe(writers);
+        },
+        timeout,
+      );
+
+      test(
+        "rejects malformed lease options with INVALID_INPUT",
+        async () => {
+          await expect(
+            store.acquireLease(id("lease-bad"), { ttlMs: 0, waitMs: 0 }),
+          ).rejects.toMatchObject({ code: ErrorCodes.INVALID_INPUT });
+          await expect(
+            store.acquireLease(id("lease-bad"), { ttlMs: 1000, waitMs: -1 }),
+          ).rejects.toMatchObject({ code: ErrorCodes.INVALID_INPUT });
+          await expect(store.acquireLease("bad id", lease)).rejects.toMatchObject({
+            code: ErrorCodes.INVALID_INPUT,
+          });
+        },
+        timeout,
+      );
+    });
   });
 }
