@@ -1,4 +1,5 @@
-import type { JsonValue } from "../json.js";
+import { OptimizerError } from "../errors.js";
+import type { JsonObject, JsonValue } from "../json.js";
 
 export const REDACTED = "[REDACTED]";
 /** Secrets shorter than this are ignored: redacting "ab" would shred every text. */
@@ -42,4 +43,17 @@ export function createRedactor(secrets: Iterable<string>): Redactor {
     leaks: (value) => (pattern ? new RegExp(pattern.source).test(value) : false),
     size: list.length,
   };
+}
+
+/** The error with secrets scrubbed from its message and details (the same error when it had none). */
+export function redactError(redactor: Redactor, error: OptimizerError): OptimizerError {
+  const message = redactor.text(error.message);
+  if (message === error.message && !error.details) return error;
+  const details = error.details
+    ? (redactor.json(error.details as JsonObject) as Record<string, unknown>)
+    : undefined;
+  return new OptimizerError(error.code, message, {
+    cause: error,
+    ...(details ? { details } : {}),
+  });
 }

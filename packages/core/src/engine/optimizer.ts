@@ -1,44 +1,43 @@
-import { randomUUID } from "node:crypto";
 import { createRedactor, type Redactor } from "../audit/redactor.js";
-import {
-  effectiveAnnotations,
-  type SearchHit,
-  ToolCatalog,
-  type ToolDescription,
-} from "../catalog/tool-catalog.js";
+import { type SearchHit, ToolCatalog, type ToolDescription } from "../catalog/tool-catalog.js";
 import { parseMcpServers, parseSandboxConfig } from "../config/parse-config.js";
 import type { ResolvedSandboxConfig, SandboxConfig } from "../config/schema.js";
-import type { AuditSink, ExecutionAuditRecord } from "../contracts/audit-sink.js";
+import type { AuditSink } from "../contracts/audit-sink.js";
 import type {
   ExecutionHints,
   LogEntry,
   Sandbox,
   SandboxCapabilities,
-  SandboxLimits,
-  SandboxOutcome,
 } from "../contracts/sandbox.js";
 import type {
   SessionAllowlist,
-  SessionLogEntry,
-  SessionRecord,
   SessionStore,
   SessionToolCallLog,
 } from "../contracts/session-store.js";
 import type { Tokenizer } from "../contracts/tokenizer.js";
 import type { Upstream, UpstreamInfo } from "../contracts/upstream.js";
-import { ErrorCodes, isOptimizerError, OptimizerError, toOptimizerError } from "../errors.js";
-import type { JsonObject, JsonValue } from "../json.js";
+import { ErrorCodes, OptimizerError } from "../errors.js";
+import type { JsonValue } from "../json.js";
 import { loadSandbox } from "../sandbox/load-sandbox.js";
 import type { ProcessSandboxOptions } from "../sandbox/process/process-sandbox.js";
 import { type MetaToolDefinition, metaToolDefinitions } from "../server/meta-tools.js";
+import { loadSessionStore } from "../sessions/load-session-store.js";
 import { MemorySessionStore } from "../sessions/memory-session-store.js";
-import { assertSessionId, updateSession } from "../sessions/session-data.js";
+import { assertSessionId } from "../sessions/session-data.js";
 import { Attr, Instruments, Telemetry } from "../telemetry/instruments.js";
 import { createO200kTokenizer } from "../tokens/o200k-tokenizer.js";
 import { createPricing, type Pricing, type PricingOptions } from "../tokens/pricing.js";
 import { type TokenFigures, toolDefinitionsText } from "../tokens/token-accounting.js";
 import { McpUpstream, type UpstreamEvent } from "../upstream/mcp-upstream.js";
-import { ExecutionHost, ValidatorCache } from "./execution-host.js";
+import type { EngineParts, ExecutionSettings } from "./execution/engine-parts.js";
+import { runExecution } from "./execution/run-execution.js";
+import { SessionQueue } from "./execution/session-queue.js";
+import {
+  DEFAULT_LEASE_TTL_MS,
+  DEFAULT_LEASE_WAIT_MS,
+  type SessionLeaseSettings,
+} from "./execution/session-turn.js";
+import { ValidatorCache } from "./execution-host.js";
 import {
   type OperationDefinition,
   type RegisteredOperation,
@@ -46,7 +45,6 @@ import {
 } from "./operations.js";
 import type { RetryOptions } from "./retry.js";
 import { SandboxRunners } from "./sandbox-runners.js";
-import { renderOutcome, shapeToBudget } from "./shape-result.js";
 import { compileProgram, type Program } from "./transpile.js";
 import { UpstreamSet } from "./upstream-set.js";
 
@@ -55,8 +53,10 @@ export interface MCPOptimizerOptions {
   sandboxConfig?: SandboxConfig;
   /** Any Sandbox to use instead of the one `sandboxConfig.mode` names. */
   sandbox?: Sandbox;
-  /** Where sessions live. Default: a new MemorySessionStore. */
+  /** Where sessions live. Default: Redis when `sandboxConfig.redisUrl` is set (@mcp-optimizer/sessions-redis), else a new MemorySessionStore. */
   sessions?: SessionStore;
+  /** How executions of one session take turns (ADR 0008). Default: 15 s lease, 30 s wait. */
+  sessionLease?: SessionLeaseSettings;
   /** Upstream servers in the `mcpServers` shape of MCP clients (stdio `command` or `url`). */
   mcpServers?: unknown;
   /** More upstreams: any implementation of the Upstream contract. */
@@ -147,8 +147,6 @@ export interface OptimizerCapabilities {
   tools: number;
 }
 
-const CODE_IN_LOG_CHARS = 4000;
-
 /**
  * The optimizer: many MCP servers behind one code execution interface. Programs run in a
  * sandbox, call upstream tools through the bridge, and only their result reaches the model.
@@ -156,8 +154,11 @@ const CODE_IN_LOG_CHARS = 4000;
 export class MCPOptimizer {
   readonly config: ResolvedSandboxConfig;
   readonly catalog = new ToolCatalog();
-  readonly sessions: SessionStore;
   private readonly options: MCPOptimizerOptions;
+  private readonly settings: ExecutionSettings;
+  private readonly queue = new SessionQueue();
+  private store: SessionStore | undefined;
+  private parts: EngineParts | undefined;
   private readonly upstreams: UpstreamSet;
   private readonly redactor: Redactor;
   private readonly audit: AuditSink[];
@@ -181,7 +182,15 @@ export class MCPOptimizer {
       options.env ? { env: options.env } : {},
     );
     this.redactor = createRedactor([...secrets, ...(options.secrets ?? [])]);
-    this.sessions = options.sessions ?? new MemorySessionStore();
+    this.settings = resolveSettings(options);
+    if (options.sessions && this.config.redisUrl) {
+      throw new OptimizerError(
+        ErrorCodes.INVALID_CONFIG,
+        "Both `sessions` and `sandboxConfig.redisUrl` are set: pass one (redisUrl makes a Redis store for you).",
+      );
+    }
+    // With redisUrl the Redis store is imported by package name in start().
+    if (!this.config.redisUrl) this.store = options.sessions ?? new MemorySessionStore();
     this.audit =
       options.audit === undefined
         ? []
@@ -230,7 +239,20 @@ export class MCPOptimizer {
     return this.starting;
   }
 
+  /** Where sessions live (with `sandboxConfig.redisUrl`, available once start() has run). */
+  get sessions(): SessionStore {
+    if (!this.store) {
+      throw new OptimizerError(
+        ErrorCodes.INVALID_INPUT,
+        "The Redis session store named by sandboxConfig.redisUrl is loaded by start(): await optimizer.start() first.",
+      );
+    }
+    return this.store;
+  }
+
   private async doStart(): Promise<void> {
+    if (!this.store && this.config.redisUrl)
+      this.store = await loadSessionStore({ redisUrl: this.config.redisUrl });
     const tokenizer = this.options.tokenizer
       ? Promise.resolve(this.options.tokenizer)
       : createO200kTokenizer();
@@ -357,6 +379,7 @@ export class MCPOptimizer {
   /** Closes a session's sandbox runner and deletes the session. */
   async deleteSession(sessionId: string): Promise<boolean> {
     assertSessionId(sessionId);
+    await this.start();
     await this.runners.close(sessionId);
     return this.timedStore("delete", () => this.sessions.delete(sessionId));
   }
@@ -371,7 +394,7 @@ export class MCPOptimizer {
       this.sandbox?.close(),
       ...this.audit.map((a) => a.close?.()),
     ]);
-    if (!this.options.sessions) await this.sessions.close();
+    if (!this.options.sessions) await this.store?.close();
   }
 
   private async runProgram(
@@ -382,329 +405,31 @@ export class MCPOptimizer {
     options: RunOptions,
   ): Promise<RunResult> {
     if (this.closed) throw this.closedError();
-    const executionId = randomUUID();
-    const started = performance.now();
-    const tokenizer = this.tokenizer!;
-    const session = await this.loadSession(options);
-    const timeoutMs = options.timeoutMs ?? this.config.maxExecutionTime;
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 10 || timeoutMs > 3_600_000) {
-      throw new OptimizerError(
-        ErrorCodes.INVALID_INPUT,
-        `timeoutMs is an integer from 10 to 3600000; got ${timeoutMs}.`,
-      );
-    }
-    const identity = {
-      executionId,
-      sessionId: session.id,
-      tenant: session.tenant,
-      actor: options.actor ?? "api",
-      allow: session.allow,
-    };
-    const host = new ExecutionHost(
-      {
-        catalog: this.catalog,
-        upstreams: this.upstreams.byName,
-        redactor: this.redactor,
-        audit: this.audit,
-        telemetry: this.telemetry,
-        tokenizer: () => this.tokenizer!,
-        retry: this.options.retry ?? {},
-        validators: this.validators,
-        auditArguments: this.options.auditArguments ?? true,
-        ...(this.options.callTimeoutMs ? { callTimeoutMs: this.options.callTimeoutMs } : {}),
-      },
-      identity,
-      Date.now() + timeoutMs,
-    );
-    const limits: SandboxLimits = {
-      timeoutMs,
-      maxMemoryMb: this.config.maxMemoryMb,
-      maxOutputBytes: this.options.maxOutputBytes ?? 4 * 1024 * 1024,
-      maxLogBytes: this.options.maxLogBytes ?? 64 * 1024,
-    };
-    const hints = { ...this.inferHints(program, timeoutMs), ...options.hints };
-    const spanAttrs = {
-      [Attr.operationName]: "execute_tool",
-      [Attr.toolName]: kind === "run" ? "execute_code" : (op?.name ?? "operation"),
-      [Attr.sessionId]: session.id,
-      [Attr.tenant]: session.tenant,
-      [Attr.executionId]: executionId,
-      [Attr.kind]: kind,
-    };
-    let outcome: SandboxOutcome | undefined;
-    let failure: OptimizerError | undefined;
-    try {
-      outcome = await this.telemetry.span(
-        `execute_tool ${spanAttrs[Attr.toolName]}`,
-        spanAttrs,
-        async (span) => {
-          const { runner, release } = await this.telemetry.span(
-            "mcp_optimizer.sandbox.acquire",
-            spanAttrs,
-            () => this.runners.acquire(session.id),
-          );
-          try {
-            const result = await this.telemetry.span(
-              "mcp_optimizer.sandbox.execute",
-              spanAttrs,
-              () => {
-                // Tool-call spans are children of this phase, whatever context the sandbox's stream callbacks run in.
-                host.traceContext = this.telemetry.activeContext();
-                return runner.execute(
-                  {
-                    id: executionId,
-                    code: program.code,
-                    servers: this.catalog.guestServers(session.allow),
-                    state: session.state,
-                    limits,
-                    hints,
-                  },
-                  host,
-                );
-              },
-            );
-            span?.setAttribute(Attr.mode, result.mode);
-            return result;
-          } finally {
-            release();
-          }
-        },
-      );
-    } catch (error) {
-      failure = this.redactError(toOptimizerError(error));
-      if (failure.code === ErrorCodes.SANDBOX_UNAVAILABLE) await this.runners.close(session.id);
-    }
-    const durationMs = performance.now() - started;
-    const mode = outcome?.mode ?? this.sandbox?.mode ?? this.config.mode;
-
-    // Tokens: what the model saw in code mode versus what plain MCP would have cost.
-    const meta = this.currentMetaTools();
-    let text = "";
-    let truncated = false;
-    let resultTokens = 0;
-    if (outcome) {
-      const logs = outcome.logs.map((l) => ({ level: l.level, text: this.redactor.text(l.text) }));
-      outcome = { ...outcome, logs, value: this.redactor.json(outcome.value) };
-      const shaped = shapeToBudget(
-        renderOutcome(outcome.value, logs, outcome.logsTruncated),
-        tokenizer,
-        this.options.maxResultTokens ?? 8000,
-      );
-      text = shaped.text;
-      truncated = shaped.truncated;
-      resultTokens = shaped.tokens;
-    } else if (failure) {
-      resultTokens = tokenizer.count(failure.message);
-    }
-    const used = meta.tokens + tokenizer.count(source) + resultTokens;
-    const plainMcp = this.plainDefinitionTokens() + host.plainMcpCallTokens();
-    const tokens: TokenFigures = {
-      used,
-      plainMcp,
-      tokenizer: tokenizer.name,
-      saved: plainMcp - used,
-    };
-    const cost = {
-      model: this.pricing.model,
-      usedUsd: this.pricing.cost(used),
-      plainMcpUsd: this.pricing.cost(plainMcp),
-    };
-
-    const outcomeLabel = failure ? "error" : "ok";
-    const metricAttrs = {
-      [Attr.mode]: mode,
-      [Attr.outcome]: outcomeLabel,
-      [Attr.kind]: kind,
-      ...(failure ? { [Attr.errorType]: failure.code } : {}),
-    };
-    this.telemetry.count(Instruments.executions, 1, metricAttrs);
-    this.telemetry.seconds(Instruments.executionDuration, durationMs, metricAttrs);
-    this.telemetry.count(Instruments.tokensUsed, used, { [Attr.mode]: mode });
-    this.telemetry.count(Instruments.tokensPlainMcp, plainMcp, { [Attr.mode]: mode });
-    this.telemetry.count(Instruments.tokensSaved, Math.max(0, plainMcp - used), {
-      [Attr.mode]: mode,
-    });
-    this.telemetry.count(Instruments.costEstimated, cost.usedUsd, {
-      [Attr.model]: cost.model,
-      [Attr.costPath]: "code_mode",
-    });
-    this.telemetry.count(Instruments.costEstimated, cost.plainMcpUsd, {
-      [Attr.model]: cost.model,
-      [Attr.costPath]: "plain_mcp",
-    });
-    if (outcome?.notes?.length)
-      this.telemetry.count(Instruments.sandboxFallbacks, 1, { [Attr.mode]: mode });
-
-    const code = this.redactor.text(source).slice(0, CODE_IN_LOG_CHARS);
-    // A hybrid sandbox's fallbacks: in the result, the session log and the audit trail.
-    const notes = outcome?.notes?.length
-      ? outcome.notes.map((n) => this.redactor.text(n))
-      : undefined;
-    const logEntry: SessionLogEntry = {
-      executionId,
-      at: new Date().toISOString(),
-      kind,
-      ...(op ? { operation: op.name } : {}),
-      code,
-      outcome: outcomeLabel,
-      ...(failure ? { errorCode: failure.code } : {}),
-      durationMs: Math.round(durationMs),
-      mode,
-      ...(notes ? { notes } : {}),
-      toolCalls: host.toolCalls,
-      tokens: { used, plainMcp },
-    };
-    await this.saveSession(
-      session,
-      outcome?.state,
-      logEntry,
-      host.toolCalls.length,
-      tokens,
-      cost.usedUsd,
-    );
-    this.writeAudit({
-      type: "execution",
-      at: logEntry.at,
-      executionId,
-      sessionId: session.id,
-      tenant: session.tenant,
-      actor: identity.actor,
-      outcome: outcomeLabel,
-      ...(failure ? { errorCode: failure.code } : {}),
-      durationMs: Math.round(durationMs),
-      kind,
-      ...(op ? { operation: op.name } : {}),
-      mode,
-      ...(notes ? { notes } : {}),
-      code,
-      toolCalls: host.toolCalls.length,
-      resultBytes: Buffer.byteLength(text),
-      tokens: { used, plainMcp },
-    });
-
-    if (failure) {
-      throw new OptimizerError(failure.code, failure.message, {
-        cause: failure,
-        details: { ...failure.details, executionId, sessionId: session.id, tokens },
-      });
-    }
-    return {
-      value: outcome!.value,
-      text,
-      truncated,
-      logs: outcome!.logs,
-      durationMs: Math.round(durationMs * 100) / 100,
-      tokens,
-      cost,
-      sessionId: session.id,
-      executionId,
-      mode,
-      toolCalls: host.toolCalls,
-      ...(notes ? { notes } : {}),
-    };
+    return runExecution(this.engineParts(), { program, source, kind, op, options });
   }
 
-  private async loadSession(options: RunOptions): Promise<SessionRecord> {
-    const defaults = this.options.sessionDefaults ?? {};
-    const id = options.sessionId ?? randomUUID();
-    assertSessionId(id);
-    const existing = await this.timedStore("get", () => this.sessions.get(id));
-    if (existing) {
-      if (options.tenant !== undefined && existing.tenant !== options.tenant) {
-        throw new OptimizerError(
-          ErrorCodes.SESSION_NOT_FOUND,
-          `No session "${id}" for tenant "${options.tenant}".`,
-        );
-      }
-      return existing;
-    }
-    try {
-      return await this.timedStore("create", () =>
-        this.sessions.create({
-          id,
-          tenant: options.tenant ?? defaults.tenant ?? "default",
-          allow: options.allow ?? defaults.allow ?? {},
-          ...(defaults.ttlMs ? { ttlMs: defaults.ttlMs } : {}),
-        }),
-      );
-    } catch (error) {
-      // Another replica created it between our get and create.
-      if (isOptimizerError(error) && error.code === ErrorCodes.SESSION_EXISTS) {
-        const record = await this.sessions.get(id);
-        if (record) return record;
-      }
-      throw error;
-    }
-  }
-
-  private async saveSession(
-    session: SessionRecord,
-    state: JsonObject | undefined,
-    entry: SessionLogEntry,
-    toolCalls: number,
-    tokens: TokenFigures,
-    costUsd: number,
-  ): Promise<void> {
-    try {
-      await this.timedStore("update", () =>
-        updateSession(
-          this.sessions,
-          session.id,
-          (data) => ({
-            ...data,
-            ...(state ? { state } : {}),
-            log: [...data.log, entry],
-            counters: {
-              executions: data.counters.executions + 1,
-              toolCalls: data.counters.toolCalls + toolCalls,
-              tokensUsed: data.counters.tokensUsed + tokens.used,
-              tokensPlainMcp: data.counters.tokensPlainMcp + tokens.plainMcp,
-              costUsd: data.counters.costUsd + costUsd,
-            },
-          }),
-          { createWith: { tenant: session.tenant, allow: session.allow }, current: session },
-        ),
-      );
-    } catch (error) {
-      // The program ran; losing its bookkeeping must not turn its result into an error,
-      // but a state change that did not persist must be reported.
-      if (state && JSON.stringify(state) !== JSON.stringify(session.state)) throw error;
-    }
-  }
-
-  private inferHints(program: Program, timeoutMs: number): ExecutionHints {
-    const hints: ExecutionHints = {};
-    const servers = new Map(this.catalog.listServers().map((s) => [s.identifier, s]));
-    const refs: [string, string][] = [...program.references];
-    for (const [server, tool] of program.literalCalls) {
-      const s = this.catalog.listServers().find((x) => x.name === server);
-      if (s) refs.push([s.identifier, tool]);
-    }
-    for (const [global, member] of refs) {
-      const server = servers.get(global);
-      if (!server) continue;
-      const tool = server.tools.find((t) => t.identifier === member || t.name === member);
-      if (!tool) continue;
-      const a = effectiveAnnotations(tool.tool.annotations);
-      if (!a.readOnlyHint) hints.mayWrite = true;
-      if (a.destructiveHint) hints.mayDestroy = true;
-    }
-    // A server read with a computed key (github[name]) may reach any of its tools.
-    for (const global of program.computedRefs) {
-      const server = servers.get(global);
-      for (const tool of server?.tools ?? []) {
-        const a = effectiveAnnotations(tool.tool.annotations);
-        if (!a.readOnlyHint) hints.mayWrite = true;
-        if (a.destructiveHint) hints.mayDestroy = true;
-      }
-    }
-    // A dynamic mcp.call (names not both literals, or mcp["call"] passed around) could reach anything.
-    if (program.dynamicCalls || program.computedRefs.includes("mcp")) {
-      hints.mayWrite = true;
-      hints.mayDestroy = true;
-    }
-    if (timeoutMs > this.config.maxExecutionTime) hints.longRunning = true;
-    return hints;
+  /** The parts an execution's steps work with (after start()). */
+  private engineParts(): EngineParts {
+    this.parts ??= {
+      config: this.config,
+      settings: this.settings,
+      catalog: this.catalog,
+      upstreams: this.upstreams.byName,
+      sessions: this.sessions,
+      queue: this.queue,
+      runners: this.runners,
+      sandboxMode: this.sandbox!.mode,
+      redactor: this.redactor,
+      audit: this.audit,
+      telemetry: this.telemetry,
+      tokenizer: this.tokenizer!,
+      pricing: this.pricing,
+      validators: this.validators,
+      metaToolTokens: () => this.currentMetaTools().tokens,
+      plainDefinitionTokens: () => this.plainDefinitionTokens(),
+      timedStore: (operation, fn) => this.timedStore(operation, fn),
+    };
+    return this.parts;
   }
 
   private onUpstreamEvent(event: UpstreamEvent): void {
@@ -717,7 +442,7 @@ export class MCPOptimizer {
   private currentMetaTools(): { tools: MetaToolDefinition[]; tokens: number } {
     if (!this.metaTools || this.metaTools.version !== this.catalog.version) {
       const tools = metaToolDefinitions(this.catalog.listServers(), {
-        maxResultTokens: this.options.maxResultTokens ?? 8000,
+        maxResultTokens: this.settings.maxResultTokens,
       });
       this.metaTools = {
         version: this.catalog.version,
@@ -759,32 +484,45 @@ export class MCPOptimizer {
     }
   }
 
-  private writeAudit(record: ExecutionAuditRecord): void {
-    for (const sink of this.audit) {
-      try {
-        const written = sink.write(record);
-        if (written && typeof (written as Promise<void>).catch === "function")
-          (written as Promise<void>).catch(() => {});
-      } catch {}
-    }
-  }
-
-  private redactError(error: OptimizerError): OptimizerError {
-    const message = this.redactor.text(error.message);
-    if (message === error.message && !error.details) return error;
-    const details = error.details
-      ? (this.redactor.json(error.details as JsonObject) as Record<string, unknown>)
-      : undefined;
-    return new OptimizerError(error.code, message, {
-      cause: error,
-      ...(details ? { details } : {}),
-    });
-  }
-
   private closedError(): OptimizerError {
     return new OptimizerError(
       ErrorCodes.OPTIMIZER_CLOSED,
       "The optimizer was closed; create a new one.",
     );
   }
+}
+
+/** The settings one execution reads, with their defaults. */
+function resolveSettings(options: MCPOptimizerOptions): ExecutionSettings {
+  const defaults = options.sessionDefaults ?? {};
+  const lease = {
+    ttlMs: options.sessionLease?.ttlMs ?? DEFAULT_LEASE_TTL_MS,
+    waitMs: options.sessionLease?.waitMs ?? DEFAULT_LEASE_WAIT_MS,
+  };
+  if (!Number.isInteger(lease.ttlMs) || lease.ttlMs < 100) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_CONFIG,
+      `sessionLease.ttlMs is an integer of at least 100 ms; got ${lease.ttlMs}.`,
+    );
+  }
+  if (!Number.isInteger(lease.waitMs) || lease.waitMs < 0) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_CONFIG,
+      `sessionLease.waitMs is an integer of 0 ms or more; got ${lease.waitMs}.`,
+    );
+  }
+  return {
+    maxResultTokens: options.maxResultTokens ?? 8000,
+    maxOutputBytes: options.maxOutputBytes ?? 4 * 1024 * 1024,
+    maxLogBytes: options.maxLogBytes ?? 64 * 1024,
+    retry: options.retry ?? {},
+    callTimeoutMs: options.callTimeoutMs,
+    auditArguments: options.auditArguments ?? true,
+    sessionDefaults: {
+      tenant: defaults.tenant ?? "default",
+      ttlMs: defaults.ttlMs,
+      allow: defaults.allow ?? {},
+    },
+    lease,
+  };
 }

@@ -3,6 +3,7 @@ import type {
   SessionData,
   SessionRecord,
   SessionStore,
+  SessionWriteOptions,
 } from "../contracts/session-store.js";
 import { ErrorCodes, hasErrorCode, OptimizerError } from "../errors.js";
 
@@ -96,6 +97,8 @@ export interface UpdateSessionOptions {
   /** A copy of the record read moments ago: the first attempt starts from it instead of reading
    * again (if it is stale, that attempt meets SESSION_CONFLICT and the next one re-reads). */
   current?: SessionRecord;
+  /** The lease the writes are fenced by (and whether the last one gives it back). */
+  write?: SessionWriteOptions;
 }
 
 /**
@@ -119,7 +122,10 @@ export async function updateSession(
         );
       }
       try {
-        record = await store.create({ ...options.createWith, id });
+        record = await store.create(
+          { ...options.createWith, id },
+          options.write?.lease ? { lease: options.write.lease } : {},
+        );
       } catch (error) {
         if (!hasErrorCode(error, ErrorCodes.SESSION_EXISTS)) throw error;
         continue;
@@ -128,7 +134,7 @@ export async function updateSession(
     // Stores hand out copies, so `change` may edit what it gets.
     const next = await change(sessionData(record), record);
     try {
-      return await store.update(id, record.version, next);
+      return await store.update(id, record.version, next, options.write);
     } catch (error) {
       if (!hasErrorCode(error, ErrorCodes.SESSION_CONFLICT) || attempt >= attempts) throw error;
       // Back off a little so hot sessions do not livelock.

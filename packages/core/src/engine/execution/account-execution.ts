@@ -1,0 +1,69 @@
+import { Attr, Instruments } from "../../telemetry/instruments.js";
+import type { TokenFigures } from "../../tokens/token-accounting.js";
+import type { ExecutionHost } from "../execution-host.js";
+import type { EngineParts } from "./engine-parts.js";
+
+export interface ExecutionAccount {
+  tokens: TokenFigures;
+  cost: { model: string; usedUsd: number; plainMcpUsd: number };
+}
+
+export interface AccountInput {
+  /** The program as the model wrote it. */
+  source: string;
+  /** Tokens of what the model reads back (the shaped result, or the error message). */
+  resultTokens: number;
+  host: ExecutionHost;
+  mode: string;
+  kind: "run" | "operation";
+  /** The error code when the execution failed. */
+  errorCode: string | undefined;
+  /** The durations of the whole execution, in ms. */
+  durationMs: number;
+  /** The sandbox took a fallback (hybrid). */
+  fellBack: boolean;
+}
+
+/**
+ * Tokens and cost of the execution in code mode against what plain MCP would have cost for
+ * the same tool calls, and the execution's metrics.
+ */
+export function accountExecution(parts: EngineParts, input: AccountInput): ExecutionAccount {
+  const { tokenizer, pricing, telemetry } = parts;
+  const used = parts.metaToolTokens() + tokenizer.count(input.source) + input.resultTokens;
+  const plainMcp = parts.plainDefinitionTokens() + input.host.plainMcpCallTokens();
+  const tokens: TokenFigures = {
+    used,
+    plainMcp,
+    tokenizer: tokenizer.name,
+    saved: plainMcp - used,
+  };
+  const cost = {
+    model: pricing.model,
+    usedUsd: pricing.cost(used),
+    plainMcpUsd: pricing.cost(plainMcp),
+  };
+
+  const { mode } = input;
+  const metricAttrs = {
+    [Attr.mode]: mode,
+    [Attr.outcome]: input.errorCode ? "error" : "ok",
+    [Attr.kind]: input.kind,
+    ...(input.errorCode ? { [Attr.errorType]: input.errorCode } : {}),
+  };
+  telemetry.count(Instruments.executions, 1, metricAttrs);
+  telemetry.seconds(Instruments.executionDuration, input.durationMs, metricAttrs);
+  telemetry.count(Instruments.tokensUsed, used, { [Attr.mode]: mode });
+  telemetry.count(Instruments.tokensPlainMcp, plainMcp, { [Attr.mode]: mode });
+  telemetry.count(Instruments.tokensSaved, Math.max(0, plainMcp - used), { [Attr.mode]: mode });
+  telemetry.count(Instruments.costEstimated, cost.usedUsd, {
+    [Attr.model]: cost.model,
+    [Attr.costPath]: "code_mode",
+  });
+  telemetry.count(Instruments.costEstimated, cost.plainMcpUsd, {
+    [Attr.model]: cost.model,
+    [Attr.costPath]: "plain_mcp",
+  });
+  if (input.fellBack) telemetry.count(Instruments.sandboxFallbacks, 1, { [Attr.mode]: mode });
+  return { tokens, cost };
+}

@@ -1,0 +1,51 @@
+import type { Redactor } from "../../audit/redactor.js";
+import type { ToolCatalog } from "../../catalog/tool-catalog.js";
+import type { ResolvedSandboxConfig } from "../../config/schema.js";
+import type { AuditSink } from "../../contracts/audit-sink.js";
+import type { SessionAllowlist, SessionStore } from "../../contracts/session-store.js";
+import type { Tokenizer } from "../../contracts/tokenizer.js";
+import type { Upstream } from "../../contracts/upstream.js";
+import type { Telemetry } from "../../telemetry/instruments.js";
+import type { Pricing } from "../../tokens/pricing.js";
+import type { ValidatorCache } from "../execution-host.js";
+import type { RetryOptions } from "../retry.js";
+import type { SandboxRunners } from "../sandbox-runners.js";
+import type { SessionQueue } from "./session-queue.js";
+import type { SessionLeaseSettings } from "./session-turn.js";
+
+/** The settings one execution reads, resolved from the optimizer's options with their defaults. */
+export interface ExecutionSettings {
+  maxResultTokens: number;
+  maxOutputBytes: number;
+  maxLogBytes: number;
+  retry: RetryOptions;
+  callTimeoutMs: number | undefined;
+  auditArguments: boolean;
+  sessionDefaults: { tenant: string; ttlMs: number | undefined; allow: SessionAllowlist };
+  lease: Required<SessionLeaseSettings>;
+}
+
+/** What the steps of an execution work with: the optimizer's parts, after start(). */
+export interface EngineParts {
+  config: ResolvedSandboxConfig;
+  settings: ExecutionSettings;
+  catalog: ToolCatalog;
+  upstreams: ReadonlyMap<string, Upstream>;
+  sessions: SessionStore;
+  queue: SessionQueue;
+  runners: SandboxRunners;
+  /** The sandbox's own mode name (a failure before any runner answered is reported with it). */
+  sandboxMode: string;
+  redactor: Redactor;
+  audit: readonly AuditSink[];
+  telemetry: Telemetry;
+  tokenizer: Tokenizer;
+  pricing: Pricing;
+  validators: ValidatorCache;
+  /** Tokens of the meta-tool definitions the model sees now. */
+  metaToolTokens(): number;
+  /** Tokens every upstream tool definition would cost over plain MCP. */
+  plainDefinitionTokens(): number;
+  /** Runs a store operation with its duration recorded. */
+  timedStore<T>(operation: string, fn: () => Promise<T>): Promise<T>;
+}

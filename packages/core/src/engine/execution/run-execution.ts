@@ -1,0 +1,213 @@
+import { randomUUID } from "node:crypto";
+import type { SandboxLimits } from "../../contracts/sandbox.js";
+import type { SessionRecord } from "../../contracts/session-store.js";
+import { ErrorCodes, OptimizerError } from "../../errors.js";
+import { assertSessionId } from "../../sessions/session-data.js";
+import { Attr } from "../../telemetry/instruments.js";
+import { ExecutionHost } from "../execution-host.js";
+import type { RegisteredOperation } from "../operations.js";
+import type { RunOptions, RunResult } from "../optimizer.js";
+import type { Program } from "../transpile.js";
+import { accountExecution } from "./account-execution.js";
+import type { EngineParts } from "./engine-parts.js";
+import { loadSession } from "./load-session.js";
+import { auditExecution, type ExecutionFacts, logEntryOf } from "./record-execution.js";
+import { inferHints } from "./routing-hints.js";
+import { runInSandbox } from "./run-in-sandbox.js";
+import { saveSession } from "./save-session.js";
+import { takeSessionTurn } from "./session-turn.js";
+import { type ShapedOutcome, shapeOutcome } from "./shape-outcome.js";
+
+export interface ExecutionRequest {
+  /** The compiled program. */
+  program: Program;
+  /** The program as the model (or the operation) wrote it: what is counted, logged and audited. */
+  source: string;
+  kind: "run" | "operation";
+  op: RegisteredOperation | undefined;
+  options: RunOptions;
+}
+
+/**
+ * One execution, top to bottom: take the session's turn, load the session, route, run in the
+ * sandbox, shape the result, account for tokens, save the session, audit. docs/DESIGN.md draws it.
+ */
+export async function runExecution(
+  parts: EngineParts,
+  request: ExecutionRequest,
+): Promise<RunResult> {
+  const { options } = request;
+  const sessionId = options.sessionId ?? randomUUID();
+  assertSessionId(sessionId);
+  const timeoutMs = checkedTimeout(options.timeoutMs ?? parts.config.maxExecutionTime);
+
+  const turn = await takeSessionTurn({ ...parts, lease: parts.settings.lease }, sessionId);
+  try {
+    const started = performance.now();
+    const session = await loadSession(
+      parts.sessions,
+      turn,
+      newSessionInput(parts, sessionId, options),
+      parts.timedStore,
+    );
+    const executionId = randomUUID();
+    const host = hostFor(parts, executionId, session, options, Date.now() + timeoutMs);
+    const hints = {
+      ...inferHints(parts.catalog, request.program, timeoutMs, parts.config.maxExecutionTime),
+      ...options.hints,
+    };
+    const { outcome, failure } = await runInSandbox(parts, {
+      executionId,
+      session,
+      program: request.program,
+      limits: limitsFor(parts, timeoutMs),
+      hints,
+      host,
+      spanAttrs: spanAttributes(request, session, executionId),
+    });
+    const durationMs = performance.now() - started;
+    const shaped: ShapedOutcome | undefined = outcome && shapeOutcome(parts, outcome);
+    const mode = outcome?.mode ?? parts.sandboxMode;
+    const notes = outcome?.notes?.length
+      ? outcome.notes.map((n) => parts.redactor.text(n))
+      : undefined;
+    const { tokens, cost } = accountExecution(parts, {
+      source: request.source,
+      resultTokens: shaped ? shaped.tokens : parts.tokenizer.count(failure!.message),
+      host,
+      mode,
+      kind: request.kind,
+      errorCode: failure?.code,
+      durationMs,
+      fellBack: notes !== undefined,
+    });
+    const facts: ExecutionFacts = {
+      executionId,
+      sessionId: session.id,
+      tenant: session.tenant,
+      actor: options.actor ?? "api",
+      kind: request.kind,
+      operation: request.op?.name,
+      source: request.source,
+      errorCode: failure?.code,
+      durationMs,
+      mode,
+      notes,
+      toolCalls: host.toolCalls,
+      tokens: { used: tokens.used, plainMcp: tokens.plainMcp },
+      resultBytes: Buffer.byteLength(shaped?.text ?? ""),
+    };
+    const entry = logEntryOf(parts, facts);
+    await saveSession(parts, turn, session, {
+      state: outcome?.state,
+      entry,
+      toolCalls: host.toolCalls.length,
+      tokensUsed: tokens.used,
+      tokensPlainMcp: tokens.plainMcp,
+      costUsd: cost.usedUsd,
+    });
+    auditExecution(parts, facts, entry);
+
+    if (failure) {
+      throw new OptimizerError(failure.code, failure.message, {
+        cause: failure,
+        details: { ...failure.details, executionId, sessionId: session.id, tokens },
+      });
+    }
+    return {
+      value: shaped!.outcome.value,
+      text: shaped!.text,
+      truncated: shaped!.truncated,
+      logs: shaped!.outcome.logs,
+      durationMs: Math.round(durationMs * 100) / 100,
+      tokens,
+      cost,
+      sessionId: session.id,
+      executionId,
+      mode,
+      toolCalls: host.toolCalls,
+      ...(notes ? { notes } : {}),
+    };
+  } finally {
+    await turn.end();
+  }
+}
+
+function checkedTimeout(timeoutMs: number): number {
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 10 || timeoutMs > 3_600_000) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_INPUT,
+      `timeoutMs is an integer from 10 to 3600000; got ${timeoutMs}.`,
+    );
+  }
+  return timeoutMs;
+}
+
+function newSessionInput(parts: EngineParts, id: string, options: RunOptions) {
+  const defaults = parts.settings.sessionDefaults;
+  return {
+    id,
+    ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
+    create: {
+      tenant: options.tenant ?? defaults.tenant,
+      allow: options.allow ?? defaults.allow,
+      ...(defaults.ttlMs ? { ttlMs: defaults.ttlMs } : {}),
+    },
+  };
+}
+
+function hostFor(
+  parts: EngineParts,
+  executionId: string,
+  session: SessionRecord,
+  options: RunOptions,
+  deadline: number,
+): ExecutionHost {
+  const { settings } = parts;
+  return new ExecutionHost(
+    {
+      catalog: parts.catalog,
+      upstreams: parts.upstreams,
+      redactor: parts.redactor,
+      audit: parts.audit,
+      telemetry: parts.telemetry,
+      tokenizer: () => parts.tokenizer,
+      retry: settings.retry,
+      validators: parts.validators,
+      auditArguments: settings.auditArguments,
+      ...(settings.callTimeoutMs ? { callTimeoutMs: settings.callTimeoutMs } : {}),
+    },
+    {
+      executionId,
+      sessionId: session.id,
+      tenant: session.tenant,
+      actor: options.actor ?? "api",
+      allow: session.allow,
+    },
+    deadline,
+  );
+}
+
+function limitsFor(parts: EngineParts, timeoutMs: number): SandboxLimits {
+  return {
+    timeoutMs,
+    maxMemoryMb: parts.config.maxMemoryMb,
+    maxOutputBytes: parts.settings.maxOutputBytes,
+    maxLogBytes: parts.settings.maxLogBytes,
+  };
+}
+
+function spanAttributes(
+  request: ExecutionRequest,
+  session: SessionRecord,
+  executionId: string,
+): Record<string, string> {
+  return {
+    [Attr.operationName]: "execute_tool",
+    [Attr.toolName]: request.kind === "run" ? "execute_code" : (request.op?.name ?? "operation"),
+    [Attr.sessionId]: session.id,
+    [Attr.tenant]: session.tenant,
+    [Attr.executionId]: executionId,
+    [Attr.kind]: request.kind,
+  };
+}
