@@ -78,11 +78,14 @@ export type {
   SandboxSession,
 } from "./contracts/sandbox.js";
 export type {
+  LeasedSession,
   SessionAllowlist,
   SessionChange,
   SessionCounters,
   SessionCreateInput,
   SessionData,
+  SessionLease,
+  SessionLeaseOptions,
   SessionListOptions,
   SessionListPage,
   SessionLogEntry,
@@ -91,6 +94,7 @@ export type {
   SessionStore,
   SessionSummary,
   SessionToolCallLog,
+  SessionWriteOptions,
 } from "./contracts/session-store.js";
 export type { Tokenizer } from "./contracts/tokenizer.js";
 export type {
@@ -104,6 +108,7 @@ export type {
   UpstreamResource,
   UpstreamTool,
 } from "./contracts/upstream.js";
+export type { SessionLeaseSettings } from "./engine/execution/session-turn.js";
 export { ExecutionHost, unwrapToolResult } from "./engine/execution-host.js";
 export type { OperationDefinition, StandardSchemaLike } from "./engine/operations.js";
 export {
@@ -159,6 +164,12 @@ export {
   type OptimizerHttpServerOptions,
   serveOptimizerStdio,
 } from "./server/serve.js";
+export { assertLeaseOptions, busyError, leaseLostError } from "./sessions/lease-table.js";
+export {
+  type LoadSessionStoreOptions,
+  loadSessionStore,
+  REDIS_SESSIONS_PACKAGE,
+} from "./sessions/load-session-store.js";
 export {
   createMemorySessionStore,
   MemorySessionStore,

@@ -29,30 +29,42 @@ index(KEYS[1], ARGV[1], tonumber(ARGV[2]))
 return 1`,
 );
 
+// A write under a lease carries its fencing token: refused once a later grant moved the
+// session's fence counter on (KEYS[2] in the write scripts; '' = no lease).
+const FENCE = `
+local function fenced(key, token)
+  return token == '' or redis.call('GET', key) == token
+end
+`;
+
 /**
- * KEYS[1] session, KEYS[2] tenant index (optional). ARGV: id, ttl, then field/value pairs.
- * Returns 1 when created, 0 when the id is taken.
+ * KEYS[1] session, KEYS[2] fence counter, KEYS[3] tenant index (optional).
+ * ARGV: id, ttl, fencing token or '', then field/value pairs.
+ * Returns 1 when created, 0 when the id is taken, -3 when the lease was lost.
  */
 export const createScript = script(
   "create",
-  `${INDEX}
+  `${INDEX}${FENCE}
+if not fenced(KEYS[2], ARGV[3]) then return -3 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local ttl = tonumber(ARGV[2])
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('PEXPIRE', KEYS[1], ttl)
-if KEYS[2] then index(KEYS[2], ARGV[1], ttl) end
+if KEYS[3] then index(KEYS[3], ARGV[1], ttl) end
 return 1`,
 );
 
 /**
- * The compare-and-set. KEYS[1] session, KEYS[2] tenant index (optional).
- * ARGV: id, expected version, now (ms), tenant, blob, channel, origin.
- * Returns {-1} missing, {-2} not a session hash, {0, version} conflict,
+ * The compare-and-set. KEYS[1] session, KEYS[2] fence counter, KEYS[3] lease, KEYS[4] tenant
+ * index (optional). ARGV: id, expected version, now (ms), tenant, blob, channel, origin,
+ * fencing token or '', the lease to give back ("token holder") or ''.
+ * Returns {-1} missing, {-2} not a session hash, {-3} lease lost, {0, version} conflict,
  * or {newVersion, createdAt, ttl, previousTenant}.
  */
 export const updateScript = script(
   "update",
-  `${INDEX}
+  `${INDEX}${FENCE}
+if not fenced(KEYS[2], ARGV[8]) then return {-3} end
 local cur = redis.call('HMGET', KEYS[1], 'v', 'c', 'l', 't')
 if not cur[1] then
   if redis.call('EXISTS', KEYS[1]) == 1 then return {-2} end
@@ -66,8 +78,12 @@ local nv = v + 1
 local now = tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], 'v', nv, 't', ARGV[4], 'u', ARGV[3], 'x', string.format('%.0f', now + ttl), 'd', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ttl)
-if KEYS[2] then index(KEYS[2], ARGV[1], ttl) end
+if KEYS[4] then index(KEYS[4], ARGV[1], ttl) end
 redis.call('PUBLISH', ARGV[6], ARGV[7] .. ' ' .. nv .. ' ' .. ARGV[1])
+if ARGV[9] ~= '' and redis.call('GET', KEYS[3]) == ARGV[9] then
+  redis.call('DEL', KEYS[3])
+  redis.call('PUBLISH', ARGV[6], ARGV[7] .. ' L ' .. ARGV[1])
+end
 return {nv, cur[2], ttl, cur[4]}`,
 );
 
@@ -123,4 +139,71 @@ for i = 2, #KEYS do
   end
 end
 return removed`,
+);
+
+/**
+ * Takes a session's turn. KEYS[1] lease, KEYS[2] waiting line (arrival order), KEYS[3] when
+ * each waiter last asked, KEYS[4] fence counter, KEYS[5] session.
+ * ARGV: waiter id, holder id, lease ttl (ms), stale (ms: a waiter that stopped asking for
+ * this long leaves the line), then the cached copy's version, expiresAt and ttl (or '').
+ * Returns {0, pttl} while another holds the lease, {0, -1} while another is first in line,
+ * {1, token, 1} granted and the cached copy is current, or {1, token, 0, v, t, c, u, x, l, d}
+ * granted with the session's row (all nil when it does not exist).
+ */
+export const acquireLeaseScript = script(
+  "acquireLease",
+  `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local stale = tonumber(ARGV[4])
+for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - stale)) do
+  redis.call('ZREM', KEYS[2], gone)
+  redis.call('ZREM', KEYS[3], gone)
+end
+redis.call('ZADD', KEYS[2], 'NX', now, ARGV[1])
+redis.call('ZADD', KEYS[3], now, ARGV[1])
+redis.call('PEXPIRE', KEYS[2], stale * 2)
+redis.call('PEXPIRE', KEYS[3], stale * 2)
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl ~= -2 then return {0, pttl} end
+if redis.call('ZRANGE', KEYS[2], 0, 0)[1] ~= ARGV[1] then return {0, -1} end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+-- Tokens only grow: a counter that expired starts again above any token it gave before.
+if redis.call('EXISTS', KEYS[4]) == 0 then
+  redis.call('SET', KEYS[4], string.format('%.0f', now * 1000))
+end
+local token = string.format('%.0f', redis.call('INCR', KEYS[4]))
+redis.call('PEXPIRE', KEYS[4], 604800000)
+redis.call('SET', KEYS[1], token .. ' ' .. ARGV[2], 'PX', ARGV[3])
+if ARGV[5] ~= '' then
+  local head = redis.call('HMGET', KEYS[5], 'v', 'x', 'l')
+  if head[1] == ARGV[5] and head[2] == ARGV[6] and head[3] == ARGV[7] then return {1, token, 1} end
+end
+local row = redis.call('HMGET', KEYS[5], 'v', 't', 'c', 'u', 'x', 'l', 'd')
+return {1, token, 0, row[1], row[2], row[3], row[4], row[5], row[6], row[7]}`,
+);
+
+/** KEYS[1] waiting line, KEYS[2] last asked. ARGV: waiter id. Leaves the line. */
+export const leaveLineScript = script(
+  "leaveLine",
+  `redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1`,
+);
+
+/** KEYS[1] lease. ARGV: "token holder", ttl (ms). Returns 1 when renewed, 0 when lost. */
+export const renewLeaseScript = script(
+  "renewLease",
+  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`,
+);
+
+/** KEYS[1] lease. ARGV: "token holder", id, channel, origin. Returns 1 when given back. */
+export const releaseLeaseScript = script(
+  "releaseLease",
+  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' L ' .. ARGV[2])
+return 1`,
 );

@@ -1,7 +1,11 @@
 import { randomUUID } from "node:crypto";
 import {
+  assertLeaseOptions,
   assertSessionId,
+  busyError,
   ErrorCodes,
+  type LeasedSession,
+  leaseLostError,
   newSessionData,
   newSessionRecord,
   OptimizerError,
@@ -9,20 +13,27 @@ import {
   type SessionChange,
   type SessionCreateInput,
   type SessionData,
+  type SessionLease,
+  type SessionLeaseOptions,
   type SessionListOptions,
   type SessionListPage,
   type SessionRecord,
   type SessionStore,
   type SessionSummary,
+  type SessionWriteOptions,
 } from "@mcp-optimizer/core";
 import { Cluster } from "ioredis";
 import {
+  acquireLeaseScript,
   createScript,
   deleteScript,
   indexScript,
   type LuaScript,
+  leaveLineScript,
   pruneScript,
   readIfChangedScript,
+  releaseLeaseScript,
+  renewLeaseScript,
   touchScript,
   updateScript,
 } from "./lua-scripts.js";
@@ -41,6 +52,12 @@ interface Caller {
 }
 
 const FIELDS = ["v", "t", "c", "u", "x", "l", "d"] as const;
+/** A waiter that has not asked for this long leaves a session's line (it crashed or gave up). */
+const LINE_STALE_MS = 2000;
+/** Longest pause between a waiter's asks; a release on another replica wakes it sooner. */
+const MAX_ASK_INTERVAL_MS = 100;
+/** The value of a lease key: "token holder". */
+const leaseValue = (lease: SessionLease) => `${lease.token} ${lease.holder}`;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
@@ -62,6 +79,8 @@ export class RedisSessionStore implements SessionStore {
   private readonly connectTimeoutMs: number;
   private readonly commandTimeoutMs: number;
   private readonly listeners = new Set<(change: SessionChange) => void>();
+  /** Waiters for a session's turn, woken when a lease of it is given back. */
+  private readonly leaseWaiters = new Map<string, Set<() => void>>();
   private readonly cache: SessionCache | undefined;
   private readonly trustCache: boolean;
   private subscriber: RedisClient | undefined;
@@ -138,11 +157,16 @@ export class RedisSessionStore implements SessionStore {
     return record;
   }
 
-  async create(input: SessionCreateInput): Promise<SessionRecord> {
+  async create(
+    input: SessionCreateInput,
+    options: SessionWriteOptions = {},
+  ): Promise<SessionRecord> {
     const record = newSessionRecord(structuredClone(input));
     const { blob, json } = await this.encode(record.id, record);
     const key = this.keys.session(record.id);
+    const fence = this.keys.fence(record.id);
     const index = this.keys.tenant(record.tenant);
+    const token = options.lease ? String(options.lease.token) : "";
     const fields: Arg[] = [
       "v",
       1,
@@ -161,24 +185,39 @@ export class RedisSessionStore implements SessionStore {
     ];
     const created = await this.op(`create of "${record.id}"`, async () => {
       if (!this.clustered) {
-        return this.eval(createScript, [key, index], [record.id, record.ttlMs, ...fields]);
+        return this.eval(
+          createScript,
+          [key, fence, index],
+          [record.id, record.ttlMs, token, ...fields],
+        );
       }
       // The index lives in another slot: add it first so a listing never misses a session,
       // and again after, in case a concurrent listing pruned it as not yet created.
       await this.eval(indexScript, [index], [record.id, record.ttlMs]);
-      const result = await this.eval(createScript, [key], [record.id, record.ttlMs, ...fields]);
+      const result = await this.eval(
+        createScript,
+        [key, fence],
+        [record.id, record.ttlMs, token, ...fields],
+      );
       if (result === 1) await this.eval(indexScript, [index], [record.id, record.ttlMs]);
       return result;
     });
+    if (created === -3) throw leaseLostError(record.id);
     if (created !== 1) {
       throw new OptimizerError(ErrorCodes.SESSION_EXISTS, `Session "${record.id}" already exists.`);
     }
+    if (options.release && options.lease) await this.releaseLease(options.lease);
     const stored = { ...record, ...this.parsed(record.tenant, json) };
     this.cache?.put(stored);
     return stored;
   }
 
-  async update(id: string, expectedVersion: number, next: SessionData): Promise<SessionRecord> {
+  async update(
+    id: string,
+    expectedVersion: number,
+    next: SessionData,
+    options: SessionWriteOptions = {},
+  ): Promise<SessionRecord> {
     assertSessionId(id);
     if (!Number.isInteger(expectedVersion) || expectedVersion < 1) {
       throw new OptimizerError(
@@ -197,6 +236,8 @@ export class RedisSessionStore implements SessionStore {
     const key = this.keys.session(id);
     const index = this.keys.tenant(data.tenant);
     const now = Date.now();
+    const { lease } = options;
+    if (lease && lease.sessionId !== id) throw leaseLostError(id);
     const args: Arg[] = [
       id,
       expectedVersion,
@@ -205,11 +246,14 @@ export class RedisSessionStore implements SessionStore {
       blob,
       this.keys.channel,
       this.origin,
+      lease ? String(lease.token) : "",
+      lease && options.release ? leaseValue(lease) : "",
     ];
+    const keys = [key, this.keys.fence(id), this.keys.lease(id)];
     const result = (await this.op(`update of "${id}"`, async () => {
       const reply = (await this.eval(
         updateScript,
-        this.clustered ? [key] : [key, index],
+        this.clustered ? keys : [...keys, index],
         args,
       )) as unknown[];
       if (this.clustered && typeof reply[0] === "number" && reply[0] > 0) {
@@ -226,6 +270,7 @@ export class RedisSessionStore implements SessionStore {
       );
     }
     if (status === -2) throw this.corrupt(id, "its version or TTL is missing");
+    if (status === -3) throw leaseLostError(id);
     if (status === 0) {
       // The cached copy (if any) is what lost: the caller's re-read must go to Redis.
       this.cache?.drop(id);
@@ -249,7 +294,63 @@ export class RedisSessionStore implements SessionStore {
     this.cache?.drop(id);
     this.cache?.put(record);
     this.emit({ id, version: status });
+    if (lease && options.release) this.wakeLeaseWaiters(id);
     return record;
+  }
+
+  async acquireLease(id: string, options: SessionLeaseOptions): Promise<LeasedSession> {
+    assertSessionId(id);
+    assertLeaseOptions(options);
+    const deadline = Date.now() + options.waitMs;
+    const waiter = randomUUID();
+    const holder = randomUUID();
+    const keys = [
+      this.keys.lease(id),
+      this.keys.line(id),
+      this.keys.lineSeen(id),
+      this.keys.fence(id),
+      this.keys.session(id),
+    ];
+    // Listening before asking: a release between the ask and the wait still wakes this waiter.
+    const woken = this.listenForRelease(id);
+    try {
+      for (let pause = 2; ; pause = Math.min(pause * 2, MAX_ASK_INTERVAL_MS)) {
+        const granted = await this.askForLease(id, keys, waiter, holder, options.ttlMs);
+        if (granted.lease) return { lease: granted.lease, record: granted.record };
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          await this.op(`leaving the line of "${id}"`, () =>
+            this.eval(leaveLineScript, [keys[1]!, keys[2]!], [waiter]),
+          ).catch(() => {});
+          throw busyError(id, options.waitMs);
+        }
+        // The holder's lease lapses in `busyFor` ms at the latest; a release wakes us sooner.
+        const busyFor = granted.busyFor > 0 ? granted.busyFor : pause;
+        await woken.next(Math.min(pause, busyFor, left));
+      }
+    } finally {
+      woken.stop();
+    }
+  }
+
+  async renewLease(lease: SessionLease, ttlMs: number): Promise<boolean> {
+    assertLeaseOptions({ ttlMs, waitMs: 0 });
+    const renewed = await this.op(`lease renewal of "${lease.sessionId}"`, () =>
+      this.eval(renewLeaseScript, [this.keys.lease(lease.sessionId)], [leaseValue(lease), ttlMs]),
+    );
+    return Number(renewed) === 1;
+  }
+
+  async releaseLease(lease: SessionLease): Promise<void> {
+    const id = lease.sessionId;
+    await this.op(`lease release of "${id}"`, () =>
+      this.eval(
+        releaseLeaseScript,
+        [this.keys.lease(id)],
+        [leaseValue(lease), id, this.keys.channel, this.origin],
+      ),
+    );
+    this.wakeLeaseWaiters(id);
   }
 
   async touch(id: string, ttlMs?: number): Promise<boolean> {
@@ -400,6 +501,80 @@ export class RedisSessionStore implements SessionStore {
     return this.cache?.size ?? 0;
   }
 
+  /** One ask for the turn: granted (with the session), or how long the holder may keep it. */
+  private async askForLease(
+    id: string,
+    keys: string[],
+    waiter: string,
+    holder: string,
+    ttlMs: number,
+  ): Promise<
+    | { lease: SessionLease; record: SessionRecord | undefined; busyFor?: undefined }
+    | { lease?: undefined; busyFor: number }
+  > {
+    const cached = this.cacheUsable() ? this.cache!.get(id) : undefined;
+    const generation = this.cache?.generation ?? 0;
+    const cachedArgs = cached
+      ? [cached.version, Date.parse(cached.expiresAt), cached.ttlMs]
+      : ["", "", ""];
+    const reply = (await this.op(`lease of "${id}"`, () =>
+      this.eval(acquireLeaseScript, keys, [waiter, holder, ttlMs, LINE_STALE_MS, ...cachedArgs]),
+    )) as unknown[];
+    if (Number(reply[0]) !== 1) return { busyFor: Number(reply[1]) };
+    const lease: SessionLease = { sessionId: id, token: Number(String(reply[1])), holder };
+    if (Number(reply[2]) === 1 && cached) return { lease, record: cached };
+    try {
+      const record = await this.parseRow(id, reply.slice(3) as (Buffer | null)[]);
+      if (record && this.cacheUsable()) this.cache!.put(record, generation);
+      return { lease, record };
+    } catch (error) {
+      // The turn is ours, but a session we cannot read cannot be served: give it back.
+      await this.releaseLease(lease).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Wakes when a lease of `id` is given back (here or on another replica), or after `ms`. */
+  private listenForRelease(id: string): { next(ms: number): Promise<void>; stop(): void } {
+    let wake: (() => void) | undefined;
+    let pending = false;
+    const listener = () => {
+      if (wake) wake();
+      else pending = true;
+    };
+    let set = this.leaseWaiters.get(id);
+    if (!set) {
+      set = new Set();
+      this.leaseWaiters.set(id, set);
+    }
+    set.add(listener);
+    return {
+      next: (ms) => {
+        if (pending) {
+          pending = false;
+          return Promise.resolve();
+        }
+        return new Promise<void>((resolve) => {
+          const timer = setTimeout(done, ms);
+          function done() {
+            clearTimeout(timer);
+            wake = undefined;
+            resolve();
+          }
+          wake = done;
+        });
+      },
+      stop: () => {
+        set.delete(listener);
+        if (set.size === 0 && this.leaseWaiters.get(id) === set) this.leaseWaiters.delete(id);
+      },
+    };
+  }
+
+  private wakeLeaseWaiters(id: string): void {
+    for (const wake of this.leaseWaiters.get(id) ?? []) wake();
+  }
+
   private async parseRow(id: string, row: (Buffer | null)[]): Promise<SessionRecord | undefined> {
     if (row.every((b) => b === null)) return undefined;
     const [v, t, c, u, x, l, d] = row;
@@ -525,8 +700,9 @@ export class RedisSessionStore implements SessionStore {
 
   /** Runs a script by its SHA, sending its source once when the server does not know it. */
   private async eval(script: LuaScript, keys: string[], args: Arg[]): Promise<unknown> {
-    // The read script answers raw bytes (the encoded session); the others numbers and text.
-    const send = script === readIfChangedScript ? this.caller.callBuffer : this.caller.call;
+    // The read and lease scripts answer raw bytes (the encoded session); the others numbers and text.
+    const binary = script === readIfChangedScript || script === acquireLeaseScript;
+    const send = binary ? this.caller.callBuffer : this.caller.call;
     try {
       return await send.call(this.caller, "EVALSHA", script.sha, keys.length, ...keys, ...args);
     } catch (error) {
@@ -568,6 +744,8 @@ export class RedisSessionStore implements SessionStore {
   private onMessage(message: string): void {
     const [origin, version, id] = message.split(" ");
     if (!origin || !version || !id || origin === this.origin) return;
+    // "L": a lease of the session was given back; its data did not change.
+    if (version === "L") return this.wakeLeaseWaiters(id);
     this.cache?.drop(id);
     this.emit({ id, version: version === "-" ? null : Number(version) });
   }

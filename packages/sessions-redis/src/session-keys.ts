@@ -27,6 +27,26 @@ export class SessionKeys {
     return `${this.prefix}s:{${id}}`;
   }
 
+  /** The session's lease: "token holder", with the lease's TTL. */
+  lease(id: string): string {
+    return `${this.prefix}l:{${id}}`;
+  }
+
+  /** The session's fence counter: the token of its latest lease grant. */
+  fence(id: string): string {
+    return `${this.prefix}f:{${id}}`;
+  }
+
+  /** Executions waiting for the session's turn, by arrival. */
+  line(id: string): string {
+    return `${this.prefix}q:{${id}}`;
+  }
+
+  /** When each waiter in the line last asked (a waiter that stops asking leaves it). */
+  lineSeen(id: string): string {
+    return `${this.prefix}w:{${id}}`;
+  }
+
   /** The sorted set (score 0, ordered by id) listing one tenant's sessions. */
   tenant(tenant: string): string {
     // The tenant is hex-encoded: any string is a valid, brace-free key part.

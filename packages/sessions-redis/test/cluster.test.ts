@@ -10,8 +10,10 @@ let cluster: RedisCluster | undefined;
 const started = () =>
   cluster ? Promise.resolve(cluster) : RedisCluster.start().then((c) => (cluster = c));
 
-describeSessionStore("redis (3-master cluster)", async () =>
-  createRedisSessionStore({ cluster: (await started()).nodes, prefix: "conf:" }),
+describeSessionStore(
+  "redis (3-master cluster)",
+  async () => createRedisSessionStore({ cluster: (await started()).nodes, prefix: "conf:" }),
+  { shared: true },
 );
 
 describe("redis cluster specifics", () => {

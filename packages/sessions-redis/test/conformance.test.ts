@@ -6,24 +6,37 @@ import { RedisServer } from "./redis-server.js";
 // core's SessionStore conformance suite against one real redis-server of our own.
 let server: RedisServer | undefined;
 
-describeSessionStore("redis (single node)", async () => {
-  server = await RedisServer.start();
-  return createRedisSessionStore({ url: server.url, prefix: "conf:" });
-});
+// Every store the factory makes talks to the same server: two of them are two replicas.
+describeSessionStore(
+  "redis (single node)",
+  async () => {
+    server ??= await RedisServer.start();
+    return createRedisSessionStore({ url: server.url, prefix: "conf:" });
+  },
+  { shared: true },
+);
 
-describeSessionStore("redis (single node, cache on)", async () => {
-  server ??= await RedisServer.start();
-  return createRedisSessionStore({ url: server.url, prefix: "conf-cache:", cache: true });
-});
+describeSessionStore(
+  "redis (single node, cache on)",
+  async () => {
+    server ??= await RedisServer.start();
+    return createRedisSessionStore({ url: server.url, prefix: "conf-cache:", cache: true });
+  },
+  { shared: true },
+);
 
-describeSessionStore("redis (single node, eventual cache)", async () => {
-  server ??= await RedisServer.start();
-  return createRedisSessionStore({
-    url: server.url,
-    prefix: "conf-eventual:",
-    cache: { consistency: "eventual" },
-  });
-});
+describeSessionStore(
+  "redis (single node, eventual cache)",
+  async () => {
+    server ??= await RedisServer.start();
+    return createRedisSessionStore({
+      url: server.url,
+      prefix: "conf-eventual:",
+      cache: { consistency: "eventual" },
+    });
+  },
+  { shared: true },
+);
 
 afterAll(async () => {
   await server?.stop();
