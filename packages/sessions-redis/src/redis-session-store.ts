@@ -745,7 +745,10 @@ export class RedisSessionStore implements SessionStore {
     const [origin, version, id] = message.split(" ");
     if (!origin || !version || !id || origin === this.origin) return;
     // "L": a lease of the session was given back; its data did not change.
-    if (version === "L") return this.wakeLeaseWaiters(id);
+    if (version === "L") {
+      this.wakeLeaseWaiters(id);
+      return;
+    }
     this.cache?.drop(id);
     this.emit({ id, version: version === "-" ? null : Number(version) });
   }
