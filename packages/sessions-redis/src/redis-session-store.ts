@@ -38,7 +38,7 @@ import {
   updateScript,
 } from "./lua-scripts.js";
 import { connectRedis, duplicateForSubscriber, type RedisClient } from "./redis-connection.js";
-import { toStoreError, unavailable } from "./redis-errors.js";
+import { describeAddress, toStoreError, unavailable } from "./redis-errors.js";
 import type { RedisSessionStoreOptions } from "./redis-session-store-options.js";
 import { SessionCache } from "./session-cache.js";
 import { decodeSessionData, encodeSessionData } from "./session-encoding.js";
@@ -74,6 +74,8 @@ export class RedisSessionStore implements SessionStore {
   private readonly keys: SessionKeys;
   private readonly clustered: boolean;
   private readonly origin = randomUUID();
+  /** Where the store points, for messages (host:port, never credentials). */
+  private readonly address: string;
   private readonly maxSessionBytes: number;
   private readonly compressAboveBytes: number;
   private readonly connectTimeoutMs: number;
@@ -92,6 +94,7 @@ export class RedisSessionStore implements SessionStore {
 
   constructor(options: RedisSessionStoreOptions) {
     this.keys = new SessionKeys(options.prefix ?? "mcpo:");
+    this.address = describeAddress(options);
     this.maxSessionBytes = positive(options.maxSessionBytes ?? 1024 * 1024, "maxSessionBytes");
     this.compressAboveBytes = positive(options.compressAboveBytes ?? 4096, "compressAboveBytes");
     this.connectTimeoutMs = positive(options.connectTimeoutMs ?? 2000, "connectTimeoutMs");
@@ -622,7 +625,7 @@ export class RedisSessionStore implements SessionStore {
   /** Runs Redis work: fails fast while Redis is away, maps every failure to the error family. */
   private async op<T>(what: string, work: () => Promise<T>): Promise<T> {
     const label = `Session store ${what}`;
-    if (this.closed) throw unavailable(label, "the store is closed");
+    if (this.closed) throw unavailable(label, "the store is closed", this.address);
     await this.whenReady(label);
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -630,13 +633,16 @@ export class RedisSessionStore implements SessionStore {
         work(),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () => reject(unavailable(label, `no reply within ${this.commandTimeoutMs} ms`)),
+            () =>
+              reject(
+                unavailable(label, `no reply within ${this.commandTimeoutMs} ms`, this.address),
+              ),
             this.commandTimeoutMs,
           );
         }),
       ]);
     } catch (error) {
-      throw toStoreError(error, label);
+      throw toStoreError(error, label, this.address);
     } finally {
       clearTimeout(timer);
     }
@@ -656,7 +662,7 @@ export class RedisSessionStore implements SessionStore {
     // "connect": the socket is up and the handshake runs; worth the short wait.
     const handshaking = client.status === "connect";
     if (client.status === "end" || (this.everReady && !handshaking)) {
-      throw unavailable(label, this.lastError ?? `connection ${client.status}`);
+      throw unavailable(label, this.lastError ?? `connection ${client.status}`, this.address);
     }
     if (!this.nextReady) {
       this.nextReady = new Promise<void>((resolve, reject) => {
@@ -692,7 +698,7 @@ export class RedisSessionStore implements SessionStore {
       ]);
     } catch (error) {
       const why = (error as Error).message;
-      throw unavailable(label, this.lastError ? `${why}: ${this.lastError}` : why);
+      throw unavailable(label, this.lastError ? `${why}: ${this.lastError}` : why, this.address);
     } finally {
       clearTimeout(timer);
     }

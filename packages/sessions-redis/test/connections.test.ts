@@ -148,6 +148,28 @@ describe("rediss:// (TLS) with a password", () => {
       expect(JSON.stringify({ message: (error as Error).message })).not.toContain(PASSWORD);
     }
   });
+
+  test("a wrong or missing password says authentication failed, with the address and no secret", async () => {
+    const cases = [
+      open(`rediss://:not-${PASSWORD}@127.0.0.1:${tlsPort}`),
+      createRedisSessionStore({ url: `redis://127.0.0.1:${server.port}`, connectTimeoutMs: 1500 }),
+      createRedisSessionStore({
+        url: `redis://someone:not-${PASSWORD}@127.0.0.1:${server.port}`,
+        connectTimeoutMs: 1500,
+      }),
+    ];
+    stores.push(...cases);
+    for (const store of cases) {
+      const error = await store.ping().catch((e: unknown) => e);
+      expect(hasErrorCode(error, ErrorCodes.SESSION_STORE_UNAVAILABLE), String(error)).toBe(true);
+      const message = (error as Error).message;
+      expect(message).toMatch(/refused authentication/);
+      expect(message).not.toMatch(/unreachable|reconnects by itself/);
+      expect(message).toMatch(/127\.0\.0\.1:\d+/);
+      expect(message).not.toContain(PASSWORD);
+      expect((error as { details?: { reason?: string } }).details?.reason).toBe("authentication");
+    }
+  });
 });
 
 describe("Sentinel", () => {

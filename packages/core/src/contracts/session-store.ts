@@ -108,7 +108,7 @@ export interface SessionChange {
 
 /**
  * A session's turn: while an execution holds it, no other execution of that session (in this
- * process or on another replica) runs. See docs/adr/0008-session-lease.md.
+ * process or on another replica) runs. See docs/adr/0017-session-lease-not-merge.md.
  */
 export interface SessionLease {
   sessionId: string;

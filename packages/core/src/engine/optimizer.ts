@@ -55,7 +55,7 @@ export interface MCPOptimizerOptions {
   sandbox?: Sandbox;
   /** Where sessions live. Default: Redis when `sandboxConfig.redisUrl` is set (@mcp-optimizer/sessions-redis), else a new MemorySessionStore. */
   sessions?: SessionStore;
-  /** How executions of one session take turns (ADR 0008). Default: 15 s lease, 30 s wait. */
+  /** How executions of one session take turns (ADR 0017). Default: 15 s lease, 30 s wait. */
   sessionLease?: SessionLeaseSettings;
   /** Upstream servers in the `mcpServers` shape of MCP clients (stdio `command` or `url`). */
   mcpServers?: unknown;
