@@ -123,6 +123,43 @@ describe("sessions, in Redis", () => {
     const r = await cli(["sessions", "list", "--config", file]);
     expect(r.code).toBe(4);
     expect(r.stderr).toContain("SESSION_STORE_UNAVAILABLE");
+    // serve and capabilities check the store at start: exit 4, naming the address.
+    for (const command of [["serve"], ["capabilities"]]) {
+      const started = await cli([...command, "--config", file], { input: "" });
+      expect(started.code, started.stderr).toBe(4);
+      expect(started.stderr).toContain(`127.0.0.1:${port}`);
+      expect(started.stderr).toMatch(/unreachable/);
+    }
+  });
+
+  test("a Redis that refuses the password says authentication failed (exit 4), not unreachable", async () => {
+    const port = await freePort();
+    const guarded = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--requirepass", "s3cret-pw"],
+      { stdio: "ignore" },
+    );
+    try {
+      for (let i = 0; ; i++) {
+        const ping = spawnSync("redis-cli", ["-p", String(port), "-a", "s3cret-pw", "ping"], {
+          encoding: "utf8",
+        });
+        if (ping.stdout?.trim() === "PONG") break;
+        if (i > 50) throw new Error(`redis-server on port ${port} did not start`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (const url of [`redis://127.0.0.1:${port}`, `redis://:wrong-pw@127.0.0.1:${port}`]) {
+        const file = join(dir, "guarded-redis.json");
+        writeFileSync(file, JSON.stringify({ mcpServers: {}, sessions: { redisUrl: url } }));
+        const r = await cli(["capabilities", "--config", file]);
+        expect(r.code, r.stderr).toBe(4);
+        expect(r.stderr).toMatch(/refused authentication/);
+        expect(r.stderr).not.toMatch(/unreachable/);
+        expect(r.stderr).not.toContain("wrong-pw");
+      }
+    } finally {
+      guarded.kill("SIGKILL");
+    }
   });
 
   test("with in-memory sessions the command says there is nothing to see from here", async () => {

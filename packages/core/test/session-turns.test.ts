@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ErrorCodes, MCPOptimizer, MemorySessionStore } from "../src/index.js";
 import { memoryServer } from "./helpers/servers.js";
@@ -140,5 +142,59 @@ describe("a run that cannot get its turn in time", () => {
     expect(() => new MCPOptimizer({ sessionLease: { waitMs: -1 } })).toThrow(
       expect.objectContaining({ code: ErrorCodes.INVALID_CONFIG }),
     );
+  });
+});
+
+describe("sandboxConfig.redisUrl is never ignored", () => {
+  test("without @mcp-optimizer/sessions-redis installed, start() fails naming the package", async () => {
+    // A child in which the package cannot be found, as in an install without it.
+    const dir = mkdtempSync(join(tmpdir(), "mcpo-no-redis-"));
+    const hook = join(dir, "hide.mjs");
+    writeFileSync(
+      hook,
+      `import { registerHooks } from "node:module";
+registerHooks({
+  resolve(specifier, context, next) {
+    if (specifier === "@mcp-optimizer/sessions-redis") {
+      const error = new Error("Cannot find package '@mcp-optimizer/sessions-redis'");
+      error.code = "ERR_MODULE_NOT_FOUND";
+      throw error;
+    }
+    return next(specifier, context);
+  },
+});
+`,
+    );
+    const script = `
+      import { MCPOptimizer } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, "..", "dist", "index.js")).href)};
+      const optimizer = new MCPOptimizer({ sandboxConfig: { mode: "process", redisUrl: "redis://127.0.0.1:1" } });
+      let before = "";
+      try { optimizer.sessions; } catch (e) { before = e.message; }
+      const error = await optimizer.start().then(() => undefined, (e) => e);
+      await optimizer.close();
+      console.log(JSON.stringify({ before, code: error?.code, message: error?.message }));`;
+    const child = spawnSync(
+      process.execPath,
+      ["--import", pathToFileURL(hook).href, "--input-type=module", "-e", script],
+      {
+        encoding: "utf8",
+        cwd: dir,
+      },
+    );
+    rmSync(dir, { recursive: true, force: true });
+    const out = JSON.parse(child.stdout.trim().split("\n").pop()!) as Record<string, string>;
+    expect(out.before).toMatch(/start\(\)/);
+    expect(out.code).toBe(ErrorCodes.SESSION_STORE_UNAVAILABLE);
+    expect(out.message).toMatch(/pnpm add @mcp-optimizer\/sessions-redis/);
+  });
+
+  test("both a store and redisUrl is a configuration error", () => {
+    expect(
+      () =>
+        new MCPOptimizer({
+          sessions: new MemorySessionStore(),
+          sandboxConfig: { redisUrl: "redis://127.0.0.1:6379" },
+        }),
+    ).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_CONFIG }));
   });
 });

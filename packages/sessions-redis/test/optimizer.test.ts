@@ -88,3 +88,32 @@ describe("two MCPOptimizer instances sharing one Redis", () => {
     expect((await b.run("return state.kept", { sessionId: "shared-4" })).value).toBe("before");
   }, 60_000);
 });
+
+describe("sandboxConfig.redisUrl (the brief's setting) puts sessions in Redis", () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await RedisServer.start();
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test("core loads this package by name and the session lives in Redis", async () => {
+    const optimizer = new MCPOptimizer({
+      sandboxConfig: { mode: "process", redisUrl: server.url },
+    });
+    try {
+      await optimizer.start();
+      expect(optimizer.sessions.kind).toBe("redis");
+      await optimizer.run("state.seen = 'in redis'; return 1", { sessionId: "by-url" });
+      const reader = createRedisSessionStore({ url: server.url });
+      try {
+        expect((await reader.get("by-url"))!.state).toEqual({ seen: "in redis" });
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      await optimizer.close();
+    }
+  }, 60_000);
+});

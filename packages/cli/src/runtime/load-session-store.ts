@@ -2,18 +2,22 @@ import {
   createMemorySessionStore,
   ErrorCodes,
   OptimizerError,
+  REDIS_SESSIONS_PACKAGE,
   type SessionStore,
 } from "@mcp-optimizer/core";
 import type { SessionsConfig } from "../config/schema.js";
 import { importOptional } from "./resolve-package.js";
 
-export const REDIS_SESSIONS_PACKAGE = "@mcp-optimizer/sessions-redis";
-
 interface RedisSessionsModule {
-  createRedisSessionStore(options: { url: string; prefix?: string }): SessionStore;
+  createSessionStore(options: { url: string; prefix?: string }): SessionStore;
 }
 
-/** In-memory sessions by default; Redis when `sessions.redisUrl` is set. */
+/**
+ * In-memory sessions by default; Redis when `sessions.redisUrl` is set, checked at once: an
+ * unreachable Redis or a refused password fails here (exit 4, the message names the address)
+ * instead of at the first execution. The package is imported from the CLI's own location (it
+ * is the CLI's dependency; core's loader looks from core and the working directory).
+ */
 export async function loadSessionStore(
   config: SessionsConfig | undefined,
   fallbackRedisUrl?: string,
@@ -27,10 +31,17 @@ export async function loadSessionStore(
       `sessions.redisUrl is set but ${loaded.error}.`,
     );
   }
-  return loaded.module.createRedisSessionStore({
+  const store = loaded.module.createSessionStore({
     url,
     ...(config?.keyPrefix ? { prefix: config.keyPrefix } : {}),
   });
+  try {
+    await store.ping?.();
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+  return store;
 }
 
 /** True when sessions outlive the process (a shared store). */
