@@ -134,16 +134,97 @@ async function roundTrip(store: SessionStore, id: string, i: number): Promise<vo
   }
 }
 
-async function latency(store: SessionStore, id: string): Promise<{ median: number; p95: number }> {
-  for (let i = 0; i < 50; i++) await roundTrip(store, id, i);
+/**
+ * One execution's store work since leases (ADR 0017): take the session's turn (the lease
+ * script reads the session in the same step), then the fenced update that gives the lease back.
+ */
+async function leasedRoundTrip(store: SessionStore, id: string, i: number): Promise<void> {
+  const { lease, record } = await store.acquireLease(id, { ttlMs: 15_000, waitMs: 30_000 });
+  const data = sessionData(record!);
+  await store.update(
+    id,
+    record!.version,
+    {
+      ...data,
+      log: [...data.log.slice(1), logEntry(i)],
+      counters: { ...data.counters, executions: data.counters.executions + 1 },
+    },
+    { lease, release: true },
+  );
+}
+
+type RoundTrip = typeof roundTrip;
+
+async function latency(
+  store: SessionStore,
+  id: string,
+  trip: RoundTrip = roundTrip,
+): Promise<{ median: number; p95: number }> {
+  for (let i = 0; i < 50; i++) await trip(store, id, i);
   const times: number[] = [];
   for (let i = 0; i < ROUND_TRIPS; i++) {
     const t = performance.now();
-    await roundTrip(store, id, i);
+    await trip(store, id, i);
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
   return { median: pct(times, 50), p95: pct(times, 95) };
+}
+
+/**
+ * Contention: `writers` executions in flight on ONE session, spread over two stores (two
+ * replicas), each taking the turn: turns per second and the p50/p99 of the wait for it.
+ */
+async function contended(
+  open: () => SessionStore,
+  id: string,
+  writers: number,
+): Promise<{ perSecond: number; waitP50: number; waitP99: number; n: number; done: number }> {
+  const replicas = [open(), open()];
+  try {
+    await replicas[0]!.create({ id, tenant: "bench", state: { n: 0 } });
+    const waits: number[] = [];
+    let done = 0;
+    const started = performance.now();
+    const until = started + THROUGHPUT_MS;
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        const store = replicas[w % 2]!;
+        while (performance.now() < until) {
+          const t = performance.now();
+          const { lease, record } = await store.acquireLease(id, {
+            ttlMs: 15_000,
+            waitMs: 60_000,
+          });
+          waits.push(performance.now() - t);
+          const data = sessionData(record!);
+          await store.update(
+            id,
+            record!.version,
+            { ...data, state: { n: (data.state.n as number) + 1 } },
+            { lease, release: true },
+          );
+          done++;
+        }
+      }),
+    );
+    const elapsed = (performance.now() - started) / 1000;
+    // A third store reads it: a replica's eventual cache may still hold the last-but-one write.
+    const reader = open();
+    const n = (await reader.get(id))!.state.n as number;
+    await reader.delete(id);
+    await reader.close();
+    waits.sort((a, b) => a - b);
+    return {
+      perSecond: done / elapsed,
+      waitP50: pct(waits, 50),
+      waitP99: pct(waits, 99),
+      n,
+      done,
+    };
+  } finally {
+    await Promise.all(replicas.map((r) => r.close()));
+  }
 }
 
 /** A load alone (what a cache saves): `get` of a session nobody else writes. */
@@ -208,6 +289,7 @@ async function main(): Promise<void> {
     ops: number;
     bytes: number;
     load: number;
+    leased: { median: number; p95: number };
   }[] = [];
   for (const size of ["typical", "large"] as const) {
     const data = payload(size);
@@ -223,9 +305,10 @@ async function main(): Promise<void> {
         await store.create({ id, ...data });
         await Promise.all(ids.map((sid) => store.create({ id: sid, ...data })));
         const { median, p95 } = await latency(store, id);
+        const leased = await latency(store, id, leasedRoundTrip);
         const load = await readLatency(store, id);
         const ops = await throughput(store, ids);
-        rows.push({ size, name: c.name, median, p95, ops, bytes, load });
+        rows.push({ size, name: c.name, median, p95, ops, bytes, load, leased });
         await Promise.all([id, ...ids].map((sid) => store.delete(sid)));
       } finally {
         await store.close();
@@ -243,6 +326,31 @@ async function main(): Promise<void> {
     console.log(
       `| ${r.size} (${(r.bytes / 1024).toFixed(1)} KiB JSON) | ${r.name} | ${r.median.toFixed(3)} ms | ${r.p95.toFixed(3)} ms | ${Math.round(r.ops).toLocaleString("en-US")} | ${(r.ops / memory(r.size).ops).toFixed(3)}× | ${r.name.startsWith("memory") ? "–" : `${(r.median / redisRow(r.size).median).toFixed(2)}×`} | ${r.load.toFixed(3)} ms |`,
     );
+  }
+
+  console.log(
+    "\nAn execution's store work, uncontended: before leases (get + compare-and-set update) and with them (lease that reads + fenced update that releases).\n",
+  );
+  console.log("| session | store | before: median | with lease: median | p95 | ratio |");
+  console.log("|---|---|---:|---:|---:|---:|");
+  for (const r of rows) {
+    console.log(
+      `| ${r.size} | ${r.name} | ${r.median.toFixed(3)} ms | ${r.leased.median.toFixed(3)} ms | ${r.leased.p95.toFixed(3)} ms | ${(r.leased.median / r.median).toFixed(2)}× |`,
+    );
+  }
+
+  console.log(
+    `\nContended: executions in flight on ONE session over two stores (replicas), ${THROUGHPUT_MS} ms each; every turn is counted in state.n.\n`,
+  );
+  console.log("| store | in flight | turns/s | wait p50 | wait p99 | state.n = turns |");
+  console.log("|---|---:|---:|---:|---:|---|");
+  for (const c of contenders.filter((x) => !x.name.startsWith("memory"))) {
+    for (const writers of [2, 8, 32]) {
+      const r = await contended(c.open, `contended-${writers}-${c.name.length}`, writers);
+      console.log(
+        `| ${c.name} | ${writers} | ${Math.round(r.perSecond).toLocaleString("en-US")} | ${r.waitP50.toFixed(2)} ms | ${r.waitP99.toFixed(2)} ms | ${r.n === r.done ? "yes" : `no (${r.n} of ${r.done})`} |`,
+      );
+    }
   }
   redis.stop();
 }

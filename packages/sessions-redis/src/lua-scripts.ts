@@ -37,6 +37,19 @@ local function fenced(key, token)
 end
 `;
 
+// Gives a lease back when it is the holder's ("token holder") and tells the replicas who is
+// first in line ("<origin> L <id> <waiter>"): only that waiter wakes to ask for the turn.
+// Answers the waiter ('' for nobody), or false when the lease was not this holder's.
+const RELEASE = `
+local function release(lease, line, value, id, channel, origin)
+  if redis.call('GET', lease) ~= value then return false end
+  redis.call('DEL', lease)
+  local head = redis.call('ZRANGE', line, 0, 0)[1] or ''
+  redis.call('PUBLISH', channel, origin .. ' L ' .. id .. ' ' .. head)
+  return head
+end
+`;
+
 /**
  * KEYS[1] session, KEYS[2] fence counter, KEYS[3] tenant index (optional).
  * ARGV: id, ttl, fencing token or '', then field/value pairs.
@@ -55,15 +68,15 @@ return 1`,
 );
 
 /**
- * The compare-and-set. KEYS[1] session, KEYS[2] fence counter, KEYS[3] lease, KEYS[4] tenant
- * index (optional). ARGV: id, expected version, now (ms), tenant, blob, channel, origin,
- * fencing token or '', the lease to give back ("token holder") or ''.
+ * The compare-and-set. KEYS[1] session, KEYS[2] fence counter, KEYS[3] lease, KEYS[4] waiting
+ * line, KEYS[5] tenant index (optional). ARGV: id, expected version, now (ms), tenant, blob,
+ * channel, origin, fencing token or '', the lease to give back ("token holder") or ''.
  * Returns {-1} missing, {-2} not a session hash, {-3} lease lost, {0, version} conflict,
- * or {newVersion, createdAt, ttl, previousTenant}.
+ * or {newVersion, createdAt, ttl, previousTenant, first waiter or ''}.
  */
 export const updateScript = script(
   "update",
-  `${INDEX}${FENCE}
+  `${INDEX}${FENCE}${RELEASE}
 if not fenced(KEYS[2], ARGV[8]) then return {-3} end
 local cur = redis.call('HMGET', KEYS[1], 'v', 'c', 'l', 't')
 if not cur[1] then
@@ -78,13 +91,11 @@ local nv = v + 1
 local now = tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], 'v', nv, 't', ARGV[4], 'u', ARGV[3], 'x', string.format('%.0f', now + ttl), 'd', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ttl)
-if KEYS[4] then index(KEYS[4], ARGV[1], ttl) end
+if KEYS[5] then index(KEYS[5], ARGV[1], ttl) end
 redis.call('PUBLISH', ARGV[6], ARGV[7] .. ' ' .. nv .. ' ' .. ARGV[1])
-if ARGV[9] ~= '' and redis.call('GET', KEYS[3]) == ARGV[9] then
-  redis.call('DEL', KEYS[3])
-  redis.call('PUBLISH', ARGV[6], ARGV[7] .. ' L ' .. ARGV[1])
-end
-return {nv, cur[2], ttl, cur[4]}`,
+local head = ''
+if ARGV[9] ~= '' then head = release(KEYS[3], KEYS[4], ARGV[9], ARGV[1], ARGV[6], ARGV[7]) or '' end
+return {nv, cur[2], ttl, cur[4], head}`,
 );
 
 /**
@@ -199,11 +210,14 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`,
 );
 
-/** KEYS[1] lease. ARGV: "token holder", id, channel, origin. Returns 1 when given back. */
+/**
+ * KEYS[1] lease, KEYS[2] waiting line. ARGV: "token holder", id, channel, origin.
+ * Returns {1, first waiter or ''} when given back, {0} when the lease was not this holder's.
+ */
 export const releaseLeaseScript = script(
   "releaseLease",
-  `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' L ' .. ARGV[2])
-return 1`,
+  `${RELEASE}
+local head = release(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+if not head then return {0} end
+return {1, head}`,
 );

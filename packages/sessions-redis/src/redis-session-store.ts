@@ -81,8 +81,8 @@ export class RedisSessionStore implements SessionStore {
   private readonly connectTimeoutMs: number;
   private readonly commandTimeoutMs: number;
   private readonly listeners = new Set<(change: SessionChange) => void>();
-  /** Waiters for a session's turn, woken when a lease of it is given back. */
-  private readonly leaseWaiters = new Map<string, Set<() => void>>();
+  /** Waiters for a session's turn by waiter id, woken when a lease of it is given back. */
+  private readonly leaseWaiters = new Map<string, Map<string, () => void>>();
   private readonly cache: SessionCache | undefined;
   private readonly trustCache: boolean;
   private subscriber: RedisClient | undefined;
@@ -252,7 +252,7 @@ export class RedisSessionStore implements SessionStore {
       lease ? String(lease.token) : "",
       lease && options.release ? leaseValue(lease) : "",
     ];
-    const keys = [key, this.keys.fence(id), this.keys.lease(id)];
+    const keys = [key, this.keys.fence(id), this.keys.lease(id), this.keys.line(id)];
     const result = (await this.op(`update of "${id}"`, async () => {
       const reply = (await this.eval(
         updateScript,
@@ -263,7 +263,7 @@ export class RedisSessionStore implements SessionStore {
         await this.eval(indexScript, [index], [id, Number(reply[2])]);
       }
       return reply;
-    })) as [number, unknown?, unknown?, unknown?];
+    })) as [number, unknown?, unknown?, unknown?, unknown?];
     const status = Number(result[0]);
     if (status === -1) {
       this.cache?.drop(id);
@@ -297,7 +297,7 @@ export class RedisSessionStore implements SessionStore {
     this.cache?.drop(id);
     this.cache?.put(record);
     this.emit({ id, version: status });
-    if (lease && options.release) this.wakeLeaseWaiters(id);
+    if (lease && options.release) this.wakeLeaseWaiter(id, String(result[4] ?? ""));
     return record;
   }
 
@@ -315,7 +315,7 @@ export class RedisSessionStore implements SessionStore {
       this.keys.session(id),
     ];
     // Listening before asking: a release between the ask and the wait still wakes this waiter.
-    const woken = this.listenForRelease(id);
+    const woken = this.listenForRelease(id, waiter);
     try {
       for (let pause = 2; ; pause = Math.min(pause * 2, MAX_ASK_INTERVAL_MS)) {
         const granted = await this.askForLease(id, keys, waiter, holder, options.ttlMs);
@@ -346,14 +346,14 @@ export class RedisSessionStore implements SessionStore {
 
   async releaseLease(lease: SessionLease): Promise<void> {
     const id = lease.sessionId;
-    await this.op(`lease release of "${id}"`, () =>
+    const reply = (await this.op(`lease release of "${id}"`, () =>
       this.eval(
         releaseLeaseScript,
-        [this.keys.lease(id)],
+        [this.keys.lease(id), this.keys.line(id)],
         [leaseValue(lease), id, this.keys.channel, this.origin],
       ),
-    );
-    this.wakeLeaseWaiters(id);
+    )) as unknown[];
+    if (Number(reply[0]) === 1) this.wakeLeaseWaiter(id, String(reply[1] ?? ""));
   }
 
   async touch(id: string, ttlMs?: number): Promise<boolean> {
@@ -537,20 +537,26 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
-  /** Wakes when a lease of `id` is given back (here or on another replica), or after `ms`. */
-  private listenForRelease(id: string): { next(ms: number): Promise<void>; stop(): void } {
+  /**
+   * Wakes when a lease of `id` is given back while this waiter is first in line (here or on
+   * another replica), or after `ms`.
+   */
+  private listenForRelease(
+    id: string,
+    waiter: string,
+  ): { next(ms: number): Promise<void>; stop(): void } {
     let wake: (() => void) | undefined;
     let pending = false;
     const listener = () => {
       if (wake) wake();
       else pending = true;
     };
-    let set = this.leaseWaiters.get(id);
-    if (!set) {
-      set = new Set();
-      this.leaseWaiters.set(id, set);
+    let waiters = this.leaseWaiters.get(id);
+    if (!waiters) {
+      waiters = new Map();
+      this.leaseWaiters.set(id, waiters);
     }
-    set.add(listener);
+    waiters.set(waiter, listener);
     return {
       next: (ms) => {
         if (pending) {
@@ -568,14 +574,16 @@ export class RedisSessionStore implements SessionStore {
         });
       },
       stop: () => {
-        set.delete(listener);
-        if (set.size === 0 && this.leaseWaiters.get(id) === set) this.leaseWaiters.delete(id);
+        waiters.delete(waiter);
+        if (waiters.size === 0 && this.leaseWaiters.get(id) === waiters)
+          this.leaseWaiters.delete(id);
       },
     };
   }
 
-  private wakeLeaseWaiters(id: string): void {
-    for (const wake of this.leaseWaiters.get(id) ?? []) wake();
+  /** Wakes the waiter first in line, when it waits here ('' = nobody waits). */
+  private wakeLeaseWaiter(id: string, waiter: string): void {
+    if (waiter) this.leaseWaiters.get(id)?.get(waiter)?.();
   }
 
   private async parseRow(id: string, row: (Buffer | null)[]): Promise<SessionRecord | undefined> {
@@ -748,11 +756,11 @@ export class RedisSessionStore implements SessionStore {
   }
 
   private onMessage(message: string): void {
-    const [origin, version, id] = message.split(" ");
+    const [origin, version, id, waiter] = message.split(" ");
     if (!origin || !version || !id || origin === this.origin) return;
     // "L": a lease of the session was given back; its data did not change.
     if (version === "L") {
-      this.wakeLeaseWaiters(id);
+      this.wakeLeaseWaiter(id, waiter ?? "");
       return;
     }
     this.cache?.drop(id);
