@@ -1,7 +1,7 @@
 import type { GuestServer } from "../contracts/sandbox.js";
 import type { SessionAllowlist } from "../contracts/session-store.js";
 import type { ToolAnnotations, UpstreamTool } from "../contracts/upstream.js";
-import { serverVisible } from "../engine/policy.js";
+import { restricts, serverVisible, toolVisible } from "../engine/policy.js";
 import { ErrorCodes, OptimizerError } from "../errors.js";
 import type { JsonObject } from "../json.js";
 import {
@@ -166,15 +166,29 @@ export class ToolCatalog {
     return n;
   }
 
-  /** The globals one session's programs get. */
+  /**
+   * The servers and tools a session's allowlist lets it call, and nothing else: what every
+   * discovery surface (globals, search, describe, types, resources, the meta-tools) shows.
+   */
+  visibleServers(allow?: SessionAllowlist): CatalogServer[] {
+    if (!restricts(allow)) return this.listServers();
+    const visible: CatalogServer[] = [];
+    for (const s of this.servers.values()) {
+      if (!serverVisible(allow!, s.name)) continue;
+      const tools = s.tools.filter((t) => toolVisible(allow!, s.name, t.name));
+      if (tools.length === 0 && s.tools.length > 0) continue;
+      visible.push(tools.length === s.tools.length ? s : { ...s, tools });
+    }
+    return visible;
+  }
+
+  /** The globals one session's programs get: only what it may call. */
   guestServers(allow: SessionAllowlist = {}): GuestServer[] {
-    return this.listServers()
-      .filter((s) => serverVisible(allow, s.name))
-      .map((s) => ({
-        name: s.name,
-        global: s.identifier,
-        tools: s.tools.map((t) => t.identifier),
-      }));
+    return this.visibleServers(allow).map((s) => ({
+      name: s.name,
+      global: s.identifier,
+      tools: s.tools.map((t) => t.identifier),
+    }));
   }
 
   /** Finds a server by name or identifier, or throws SERVER_NOT_FOUND with suggestions. */
@@ -243,15 +257,17 @@ export class ToolCatalog {
     const out: SearchHit[] = [];
     for (const hit of hits) {
       const t = this.qualified(hit.id);
-      if (options.allow && !serverVisible(options.allow, t.server)) continue;
+      if (options.allow && !toolVisible(options.allow, t.server, t.name)) continue;
       out.push(this.hit(t, hit.score, detail));
       if (out.length >= limit) break;
     }
     return out;
   }
 
-  describe(name: string): ToolDescription {
+  /** A tool's full description; a tool the allowlist denies is refused (TOOL_DENIED). */
+  describe(name: string, allow?: SessionAllowlist): ToolDescription {
     const t = this.qualified(name);
+    if (allow) assertVisible(allow, t);
     return {
       name: t.qualifiedName,
       call: `${t.serverIdentifier}.${t.identifier}`,
@@ -263,10 +279,21 @@ export class ToolCatalog {
     };
   }
 
-  /** One server's complete `.d.ts`. */
-  serverTypes(name: string): string {
-    const s = this.server(name);
-    const key = `server:${s.name}`;
+  /** One server's complete `.d.ts`: the tools the allowlist lets the session call. */
+  serverTypes(name: string, allow?: SessionAllowlist): string {
+    const found = this.server(name);
+    const s = restricts(allow)
+      ? this.visibleServers(allow).find((v) => v.name === found.name)
+      : found;
+    if (!s) {
+      throw new OptimizerError(
+        ErrorCodes.TOOL_DENIED,
+        `${found.identifier} is not visible to this session.`,
+        { details: { server: found.name } },
+      );
+    }
+    // Cached per set of tools shown: a restricted view has its own text.
+    const key = `server:${s.name}:${s === found ? "*" : s.tools.map((t) => t.name).join(",")}`;
     let text = this.declarations.get(key);
     if (!text) {
       text = serverDeclarations({
@@ -280,15 +307,22 @@ export class ToolCatalog {
     return text;
   }
 
-  /** The `.d.ts` of the guest's own globals: mcp, state, console. */
-  globalTypes(): string {
+  /** The `.d.ts` of the guest's own globals: mcp, state, console, the visible servers. */
+  globalTypes(allow?: SessionAllowlist): string {
     return guestGlobalsDeclaration(
-      this.listServers().map((s) => ({
+      this.visibleServers(allow).map((s) => ({
         name: s.name,
         identifier: s.identifier,
         toolCount: s.tools.length,
       })),
     );
+  }
+
+  /** One tool's declaration, refused (TOOL_DENIED) when the allowlist denies the tool. */
+  toolTypes(server: string, tool: string, allow?: SessionAllowlist): string {
+    const t = this.tool(server, tool);
+    if (allow) assertVisible(allow, t);
+    return this.fullDeclaration(t);
   }
 
   /** One tool's declaration with its named types. */
@@ -367,4 +401,14 @@ function indent(text: string): string {
     .split("\n")
     .map((l) => (l ? `  ${l}` : l))
     .join("\n");
+}
+
+function assertVisible(allow: SessionAllowlist, t: CatalogTool): void {
+  if (!toolVisible(allow, t.server, t.name)) {
+    throw new OptimizerError(
+      ErrorCodes.TOOL_DENIED,
+      `${t.serverIdentifier}.${t.identifier} is not visible to this session: its allowlist does not permit it.`,
+      { details: { server: t.server, tool: t.name } },
+    );
+  }
 }

@@ -11,7 +11,7 @@ import { ErrorCodes, OptimizerError, toOptimizerError } from "../errors.js";
 import { isPlainObject, type JsonObject, type JsonValue } from "../json.js";
 import { Attr, Instruments, SpanKind, type Telemetry } from "../telemetry/instruments.js";
 import { plainCallTokens } from "../tokens/token-accounting.js";
-import { checkToolAllowed, serverVisible } from "./policy.js";
+import { checkToolAllowed } from "./policy.js";
 import { isTransient, type RetryOptions, withRetry } from "./retry.js";
 
 export interface ExecutionIdentity {
@@ -87,11 +87,7 @@ export class ExecutionHost implements SandboxHost {
   async call(request: GuestRequest): Promise<JsonValue | undefined> {
     if (request.kind === "search") return this.search(request.query, request.options);
     if (request.kind === "describe") {
-      const description = this.deps.catalog.describe(request.name);
-      const tool = this.deps.catalog.qualified(request.name);
-      if (!serverVisible(this.identity.allow, tool.server))
-        this.deny(tool.server, tool.name, "not visible to this session");
-      return description as unknown as JsonValue;
+      return this.deps.catalog.describe(request.name, this.identity.allow) as unknown as JsonValue;
     }
     const result = await this.callTool(request.server, request.tool, request.args);
     return request.raw

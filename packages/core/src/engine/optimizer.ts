@@ -319,18 +319,41 @@ export class MCPOptimizer {
     return this.runProgram(program, op.code!, "operation", op, options);
   }
 
-  /** Ranked search over every tool, for the model-facing server and the CLI. */
+  /**
+   * Ranked search over the tools a session may call (its allowlist; without a session, the
+   * default one), for the model-facing server and the CLI.
+   */
   async search(
     query: string,
-    options: { limit?: number; detail?: "name" | "signature" | "full"; server?: string } = {},
+    options: {
+      limit?: number;
+      detail?: "name" | "signature" | "full";
+      server?: string;
+      sessionId?: string;
+    } = {},
   ): Promise<SearchHit[]> {
     await this.start();
-    return this.catalog.search(query, options);
+    const { sessionId, ...rest } = options;
+    return this.catalog.search(query, { ...rest, allow: await this.discoveryAllowlist(sessionId) });
   }
 
-  async describe(name: string): Promise<ToolDescription> {
+  /** One tool's description; TOOL_DENIED for a tool the session's allowlist denies. */
+  async describe(name: string, options: { sessionId?: string } = {}): Promise<ToolDescription> {
     await this.start();
-    return this.catalog.describe(name);
+    return this.catalog.describe(name, await this.discoveryAllowlist(options.sessionId));
+  }
+
+  /**
+   * What discovery may show for a session: its own allowlist when it exists, else the default
+   * of new sessions. A read: it takes no turn.
+   */
+  async discoveryAllowlist(sessionId?: string): Promise<SessionAllowlist> {
+    if (sessionId !== undefined) {
+      assertSessionId(sessionId);
+      const record = await this.timedStore("get", () => this.sessions.get(sessionId));
+      if (record) return record.allow;
+    }
+    return this.settings.sessionDefaults.allow;
   }
 
   /** The meta-tools the model sees (execute_code, search_tools) and what they cost in tokens. */
@@ -441,9 +464,12 @@ export class MCPOptimizer {
 
   private currentMetaTools(): { tools: MetaToolDefinition[]; tokens: number } {
     if (!this.metaTools || this.metaTools.version !== this.catalog.version) {
-      const tools = metaToolDefinitions(this.catalog.listServers(), {
-        maxResultTokens: this.settings.maxResultTokens,
-      });
+      const tools = metaToolDefinitions(
+        this.catalog.visibleServers(this.settings.sessionDefaults.allow),
+        {
+          maxResultTokens: this.settings.maxResultTokens,
+        },
+      );
       this.metaTools = {
         version: this.catalog.version,
         tools,

@@ -56,3 +56,16 @@ export function serverVisible(allow: SessionAllowlist, server: string): boolean 
   }
   return true;
 }
+
+/** Whether a session may see a tool in discovery: exactly when it may call it. */
+export function toolVisible(allow: SessionAllowlist, server: string, tool: string): boolean {
+  return checkToolAllowed(allow, server, tool).allowed;
+}
+
+/** Whether an allowlist restricts anything at all (no lists: everything is visible). */
+export function restricts(allow: SessionAllowlist | undefined): boolean {
+  return (
+    allow !== undefined &&
+    (allow.servers !== undefined || allow.tools !== undefined || (allow.deny?.length ?? 0) > 0)
+  );
+}

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Server } from "@modelcontextprotocol/server";
 import type { SearchHit } from "../catalog/tool-catalog.js";
+import type { SessionAllowlist } from "../contracts/session-store.js";
 import type { MCPOptimizer, RunResult } from "../engine/optimizer.js";
 import { ErrorCodes, isOptimizerError, OptimizerError } from "../errors.js";
 
@@ -33,6 +34,10 @@ export function createOptimizerMcpServer(
       "Code mode: call execute_code with a program that uses the connected servers as globals. Discover tools with mcp.search() inside the program (or search_tools) instead of guessing.",
   });
 
+  // The connection's session: what its programs may call is what discovery shows.
+  const sessionOf = (ctx: { sessionId?: string }) =>
+    ctx.sessionId ?? options.transportSessionId?.();
+
   server.setRequestHandler("tools/list", async () => {
     const { tools } = await optimizer.metaToolDefinitions();
     return { tools: tools as never };
@@ -54,7 +59,9 @@ export function createOptimizerMcpServer(
       }
       if (request.params.name === "search_tools") {
         const detail = args.detail as "name" | "signature" | "full" | undefined;
+        const sessionId = sessionOf(ctx);
         const hits = await optimizer.search(String(args.query ?? ""), {
+          ...(sessionId ? { sessionId } : {}),
           ...(typeof args.limit === "number" ? { limit: args.limit } : {}),
           ...(detail ? { detail } : {}),
           ...(typeof args.server === "string" ? { server: args.server } : {}),
@@ -74,8 +81,9 @@ export function createOptimizerMcpServer(
     }
   });
 
-  server.setRequestHandler("resources/list", async () => {
+  server.setRequestHandler("resources/list", async (_request, ctx) => {
     await optimizer.start();
+    const allow = await optimizer.discoveryAllowlist(sessionOf(ctx));
     const resources = [
       {
         uri: `${TYPES_URI_PREFIX}globals.d.ts`,
@@ -84,7 +92,7 @@ export function createOptimizerMcpServer(
         mimeType: "text/typescript",
       },
     ];
-    for (const s of optimizer.catalog.listServers()) {
+    for (const s of optimizer.catalog.visibleServers(allow)) {
       resources.push({
         uri: `${TYPES_URI_PREFIX}${encodeURIComponent(s.name)}.d.ts`,
         name: `${s.name}.d.ts`,
@@ -120,17 +128,23 @@ export function createOptimizerMcpServer(
     ],
   }));
 
-  server.setRequestHandler("resources/read", async (request) => {
+  server.setRequestHandler("resources/read", async (request, ctx) => {
     await optimizer.start();
     const uri = request.params.uri;
-    return { contents: [{ uri, mimeType: "text/typescript", text: readTypes(optimizer, uri) }] };
+    const allow = await optimizer.discoveryAllowlist(sessionOf(ctx));
+    return {
+      contents: [{ uri, mimeType: "text/typescript", text: readTypes(optimizer, uri, allow) }],
+    };
   });
 
   return server;
 }
 
-/** The `.d.ts` text behind a types URI; throws a protocol-visible error for unknown ones. */
-export function readTypes(optimizer: MCPOptimizer, uri: string): string {
+/**
+ * The `.d.ts` text behind a types URI, showing only what `allow` permits; throws a
+ * protocol-visible error for unknown ones.
+ */
+export function readTypes(optimizer: MCPOptimizer, uri: string, allow?: SessionAllowlist): string {
   if (!uri.startsWith(TYPES_URI_PREFIX) || !uri.endsWith(".d.ts")) {
     throw new OptimizerError(
       ErrorCodes.INVALID_INPUT,
@@ -138,12 +152,12 @@ export function readTypes(optimizer: MCPOptimizer, uri: string): string {
     );
   }
   const path = uri.slice(TYPES_URI_PREFIX.length, -".d.ts".length);
-  if (path === "globals") return optimizer.catalog.globalTypes();
+  if (path === "globals") return optimizer.catalog.globalTypes(allow);
   const [server, tool, ...rest] = path.split("/").map(decodeURIComponent);
   if (!server || rest.length > 0)
     throw new OptimizerError(ErrorCodes.INVALID_INPUT, `Unknown resource ${uri}.`);
-  if (tool === undefined) return optimizer.catalog.serverTypes(server);
-  return optimizer.catalog.fullDeclaration(optimizer.catalog.tool(server, tool));
+  if (tool === undefined) return optimizer.catalog.serverTypes(server, allow);
+  return optimizer.catalog.toolTypes(server, tool, allow);
 }
 
 function executeResult(result: RunResult, sessionIsNew: boolean) {
