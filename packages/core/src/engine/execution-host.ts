@@ -1,6 +1,6 @@
 import type { Context } from "@opentelemetry/api";
 import * as z from "zod";
-import type { Redactor } from "../audit/redactor.js";
+import { type Redactor, redactError } from "../audit/redactor.js";
 import { effectiveAnnotations, type ToolCatalog } from "../catalog/tool-catalog.js";
 import type { AuditSink, ToolCallAuditRecord } from "../contracts/audit-sink.js";
 import type { GuestRequest, SandboxHost } from "../contracts/sandbox.js";
@@ -177,7 +177,8 @@ export class ExecutionHost implements SandboxHost {
       }
       return redacted;
     } catch (error) {
-      const e = toOptimizerError(error, ErrorCodes.TOOL_ERROR);
+      // What the guest, the log and the audit see of the failure carries no secret.
+      const e = redactError(this.deps.redactor, toOptimizerError(error, ErrorCodes.TOOL_ERROR));
       outcome = "error";
       errorCode = e.code;
       // The plain-MCP path would have paid for the failed call too.

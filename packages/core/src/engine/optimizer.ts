@@ -200,6 +200,7 @@ export class MCPOptimizer {
     this.telemetry = new Telemetry({
       metrics: this.config.enableMetrics,
       traces: this.config.enableTelemetry,
+      redact: this.redactor.text,
     });
     this.upstreams = new UpstreamSet({
       catalog: this.catalog,

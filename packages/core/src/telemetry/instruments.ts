@@ -80,6 +80,8 @@ export interface TelemetryOptions {
   traces: boolean;
   /** Reported as the meter/tracer version. */
   version?: string;
+  /** Scrubs secrets from text a span records (an error's message). Default: none. */
+  redact?: (text: string) => string;
 }
 
 /** Core's handle on metrics and traces; every method is cheap when disabled. */
@@ -199,6 +201,10 @@ export class Telemetry {
     this.sandboxPoolSource = source;
   }
 
+  private redact(text: string): string {
+    return this.options.redact ? this.options.redact(text) : text;
+  }
+
   /** The active trace context when traces are on, to parent spans started from other async contexts. */
   activeContext(): Context | undefined {
     return this.tracer ? context.active() : undefined;
@@ -226,7 +232,7 @@ export class Telemetry {
         span.setAttribute(Attr.errorType, typeof code === "string" ? code : "Error");
         span.setStatus({
           code: SpanStatusCode.ERROR,
-          message: (error as Error).message?.slice(0, 500),
+          message: this.redact(String((error as Error).message ?? "")).slice(0, 500),
         });
         throw error;
       } finally {
