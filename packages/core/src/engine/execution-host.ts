@@ -10,7 +10,7 @@ import type { ToolCallResult, Upstream } from "../contracts/upstream.js";
 import { ErrorCodes, OptimizerError, toOptimizerError } from "../errors.js";
 import { isPlainObject, type JsonObject, type JsonValue } from "../json.js";
 import { Attr, Instruments, SpanKind, type Telemetry } from "../telemetry/instruments.js";
-import { plainCallTokens } from "../tokens/token-accounting.js";
+import { plainCallTokensAsync } from "../tokens/token-accounting.js";
 import { checkToolAllowed, serverVisible } from "./policy.js";
 import { isTransient, type RetryOptions, withRetry } from "./retry.js";
 
@@ -233,11 +233,11 @@ export class ExecutionHost implements SandboxHost {
   }
 
   /** Tokens the calls would have cost over plain MCP: each call the model writes and each result it reads. */
-  plainMcpCallTokens(): number {
+  async plainMcpCallTokens(): Promise<number> {
     const tokenizer = this.deps.tokenizer();
     let total = 0;
     for (const call of this.plainCalls)
-      total += plainCallTokens(tokenizer, call.tool, call.args, call.result);
+      total += await plainCallTokensAsync(tokenizer, call.tool, call.args, call.result);
     return total;
   }
 

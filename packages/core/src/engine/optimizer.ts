@@ -34,7 +34,7 @@ import { type MetaToolDefinition, metaToolDefinitions } from "../server/meta-too
 import { MemorySessionStore } from "../sessions/memory-session-store.js";
 import { assertSessionId, updateSession } from "../sessions/session-data.js";
 import { Attr, Instruments, Telemetry } from "../telemetry/instruments.js";
-import { createO200kTokenizer } from "../tokens/o200k-tokenizer.js";
+import { countTokensAsync, createO200kTokenizer } from "../tokens/o200k-tokenizer.js";
 import { createPricing, type Pricing, type PricingOptions } from "../tokens/pricing.js";
 import { type TokenFigures, toolDefinitionsText } from "../tokens/token-accounting.js";
 import { McpUpstream, type UpstreamEvent } from "../upstream/mcp-upstream.js";
@@ -46,7 +46,7 @@ import {
 } from "./operations.js";
 import type { RetryOptions } from "./retry.js";
 import { SandboxRunners } from "./sandbox-runners.js";
-import { renderOutcome, shapeToBudget } from "./shape-result.js";
+import { renderOutcome, shapeToBudgetAsync } from "./shape-result.js";
 import { compileProgram, type Program } from "./transpile.js";
 import { UpstreamSet } from "./upstream-set.js";
 
@@ -485,7 +485,7 @@ export class MCPOptimizer {
     if (outcome) {
       const logs = outcome.logs.map((l) => ({ level: l.level, text: this.redactor.text(l.text) }));
       outcome = { ...outcome, logs, value: this.redactor.json(outcome.value) };
-      const shaped = shapeToBudget(
+      const shaped = await shapeToBudgetAsync(
         renderOutcome(outcome.value, logs, outcome.logsTruncated),
         tokenizer,
         this.options.maxResultTokens ?? 8000,
@@ -496,8 +496,8 @@ export class MCPOptimizer {
     } else if (failure) {
       resultTokens = tokenizer.count(failure.message);
     }
-    const used = meta.tokens + tokenizer.count(source) + resultTokens;
-    const plainMcp = this.plainDefinitionTokens() + host.plainMcpCallTokens();
+    const used = meta.tokens + (await countTokensAsync(tokenizer, source)) + resultTokens;
+    const plainMcp = this.plainDefinitionTokens() + (await host.plainMcpCallTokens());
     const tokens: TokenFigures = {
       used,
       plainMcp,
