@@ -220,8 +220,18 @@ export class MCPOptimizer {
     }
   }
 
-  /** Connects upstreams, loads the tokenizer and the sandbox. Idempotent; run() calls it. */
-  start(): Promise<void> {
+  /**
+   * Loads the tokenizer and the sandbox, starts the upstreams and waits for each one's first
+   * start (connected, or failed and retried in the background). Idempotent. Executions do not
+   * need it: they wait only for the servers they call.
+   */
+  async start(): Promise<void> {
+    await this.startEngine();
+    await this.upstreams.settled();
+  }
+
+  /** Loads the tokenizer and the sandbox and starts the upstreams in the background. */
+  private startEngine(): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError());
     this.starting ??= this.doStart().catch((error) => {
       this.starting = undefined;
@@ -247,7 +257,7 @@ export class MCPOptimizer {
 
   /** Runs a program (TypeScript or JavaScript) and returns its shaped result. */
   async run(code: string, options: RunOptions = {}): Promise<RunResult> {
-    await this.start();
+    await this.startEngine();
     const program = await compileProgram(code);
     return this.runProgram(program, code, "run", undefined, options);
   }
@@ -275,7 +285,7 @@ export class MCPOptimizer {
 
   /** Runs a registered operation with validated params. */
   async execute(options: ExecuteOptions): Promise<RunResult> {
-    await this.start();
+    await this.startEngine();
     const op = this.operations.get(options.operation);
     if (!op) {
       const known = [...this.operations.keys()];
@@ -313,7 +323,7 @@ export class MCPOptimizer {
 
   /** The meta-tools the model sees (execute_code, search_tools) and what they cost in tokens. */
   async metaToolDefinitions(): Promise<{ tools: MetaToolDefinition[]; tokens: number }> {
-    await this.start();
+    await this.startEngine();
     return this.currentMetaTools();
   }
 
@@ -412,6 +422,7 @@ export class MCPOptimizer {
         validators: this.validators,
         auditArguments: this.options.auditArguments ?? true,
         ...(this.options.callTimeoutMs ? { callTimeoutMs: this.options.callTimeoutMs } : {}),
+        whenUpstreamReady: (server) => this.upstreams.whenReady(server),
       },
       identity,
       Date.now() + timeoutMs,
@@ -422,6 +433,12 @@ export class MCPOptimizer {
       maxOutputBytes: this.options.maxOutputBytes ?? 4 * 1024 * 1024,
       maxLogBytes: this.options.maxLogBytes ?? 64 * 1024,
     };
+    // Servers the program names that are still starting: wait, so their tools' annotations count.
+    await this.upstreams.whenAllReady([
+      ...program.references.map(([server]) => server),
+      ...program.literalCalls.map(([server]) => server),
+      ...program.computedRefs,
+    ]);
     const hints = { ...this.inferHints(program, timeoutMs), ...options.hints };
     const spanAttrs = {
       [Attr.operationName]: "execute_tool",
