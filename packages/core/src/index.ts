@@ -157,6 +157,7 @@ export {
   createOptimizerHttpServer,
   type OptimizerHttpServer,
   type OptimizerHttpServerOptions,
+  type OptimizerStdioOptions,
   serveOptimizerStdio,
 } from "./server/serve.js";
 export {

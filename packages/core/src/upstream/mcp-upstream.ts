@@ -405,8 +405,11 @@ export class McpUpstream implements Upstream {
   private boundMessages(transport: StdioClientTransport, configured: number | undefined): void {
     const limit = this.options.maxResultBytes ?? configured ?? DEFAULT_MAX_MESSAGE_BYTES;
     const target = transport as unknown as { _readBuffer?: unknown };
-    // The SDK keeps its buffer in `_readBuffer`; a test fails if that ever changes.
-    if (!("_readBuffer" in target)) return;
+    if (!("_readBuffer" in target)) {
+      throw new Error(
+        "The MCP SDK's StdioClientTransport no longer has _readBuffer: update mcp-upstream.ts.",
+      );
+    }
     target._readBuffer = new StdioMessageBuffer(limit, (line) => {
       this.options.onEvent?.({
         type: "message_rejected",
