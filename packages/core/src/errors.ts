@@ -40,6 +40,8 @@ export const ErrorCodes = {
   UPSTREAM_TIMEOUT: "UPSTREAM_TIMEOUT",
   /** The upstream server is not connected (crashed, dropped, unreachable). */
   UPSTREAM_UNAVAILABLE: "UPSTREAM_UNAVAILABLE",
+  /** One result of an upstream tool was larger than the server's `maxResultBytes`. */
+  UPSTREAM_RESULT_TOO_LARGE: "UPSTREAM_RESULT_TOO_LARGE",
   /** A compare-and-set update lost against a concurrent writer. */
   SESSION_CONFLICT: "SESSION_CONFLICT",
   /** No session has that id (or it expired). */

@@ -122,7 +122,7 @@ export {
 } from "./engine/optimizer.js";
 export { checkToolAllowed, type PolicyDecision } from "./engine/policy.js";
 export type { RetryOptions } from "./engine/retry.js";
-export { renderOutcome, shapeToBudget } from "./engine/shape-result.js";
+export { renderOutcome, shapeToBudget, shapeToBudgetAsync } from "./engine/shape-result.js";
 export { compileProgram, type Program } from "./engine/transpile.js";
 export {
   type ErrorCode,
@@ -162,6 +162,7 @@ export {
   createOptimizerHttpServer,
   type OptimizerHttpServer,
   type OptimizerHttpServerOptions,
+  type OptimizerStdioOptions,
   serveOptimizerStdio,
 } from "./server/serve.js";
 export { assertLeaseOptions, busyError, leaseLostError } from "./sessions/lease-table.js";
@@ -194,7 +195,12 @@ export {
   Telemetry,
   type TelemetryOptions,
 } from "./telemetry/instruments.js";
-export { approximateTokenizer, createO200kTokenizer } from "./tokens/o200k-tokenizer.js";
+export {
+  approximateTokenizer,
+  countTokensAsync,
+  createO200kTokenizer,
+  type O200kTokenizerOptions,
+} from "./tokens/o200k-tokenizer.js";
 export {
   createPricing,
   DEFAULT_PRICES_PER_MTOK,
@@ -205,6 +211,7 @@ export {
 export {
   MEDIA_BLOCK_TOKENS,
   plainCallTokens,
+  plainCallTokensAsync,
   type TokenFigures,
   toolCallText,
   toolDefinitionsText,

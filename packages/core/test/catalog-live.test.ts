@@ -54,6 +54,8 @@ describe("the catalog against a live server", () => {
     const small = new MCPOptimizer({ mcpServers: { dyn: dynamic(5) } });
     const large = new MCPOptimizer({ mcpServers: { dyn: dynamic(500) } });
     try {
+      // start() waits for the upstreams' first start; metaToolDefinitions() alone does not.
+      await Promise.all([small.start(), large.start()]);
       const a = await small.metaToolDefinitions();
       const b = await large.metaToolDefinitions();
       expect(large.catalog.toolCount).toBeGreaterThan(small.catalog.toolCount + 400);

@@ -97,9 +97,16 @@ export class ToolCatalog {
   private declarations = new Map<string, string>();
   private signatures = new Map<string, string>();
   private _version = 0;
+  private readonly updateListeners = new Set<() => void>();
 
   get version(): number {
     return this._version;
+  }
+
+  /** Calls `listener` after each update (a server connected or changed its tools); returns its remover. */
+  onUpdate(listener: () => void): () => void {
+    this.updateListeners.add(listener);
+    return () => this.updateListeners.delete(listener);
   }
 
   /** Replaces the catalog's view of the servers. */
@@ -150,6 +157,11 @@ export class ToolCatalog {
       ),
     );
     this._version++;
+    for (const listener of this.updateListeners) {
+      try {
+        listener();
+      } catch {}
+    }
   }
 
   listServers(): CatalogServer[] {

@@ -60,6 +60,8 @@ export const StdioServerConfigSchema = z.strictObject({
   cwd: z.string().optional(),
   /** Per-call timeout in milliseconds. Default 60000. */
   timeout: z.number().int().positive().optional(),
+  /** Largest message (one tool result) the server may send, in bytes. Default 10485760 (10 MiB). */
+  maxResultBytes: z.number().int().min(1024).optional(),
   /** Leave the server configured but do not connect it. */
   disabled: z.boolean().optional(),
   /** One line shown to the model in the execute_code description (defaults to the server's own). */

@@ -7,10 +7,10 @@ import type { GuestRequest, SandboxHost } from "../contracts/sandbox.js";
 import type { SessionAllowlist, SessionToolCallLog } from "../contracts/session-store.js";
 import type { Tokenizer } from "../contracts/tokenizer.js";
 import type { ToolCallResult, Upstream } from "../contracts/upstream.js";
-import { ErrorCodes, OptimizerError, toOptimizerError } from "../errors.js";
+import { ErrorCodes, isOptimizerError, OptimizerError, toOptimizerError } from "../errors.js";
 import { isPlainObject, type JsonObject, type JsonValue } from "../json.js";
 import { Attr, Instruments, SpanKind, type Telemetry } from "../telemetry/instruments.js";
-import { plainCallTokens } from "../tokens/token-accounting.js";
+import { plainCallTokensAsync } from "../tokens/token-accounting.js";
 import { checkToolAllowed } from "./policy.js";
 import { isTransient, type RetryOptions, withRetry } from "./retry.js";
 
@@ -35,6 +35,12 @@ export interface ExecutionHostDeps {
   auditArguments: boolean;
   /** Upper bound for one upstream call, in ms (the execution's own deadline also applies). */
   callTimeoutMs?: number;
+  /**
+   * Waits for a server that is not connected yet (still starting) until its tools are in the
+   * catalog, or throws UPSTREAM_UNAVAILABLE saying why it is down. Without it, a tool of a
+   * server that has not connected is TOOL_NOT_FOUND.
+   */
+  whenUpstreamReady?: (server: string) => Promise<void>;
 }
 
 /** Compiled argument validators, per catalog version and tool. */
@@ -97,7 +103,7 @@ export class ExecutionHost implements SandboxHost {
 
   /** Calls one upstream tool by server and tool (names or identifiers); resolves to the redacted raw result. */
   async callTool(serverName: string, toolName: string, args: JsonValue): Promise<ToolCallResult> {
-    const { catalog, telemetry } = this.deps;
+    const { telemetry } = this.deps;
     const started = performance.now();
     let server = serverName;
     let tool = toolName;
@@ -106,7 +112,7 @@ export class ExecutionHost implements SandboxHost {
     let outcome: "ok" | "error" = "ok";
     let errorCode: string | undefined;
     try {
-      const entry = catalog.tool(serverName, toolName);
+      const entry = await this.findTool(serverName, toolName);
       server = entry.server;
       tool = entry.name;
       const decision = checkToolAllowed(this.identity.allow, server, tool);
@@ -229,12 +235,27 @@ export class ExecutionHost implements SandboxHost {
     }
   }
 
+  /** The catalog entry of a tool; a server that has not connected yet is waited for first. */
+  private async findTool(server: string, tool: string) {
+    const { catalog, whenUpstreamReady } = this.deps;
+    try {
+      return catalog.tool(server, tool);
+    } catch (error) {
+      const missing =
+        isOptimizerError(error) &&
+        (error.code === ErrorCodes.TOOL_NOT_FOUND || error.code === ErrorCodes.SERVER_NOT_FOUND);
+      if (!missing || !whenUpstreamReady) throw error;
+      await whenUpstreamReady(server);
+      return catalog.tool(server, tool);
+    }
+  }
+
   /** Tokens the calls would have cost over plain MCP: each call the model writes and each result it reads. */
-  plainMcpCallTokens(): number {
+  async plainMcpCallTokens(): Promise<number> {
     const tokenizer = this.deps.tokenizer();
     let total = 0;
     for (const call of this.plainCalls)
-      total += plainCallTokens(tokenizer, call.tool, call.args, call.result);
+      total += await plainCallTokensAsync(tokenizer, call.tool, call.args, call.result);
     return total;
   }
 

@@ -230,8 +230,18 @@ export class MCPOptimizer {
     }
   }
 
-  /** Connects upstreams, loads the tokenizer and the sandbox. Idempotent; run() calls it. */
-  start(): Promise<void> {
+  /**
+   * Loads the tokenizer and the sandbox, starts the upstreams and waits for each one's first
+   * start (connected, or failed and retried in the background). Idempotent. Executions do not
+   * need it: they wait only for the servers they call.
+   */
+  async start(): Promise<void> {
+    await this.startEngine();
+    await this.upstreams.settled();
+  }
+
+  /** Loads the tokenizer and the sandbox and starts the upstreams in the background. */
+  private startEngine(): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError());
     this.starting ??= this.doStart().catch((error) => {
       this.starting = undefined;
@@ -270,7 +280,7 @@ export class MCPOptimizer {
 
   /** Runs a program (TypeScript or JavaScript) and returns its shaped result. */
   async run(code: string, options: RunOptions = {}): Promise<RunResult> {
-    await this.start();
+    await this.startEngine();
     const program = await compileProgram(code);
     return this.runProgram(program, code, "run", undefined, options);
   }
@@ -298,7 +308,7 @@ export class MCPOptimizer {
 
   /** Runs a registered operation with validated params. */
   async execute(options: ExecuteOptions): Promise<RunResult> {
-    await this.start();
+    await this.startEngine();
     const op = this.operations.get(options.operation);
     if (!op) {
       const known = [...this.operations.keys()];
@@ -359,7 +369,7 @@ export class MCPOptimizer {
 
   /** The meta-tools the model sees (execute_code, search_tools) and what they cost in tokens. */
   async metaToolDefinitions(): Promise<{ tools: MetaToolDefinition[]; tokens: number }> {
-    await this.start();
+    await this.startEngine();
     return this.currentMetaTools();
   }
 
@@ -452,6 +462,8 @@ export class MCPOptimizer {
       metaToolTokens: () => this.currentMetaTools().tokens,
       plainDefinitionTokens: () => this.plainDefinitionTokens(),
       timedStore: (operation, fn) => this.timedStore(operation, fn),
+      whenUpstreamReady: (server) => this.upstreams.whenReady(server),
+      whenUpstreamsReady: (servers) => this.upstreams.whenAllReady(servers),
     };
     return this.parts;
   }

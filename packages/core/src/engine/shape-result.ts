@@ -1,6 +1,7 @@
 import type { LogEntry } from "../contracts/sandbox.js";
 import type { Tokenizer } from "../contracts/tokenizer.js";
 import type { JsonValue } from "../json.js";
+import { countTokensAsync } from "../tokens/o200k-tokenizer.js";
 
 /** Renders a program's outcome as the text the model reads: the value, then console output. */
 export function renderOutcome(
@@ -38,7 +39,25 @@ export interface ShapedText {
 
 /** Cuts a text to a token budget and tells the model how to get a smaller result. */
 export function shapeToBudget(text: string, tokenizer: Tokenizer, budget: number): ShapedText {
-  const fullTokens = tokenizer.count(text);
+  return cutToBudget(text, tokenizer.count(text), tokenizer, budget);
+}
+
+/** shapeToBudget, counting the whole text with `countAsync`: a large result never stalls the host. */
+export async function shapeToBudgetAsync(
+  text: string,
+  tokenizer: Tokenizer,
+  budget: number,
+): Promise<ShapedText> {
+  return cutToBudget(text, await countTokensAsync(tokenizer, text), tokenizer, budget);
+}
+
+/** Cuts a text of `fullTokens` tokens; what it counts is at most about the budget's size. */
+function cutToBudget(
+  text: string,
+  fullTokens: number,
+  tokenizer: Tokenizer,
+  budget: number,
+): ShapedText {
   if (fullTokens <= budget) return { text, tokens: fullTokens, truncated: false, fullTokens };
   const notice = `\n\n[Result cut: ${fullTokens.toLocaleString("en-US")} tokens is over the ${budget.toLocaleString("en-US")}-token budget. Filter, aggregate or slice the data in code and return only what you need.]`;
   const room = Math.max(0, budget - tokenizer.count(notice));

@@ -14,6 +14,15 @@ export interface OptimizerServerOptions {
   actor?: string;
 }
 
+export interface ToolListChangeSource {
+  /**
+   * Send `notifications/tools/list_changed` when the tool list changes after the client
+   * listed it (a server connected late, or changed its tools). For connections that live
+   * on: stdio and 2025-era HTTP sessions. Default false.
+   */
+  notifyToolListChanged?: boolean;
+}
+
 export interface ServerSessionSource {
   /** The transport's session: the stdio connection, or `Mcp-Session-Id` on 2025-era HTTP. */
   transportSessionId?: () => string | undefined;
@@ -26,10 +35,13 @@ export interface ServerSessionSource {
  */
 export function createOptimizerMcpServer(
   optimizer: MCPOptimizer,
-  options: OptimizerServerOptions & ServerSessionSource = {},
+  options: OptimizerServerOptions & ServerSessionSource & ToolListChangeSource = {},
 ): Server {
   const server = new Server(options.serverInfo ?? { name: "mcp-optimizer", version: "0.1.0" }, {
-    capabilities: { tools: {}, resources: {} },
+    capabilities: {
+      tools: options.notifyToolListChanged ? { listChanged: true } : {},
+      resources: {},
+    },
     instructions:
       "Code mode: call execute_code with a program that uses the connected servers as globals. Discover tools with mcp.search() inside the program (or search_tools) instead of guessing.",
   });
@@ -38,10 +50,32 @@ export function createOptimizerMcpServer(
   const sessionOf = (ctx: { sessionId?: string }) =>
     ctx.sessionId ?? options.transportSessionId?.();
 
+  // The execute_code description names each server and its tool count: it changes as servers connect.
+  let listed: string | undefined;
   server.setRequestHandler("tools/list", async () => {
     const { tools } = await optimizer.metaToolDefinitions();
+    listed = JSON.stringify(tools);
     return { tools: tools as never };
   });
+  if (options.notifyToolListChanged) {
+    const stop = optimizer.catalog.onUpdate(() => {
+      if (listed === undefined) return;
+      void optimizer
+        .metaToolDefinitions()
+        .then(({ tools }) => {
+          const now = JSON.stringify(tools);
+          if (listed === undefined || now === listed) return;
+          listed = now;
+          return server.sendToolListChanged();
+        }, noop)
+        .catch(noop);
+    });
+    const previous = server.onclose;
+    server.onclose = () => {
+      stop();
+      previous?.();
+    };
+  }
 
   server.setRequestHandler("tools/call", async (request, ctx) => {
     const args = (request.params.arguments ?? {}) as Record<string, unknown>;
@@ -212,6 +246,8 @@ export function formatHits(
     })
     .join("\n");
 }
+
+function noop(): void {}
 
 /** A fresh per-connection id for transports that have no session of their own. */
 export function newConnectionSessionId(): string {

@@ -8,26 +8,104 @@ import {
 import type { AddressInfo } from "node:net";
 import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
 import { createMcpHandler, isLegacyRequest } from "@modelcontextprotocol/server";
-import { serveStdio } from "@modelcontextprotocol/server/stdio";
+import { StdioServerTransport, serveStdio } from "@modelcontextprotocol/server/stdio";
 import type { MCPOptimizer } from "../engine/optimizer.js";
 import { ErrorCodes, OptimizerError } from "../errors.js";
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type RejectedLine,
+  StdioMessageBuffer,
+} from "../upstream/stdio-message-buffer.js";
 import {
   createOptimizerMcpServer,
   newConnectionSessionId,
   type OptimizerServerOptions,
 } from "./optimizer-server.js";
 
-/** Serves the optimizer over stdio: one connection, one optimizer session. */
+export interface OptimizerStdioOptions extends OptimizerServerOptions {
+  /** Largest message a client may send, in bytes; a larger one is answered with an error. Default 10 MiB. */
+  maxMessageBytes?: number;
+  /** Hears each line refused (too large, not JSON, not JSON-RPC), for logs and metrics. */
+  onRejectedMessage?: (line: RejectedLine) => void;
+  /** Where messages come from and go. Default process.stdin and process.stdout. */
+  stdin?: NodeJS.ReadableStream;
+  stdout?: NodeJS.WritableStream;
+}
+
+/**
+ * Serves the optimizer over stdio: one connection, one optimizer session. Answers at once:
+ * the optimizer starts in the background and upstreams that connect later are announced with
+ * `notifications/tools/list_changed`. A message over `maxMessageBytes`, or one that is not
+ * JSON-RPC, gets a JSON-RPC error (request id when it can be read, else null) and the server
+ * goes on reading.
+ */
 export async function serveOptimizerStdio(
   optimizer: MCPOptimizer,
-  options: OptimizerServerOptions = {},
-): Promise<{ close(): Promise<void>; sessionId: string }> {
-  await optimizer.start();
+  options: OptimizerStdioOptions = {},
+): Promise<{ close(): Promise<void>; sessionId: string; readonly rejectedMessages: number }> {
+  // Handlers wait for what they need; a start failure is reported by the first of them.
+  optimizer.start().catch(() => {});
   const sessionId = newConnectionSessionId();
-  const handle = serveStdio(() =>
-    createOptimizerMcpServer(optimizer, { ...options, transportSessionId: () => sessionId }),
+  const transport = new StdioServerTransport(
+    (options.stdin ?? process.stdin) as never,
+    (options.stdout ?? process.stdout) as never,
   );
-  return { sessionId, close: () => handle.close() };
+  let rejectedMessages = 0;
+  replaceReadBuffer(
+    transport,
+    new StdioMessageBuffer(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, (line) => {
+      rejectedMessages++;
+      options.onRejectedMessage?.(line);
+      void transport.send(rejectionResponse(line) as never).catch(() => {});
+      return undefined;
+    }),
+  );
+  const handle = serveStdio(
+    () =>
+      createOptimizerMcpServer(optimizer, {
+        ...options,
+        transportSessionId: () => sessionId,
+        notifyToolListChanged: true,
+      }),
+    { transport },
+  );
+  return {
+    sessionId,
+    close: () => handle.close(),
+    get rejectedMessages() {
+      return rejectedMessages;
+    },
+  };
+}
+
+/** The JSON-RPC error a refused line gets: -32700 for text that is not JSON, else -32600. */
+function rejectionResponse(line: RejectedLine) {
+  const message =
+    line.reason === "too_large"
+      ? `Message of ${line.bytes} bytes is over this server's limit of ${line.limit} bytes; send less per request.`
+      : line.reason === "not_json"
+        ? "Parse error: the line is not JSON."
+        : "Invalid request: the line is JSON but not a JSON-RPC 2.0 message.";
+  return {
+    jsonrpc: "2.0",
+    id: line.id ?? null,
+    error: {
+      code: line.reason === "not_json" ? -32700 : -32600,
+      message,
+      ...(line.reason === "too_large" ? { data: { bytes: line.bytes, limit: line.limit } } : {}),
+    },
+  };
+}
+
+/** The SDK's stdio transports keep their (whole-buffer bounded, closing) reader in `_readBuffer`. */
+function replaceReadBuffer(transport: StdioServerTransport, buffer: StdioMessageBuffer): void {
+  const target = transport as unknown as { _readBuffer?: unknown };
+  if (!("_readBuffer" in target)) {
+    throw new Error(
+      "The MCP SDK's StdioServerTransport no longer has _readBuffer: update serve.ts.",
+    );
+  }
+  target._readBuffer = buffer;
 }
 
 export interface OptimizerHttpServerOptions extends OptimizerServerOptions {

@@ -1,5 +1,6 @@
 import type { Tokenizer } from "../contracts/tokenizer.js";
 import type { ToolCallResult, UpstreamTool } from "../contracts/upstream.js";
+import { countTokensAsync } from "./o200k-tokenizer.js";
 
 /** What an image or audio block costs a model, roughly; counted instead of its base64. */
 export const MEDIA_BLOCK_TOKENS = 1000;
@@ -64,6 +65,21 @@ export function plainCallTokens(
   if (result) {
     const { text, mediaBlocks } = toolResultText(result);
     tokens += tokenizer.count(text) + mediaBlocks * MEDIA_BLOCK_TOKENS;
+  }
+  return tokens;
+}
+
+/** plainCallTokens with `countAsync`: a result of megabytes is counted without stalling the host. */
+export async function plainCallTokensAsync(
+  tokenizer: Tokenizer,
+  name: string,
+  args: unknown,
+  result: ToolCallResult | undefined,
+): Promise<number> {
+  let tokens = await countTokensAsync(tokenizer, toolCallText(name, args));
+  if (result) {
+    const { text, mediaBlocks } = toolResultText(result);
+    tokens += (await countTokensAsync(tokenizer, text)) + mediaBlocks * MEDIA_BLOCK_TOKENS;
   }
   return tokens;
 }

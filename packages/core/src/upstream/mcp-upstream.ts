@@ -17,22 +17,41 @@ import type {
 } from "../contracts/upstream.js";
 import { ErrorCodes, OptimizerError } from "../errors.js";
 import type { JsonObject } from "../json.js";
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  type RejectedLine,
+  StdioMessageBuffer,
+} from "./stdio-message-buffer.js";
 
 export type UpstreamEvent =
   | { type: "connected"; server: string; reconnect: boolean }
   | { type: "disconnected"; server: string; reason: string }
+  | { type: "start_failed"; server: string; attempt: number; reason: string; retryInMs: number }
   | { type: "reconnect_failed"; server: string; attempt: number; reason: string }
-  | { type: "tools_changed"; server: string; count: number };
+  | { type: "tools_changed"; server: string; count: number }
+  | {
+      type: "message_rejected";
+      server: string;
+      reason: RejectedLine["reason"];
+      bytes: number;
+      limit: number;
+    };
 
 export interface McpUpstreamOptions {
   /** The server's name in the `mcpServers` map. */
   name: string;
   /** How to reach it: stdio (`command`) or Streamable HTTP (`url`). */
   server: ServerConfig;
-  /** Per-call timeout in ms. Default: the server's `timeout`, else 60000. */
+  /** Per-call timeout in ms when the server has no `timeout` of its own. Default 60000. */
   callTimeoutMs?: number;
-  /** How long connecting may take, in ms. Default 30000. */
+  /** How long starting (connecting and listing tools) may take, in ms. Default 30000. */
   connectTimeoutMs?: number;
+  /**
+   * Largest message a stdio server may send, in bytes; a larger result fails its call with
+   * UPSTREAM_RESULT_TOO_LARGE and the connection stays up. Default: the server's
+   * `maxResultBytes`, else 10 MiB.
+   */
+  maxResultBytes?: number;
   /** First reconnect delay in ms; doubles per attempt. Default 250. */
   reconnectInitialDelayMs?: number;
   /** Longest reconnect delay in ms. Default 15000. */
@@ -46,11 +65,15 @@ export interface McpUpstreamOptions {
 }
 
 const STDERR_TAIL = 4096;
+/** The JSON-RPC error code of the response that stands in for an oversized result. */
+const RESULT_TOO_LARGE_RPC_CODE = -32097;
 
 /**
  * One upstream MCP server on the official SDK client, over stdio or Streamable HTTP.
- * Reconnects with backoff when the server crashes or the connection drops; the call in
- * flight fails with UPSTREAM_UNAVAILABLE and later calls wait briefly for the reconnect.
+ * Starts again with backoff when the server fails to start, crashes or the connection drops:
+ * the call in flight fails with UPSTREAM_UNAVAILABLE, a call while it is starting waits for
+ * the start, and a call while a failed start waits for its next attempt fails at once with
+ * UPSTREAM_UNAVAILABLE and the last start error.
  */
 export class McpUpstream implements Upstream {
   readonly name: string;
@@ -64,6 +87,8 @@ export class McpUpstream implements Upstream {
   private connecting: Promise<void> | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectAttempt = 0;
+  /** Start attempts that failed in a row (0 once connected). */
+  private failedStarts = 0;
   private reconnects = 0;
   private lastError: string | undefined;
   private stderrTail = "";
@@ -73,14 +98,24 @@ export class McpUpstream implements Upstream {
     this.name = options.name;
   }
 
-  /** Connects (or waits for the connection in progress). Rejects with UPSTREAM_UNAVAILABLE. */
+  /**
+   * Connects (or waits for the connection in progress). Rejects with UPSTREAM_UNAVAILABLE;
+   * a failed start is then retried in the background with backoff.
+   */
   connect(): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError());
     if (this.connected) return Promise.resolve();
     if (!this.connecting) {
-      this.connecting = this.open(this.everConnected).finally(() => {
-        this.connecting = undefined;
-      });
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = undefined;
+      this.connecting = this.open(this.everConnected)
+        .catch((error: unknown) => {
+          this.scheduleReconnect();
+          throw error;
+        })
+        .finally(() => {
+          this.connecting = undefined;
+        });
     }
     return this.connecting;
   }
@@ -157,8 +192,9 @@ export class McpUpstream implements Upstream {
     options: CallToolOptions = {},
   ): Promise<ToolCallResult> {
     const client = await this.ready();
-    const timeout =
-      options.timeoutMs ?? this.options.callTimeoutMs ?? this.options.server.timeout ?? 60_000;
+    // The server's own `timeout` bounds each call; the caller's (the execution's time left) may be shorter.
+    const own = this.options.server.timeout ?? this.options.callTimeoutMs ?? 60_000;
+    const timeout = Math.min(own, options.timeoutMs ?? own);
     const result = await this.guard(
       () =>
         client.callTool(
@@ -196,8 +232,13 @@ export class McpUpstream implements Upstream {
   private async ready(): Promise<Client> {
     if (this.closed) throw this.closedError();
     if (this.connected && this.client) return this.client;
-    const wait = this.connecting ?? (this.reconnectTimer ? this.reconnectNow() : this.connect());
-    const limit = this.options.reconnectWaitMs ?? 10_000;
+    // A failed start waiting for its next attempt: fail now, with why, rather than start it per call.
+    if (!this.connecting && this.failedStarts > 0) throw this.unavailable(this.lastError ?? "");
+    const wait = this.connecting ?? this.connect();
+    // A first start may take its whole start timeout; a reconnect gets reconnectWaitMs.
+    const limit = this.everConnected
+      ? (this.options.reconnectWaitMs ?? 10_000)
+      : (this.options.connectTimeoutMs ?? 30_000) + 1000;
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -214,12 +255,6 @@ export class McpUpstream implements Upstream {
     }
     if (!this.connected || !this.client) throw this.unavailable(this.lastError ?? "not connected");
     return this.client;
-  }
-
-  private reconnectNow(): Promise<void> {
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-    return this.connect();
   }
 
   private async open(reconnect: boolean): Promise<void> {
@@ -258,6 +293,7 @@ export class McpUpstream implements Upstream {
       this.connected = true;
       this.everConnected = true;
       this.reconnectAttempt = 0;
+      this.failedStarts = 0;
       this.lastError = undefined;
       if (reconnect) this.reconnects++;
       this.setTools(tools as never, !reconnect);
@@ -265,7 +301,8 @@ export class McpUpstream implements Upstream {
     } catch (error) {
       await client.close().catch(() => {});
       if (error instanceof OptimizerError) throw error;
-      this.lastError = this.describe(error);
+      this.failedStarts++;
+      this.lastError = `${this.everConnected ? "restart" : "start"} failed: ${this.describe(error)}`;
       throw this.unavailable(this.lastError);
     } finally {
       clearTimeout(timer);
@@ -285,6 +322,7 @@ export class McpUpstream implements Upstream {
       transport.stderr?.on("data", (chunk: Buffer) => {
         this.stderrTail = (this.stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL);
       });
+      this.boundMessages(transport, server.maxResultBytes);
       return transport;
     }
     const url = new URL(server.url);
@@ -328,18 +366,29 @@ export class McpUpstream implements Upstream {
     const max = this.options.reconnectMaxDelayMs ?? 15_000;
     const delay =
       Math.min(max, initial * 2 ** this.reconnectAttempt) * (0.75 + Math.random() * 0.5);
+    if (!this.everConnected) {
+      this.options.onEvent?.({
+        type: "start_failed",
+        server: this.name,
+        attempt: this.failedStarts,
+        reason: this.lastError ?? "",
+        retryInMs: Math.round(delay),
+      });
+    }
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (this.closed || this.connected || this.connecting) return;
       this.reconnectAttempt++;
-      this.connecting = this.open(true)
+      this.connecting = this.open(this.everConnected)
         .catch((error: unknown) => {
-          this.options.onEvent?.({
-            type: "reconnect_failed",
-            server: this.name,
-            attempt: this.reconnectAttempt,
-            reason: error instanceof Error ? error.message : String(error),
-          });
+          if (this.everConnected) {
+            this.options.onEvent?.({
+              type: "reconnect_failed",
+              server: this.name,
+              attempt: this.reconnectAttempt,
+              reason: error instanceof Error ? error.message : String(error),
+            });
+          }
           this.scheduleReconnect();
         })
         .finally(() => {
@@ -349,12 +398,53 @@ export class McpUpstream implements Upstream {
     this.reconnectTimer.unref();
   }
 
+  /**
+   * Puts a per-message bound on a stdio transport in place of the SDK's whole-buffer one,
+   * whose overflow kills the server: an oversized result fails its own call instead.
+   */
+  private boundMessages(transport: StdioClientTransport, configured: number | undefined): void {
+    const limit = this.options.maxResultBytes ?? configured ?? DEFAULT_MAX_MESSAGE_BYTES;
+    const target = transport as unknown as { _readBuffer?: unknown };
+    if (!("_readBuffer" in target)) {
+      throw new Error(
+        "The MCP SDK's StdioClientTransport no longer has _readBuffer: update mcp-upstream.ts.",
+      );
+    }
+    target._readBuffer = new StdioMessageBuffer(limit, (line) => {
+      this.options.onEvent?.({
+        type: "message_rejected",
+        server: this.name,
+        reason: line.reason,
+        bytes: line.bytes,
+        limit: line.limit,
+      });
+      if (line.reason !== "too_large" || line.id === undefined) return undefined;
+      return {
+        jsonrpc: "2.0",
+        id: line.id,
+        error: {
+          code: RESULT_TOO_LARGE_RPC_CODE,
+          message: `result of ${line.bytes} bytes over the limit of ${line.limit}`,
+          data: { bytes: line.bytes, limit: line.limit },
+        },
+      };
+    });
+  }
+
   /** Maps SDK failures to the framework's codes. */
   private async guard<T>(fn: () => Promise<T>, what = this.name, timeoutMs?: number): Promise<T> {
     try {
       return await fn();
     } catch (error) {
       const code = (error as { code?: unknown }).code;
+      if (code === RESULT_TOO_LARGE_RPC_CODE) {
+        const { bytes, limit } = (error as { data: { bytes: number; limit: number } }).data;
+        throw new OptimizerError(
+          ErrorCodes.UPSTREAM_RESULT_TOO_LARGE,
+          `${what} returned ${formatBytes(bytes)}, over the ${formatBytes(limit)} limit for one result. Ask for less per call (a page, a filter, a range), or raise the server's "maxResultBytes".`,
+          { details: { server: this.name, bytes, limit } },
+        );
+      }
       if (code === "REQUEST_TIMEOUT" || /timed? ?out/i.test((error as Error).message ?? "")) {
         throw new OptimizerError(
           ErrorCodes.UPSTREAM_TIMEOUT,
@@ -379,8 +469,8 @@ export class McpUpstream implements Upstream {
   private unavailable(reason: string): OptimizerError {
     return new OptimizerError(
       ErrorCodes.UPSTREAM_UNAVAILABLE,
-      `The MCP server "${this.name}" is unavailable (${reason}). It is reconnected automatically; try again shortly.`,
-      { details: { server: this.name } },
+      `The MCP server "${this.name}" is unavailable (${reason}). It is started again automatically, with backoff; try again shortly.`,
+      { details: { server: this.name, ...(this.lastError ? { lastError: this.lastError } : {}) } },
     );
   }
 
@@ -400,6 +490,12 @@ export class McpUpstream implements Upstream {
       ? `${message}; stderr: ${lastLines(this.stderrTail)}`
       : message;
   }
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024
+    ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB (${bytes} bytes)`
+    : `${bytes} bytes`;
 }
 
 function lastLines(text: string): string {

@@ -1,4 +1,5 @@
 import { Attr, Instruments } from "../../telemetry/instruments.js";
+import { countTokensAsync } from "../../tokens/o200k-tokenizer.js";
 import type { TokenFigures } from "../../tokens/token-accounting.js";
 import type { ExecutionHost } from "../execution-host.js";
 import type { EngineParts } from "./engine-parts.js";
@@ -26,12 +27,16 @@ export interface AccountInput {
 
 /**
  * Tokens and cost of the execution in code mode against what plain MCP would have cost for
- * the same tool calls, and the execution's metrics.
+ * the same tool calls, and the execution's metrics. Counting yields to the event loop.
  */
-export function accountExecution(parts: EngineParts, input: AccountInput): ExecutionAccount {
+export async function accountExecution(
+  parts: EngineParts,
+  input: AccountInput,
+): Promise<ExecutionAccount> {
   const { tokenizer, pricing, telemetry } = parts;
-  const used = parts.metaToolTokens() + tokenizer.count(input.source) + input.resultTokens;
-  const plainMcp = parts.plainDefinitionTokens() + input.host.plainMcpCallTokens();
+  const used =
+    parts.metaToolTokens() + (await countTokensAsync(tokenizer, input.source)) + input.resultTokens;
+  const plainMcp = parts.plainDefinitionTokens() + (await input.host.plainMcpCallTokens());
   const tokens: TokenFigures = {
     used,
     plainMcp,

@@ -48,4 +48,8 @@ export interface EngineParts {
   plainDefinitionTokens(): number;
   /** Runs a store operation with its duration recorded. */
   timedStore<T>(operation: string, fn: () => Promise<T>): Promise<T>;
+  /** Resolves when the server has started (or its start failed); a call to it waits here. */
+  whenUpstreamReady(server: string): Promise<void>;
+  /** Resolves when every named server that is still starting has started or failed. */
+  whenUpstreamsReady(servers: Iterable<string>): Promise<void>;
 }

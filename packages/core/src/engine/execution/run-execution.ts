@@ -4,6 +4,7 @@ import type { SessionRecord } from "../../contracts/session-store.js";
 import { ErrorCodes, OptimizerError } from "../../errors.js";
 import { assertSessionId } from "../../sessions/session-data.js";
 import { Attr } from "../../telemetry/instruments.js";
+import { countTokensAsync } from "../../tokens/o200k-tokenizer.js";
 import { ExecutionHost } from "../execution-host.js";
 import type { RegisteredOperation } from "../operations.js";
 import type { RunOptions, RunResult } from "../optimizer.js";
@@ -52,8 +53,15 @@ export async function runExecution(
     );
     const executionId = randomUUID();
     const host = hostFor(parts, executionId, session, options, Date.now() + timeoutMs);
+    // Servers the program names that are still starting: wait, so their tools' annotations count.
+    const { program } = request;
+    await parts.whenUpstreamsReady([
+      ...program.references.map(([server]) => server),
+      ...program.literalCalls.map(([server]) => server),
+      ...program.computedRefs,
+    ]);
     const hints = {
-      ...inferHints(parts.catalog, request.program, timeoutMs, parts.config.maxExecutionTime),
+      ...inferHints(parts.catalog, program, timeoutMs, parts.config.maxExecutionTime),
       ...options.hints,
     };
     const { outcome, failure } = await runInSandbox(parts, {
@@ -66,14 +74,16 @@ export async function runExecution(
       spanAttrs: spanAttributes(request, session, executionId),
     });
     const durationMs = performance.now() - started;
-    const shaped: ShapedOutcome | undefined = outcome && shapeOutcome(parts, outcome);
+    const shaped: ShapedOutcome | undefined = outcome && (await shapeOutcome(parts, outcome));
     const mode = outcome?.mode ?? parts.sandboxMode;
     const notes = outcome?.notes?.length
       ? outcome.notes.map((n) => parts.redactor.text(n))
       : undefined;
-    const { tokens, cost } = accountExecution(parts, {
+    const { tokens, cost } = await accountExecution(parts, {
       source: request.source,
-      resultTokens: shaped ? shaped.tokens : parts.tokenizer.count(failure!.message),
+      resultTokens: shaped
+        ? shaped.tokens
+        : await countTokensAsync(parts.tokenizer, failure!.message),
       host,
       mode,
       kind: request.kind,
@@ -176,6 +186,7 @@ function hostFor(
       validators: parts.validators,
       auditArguments: settings.auditArguments,
       ...(settings.callTimeoutMs ? { callTimeoutMs: settings.callTimeoutMs } : {}),
+      whenUpstreamReady: parts.whenUpstreamReady,
     },
     {
       executionId,

@@ -1,5 +1,5 @@
 import type { SandboxOutcome } from "../../contracts/sandbox.js";
-import { renderOutcome, shapeToBudget } from "../shape-result.js";
+import { renderOutcome, shapeToBudgetAsync } from "../shape-result.js";
 import type { EngineParts } from "./engine-parts.js";
 
 export interface ShapedOutcome {
@@ -11,12 +11,18 @@ export interface ShapedOutcome {
   tokens: number;
 }
 
-/** Scrubs secrets from what the program returned and logged, and renders it for the model. */
-export function shapeOutcome(parts: EngineParts, outcome: SandboxOutcome): ShapedOutcome {
+/**
+ * Scrubs secrets from what the program returned and logged, and renders it for the model
+ * (counted without blocking the event loop: a result can be megabytes).
+ */
+export async function shapeOutcome(
+  parts: EngineParts,
+  outcome: SandboxOutcome,
+): Promise<ShapedOutcome> {
   const { redactor } = parts;
   const logs = outcome.logs.map((l) => ({ level: l.level, text: redactor.text(l.text) }));
   const redacted = { ...outcome, logs, value: redactor.json(outcome.value) };
-  const shaped = shapeToBudget(
+  const shaped = await shapeToBudgetAsync(
     renderOutcome(redacted.value, logs, redacted.logsTruncated),
     parts.tokenizer,
     parts.settings.maxResultTokens,
