@@ -145,6 +145,18 @@ export {
   probeNamespaces,
 } from "./sandbox/process/process-sandbox.js";
 export { SerialQueue } from "./sandbox/serial-queue.js";
+export {
+  createHttpAccessCheck,
+  createStaticTokenVerifier,
+  type HttpAccessDecision,
+  type HttpAccessOptions,
+  isLoopbackHost,
+  MIN_STATIC_TOKEN_LENGTH,
+  type ResolvedHttpAccess,
+  resolveHttpAccess,
+  type StaticTokenVerifierOptions,
+} from "./server/http-access.js";
+export { type ArgumentIssue, MetaToolArgumentValidator } from "./server/meta-tool-arguments.js";
 export { type MetaToolDefinition, metaToolDefinitions } from "./server/meta-tools.js";
 export {
   createOptimizerMcpServer,

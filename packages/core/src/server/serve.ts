@@ -11,6 +11,7 @@ import { createMcpHandler, isLegacyRequest } from "@modelcontextprotocol/server"
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import type { MCPOptimizer } from "../engine/optimizer.js";
 import { ErrorCodes, OptimizerError } from "../errors.js";
+import { createHttpAccessCheck, type HttpAccessOptions, resolveHttpAccess } from "./http-access.js";
 import {
   createOptimizerMcpServer,
   newConnectionSessionId,
@@ -30,8 +31,8 @@ export async function serveOptimizerStdio(
   return { sessionId, close: () => handle.close() };
 }
 
-export interface OptimizerHttpServerOptions extends OptimizerServerOptions {
-  /** Interface to listen on. Default "127.0.0.1". */
+export interface OptimizerHttpServerOptions extends OptimizerServerOptions, HttpAccessOptions {
+  /** Interface to listen on; beyond loopback it needs `auth` (or `insecureNoAuth`). Default "127.0.0.1". */
   host?: string;
   /** Port; 0 picks a free one. Default 0. */
   port?: number;
@@ -52,12 +53,17 @@ export interface OptimizerHttpServer {
 /**
  * Serves the optimizer over Streamable HTTP on one endpoint: 2026-07-28 clients per request
  * (stateless; conversations pass `session` to execute_code), 2025-era clients with
- * `Mcp-Session-Id` sessions, each mapped to an optimizer session of the same id.
+ * `Mcp-Session-Id` sessions, each mapped to an optimizer session of the same id. Every
+ * request passes the Host, Origin and bearer-token checks of `resolveHttpAccess` first
+ * (docs/http-security.md).
  */
 export async function createOptimizerHttpServer(
   optimizer: MCPOptimizer,
   options: OptimizerHttpServerOptions = {},
 ): Promise<OptimizerHttpServer> {
+  const checkAccess = createHttpAccessCheck(
+    resolveHttpAccess(options.host ?? "127.0.0.1", options),
+  );
   await optimizer.start();
   const path = options.path ?? "/mcp";
   const maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
@@ -67,6 +73,8 @@ export async function createOptimizerHttpServer(
   const legacy = new Map<string, NodeStreamableHTTPServerTransport>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const access = await checkAccess(req, res);
+    if (!access.ok) return;
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname !== path) {
       res
@@ -120,10 +128,10 @@ export async function createOptimizerHttpServer(
       await transport.handleRequest(req, res, parsed);
       return;
     }
-    const response = await modern.fetch(
-      webRequest,
-      parsed === undefined ? {} : { parsedBody: parsed },
-    );
+    const response = await modern.fetch(webRequest, {
+      ...(parsed === undefined ? {} : { parsedBody: parsed }),
+      ...(access.authInfo ? { authInfo: access.authInfo } : {}),
+    });
     await sendResponse(res, response);
   };
 
