@@ -98,6 +98,55 @@ describe("serve", () => {
     }
   });
 
+  test("a server whose ${VAR} is unset is left out, named in one line, and the others serve", async () => {
+    const partial = join(dir, "partial.json");
+    writeFileSync(
+      partial,
+      JSON.stringify({
+        mcpServers: {
+          github: {
+            command: "npx",
+            args: ["-y", "@modelcontextprotocol/server-github"],
+            env: {
+              GITHUB_TOKEN: "${MCPO_TEST_UNSET_GH}",
+              GITHUB_HOST: "${MCPO_TEST_UNSET_GHHOST}",
+            },
+          },
+          files: {
+            command: process.execPath,
+            args: [serverBin("@modelcontextprotocol/server-filesystem"), dir],
+          },
+        },
+        sandbox: { mode: "process" },
+      }),
+    );
+    const { client, stderr } = await connectStdio(partial);
+    try {
+      const r = await client.callTool({
+        name: "execute_code",
+        arguments: {
+          code: "return typeof github + ' ' + (await files.list_allowed_directories({})).content.length",
+        },
+      });
+      expect((r as TextResult).isError).toBeFalsy();
+      expect(text(r)).toMatch(/^undefined \d+/);
+      const note = stderr()
+        .split("\n")
+        .filter((l) => l.includes("MCPO_TEST_UNSET_"));
+      expect(note).toHaveLength(1);
+      expect(note[0]).toContain("github left out");
+      expect(note[0]).toContain("mcpServers.github.env.GITHUB_TOKEN uses ${MCPO_TEST_UNSET_GH}");
+      expect(note[0]).toContain("mcpServers.github.env.GITHUB_HOST uses ${MCPO_TEST_UNSET_GHHOST}");
+      expect(stderr()).toContain("serving on stdio (1/1 servers");
+    } finally {
+      await client.close();
+    }
+    // --strict keeps the old refusal: exit 3, before serving.
+    const strict = await cli(["serve", "--strict", "--config", partial]);
+    expect(strict.code).toBe(3);
+    expect(strict.stderr).toContain("Export MCPO_TEST_UNSET_GH, MCPO_TEST_UNSET_GHHOST");
+  });
+
   test("over Streamable HTTP on a free port; SIGTERM stops it with exit 0", async () => {
     const served = await startCli(["serve", "--http", "127.0.0.1:0", "--config", config]);
     try {

@@ -32,8 +32,11 @@ export {
   type ToolDescription,
 } from "./catalog/tool-catalog.js";
 export {
+  type DisabledServer,
   expandVariables,
   formatIssues,
+  missingVariablesMessage,
+  type ParseServersOptions,
   parseMcpServers,
   parseSandboxConfig,
 } from "./config/parse-config.js";

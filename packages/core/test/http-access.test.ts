@@ -107,11 +107,12 @@ describe("the HTTP server's access checks", () => {
 
   test("on loopback, loopback names and origins are served", async () => {
     const port = new URL(open.url).port;
-    for (const headers of [
+    const allowed: Record<string, string>[] = [
       { host: `localhost:${port}` },
       { host: `127.0.0.1:${port}`, origin: `http://localhost:${port}` },
       { host: `127.0.0.1:${port}`, origin: `http://127.0.0.1:5173` },
-    ]) {
+    ];
+    for (const headers of allowed) {
       const answer = await post(open.url, headers);
       expect(answer.status, JSON.stringify(headers)).toBe(200);
       expect(answer.text).toContain('"protocolVersion"');

@@ -38,6 +38,8 @@ Options:
                             (default: loopback origins on loopback, none elsewhere)
   --insecure-no-auth        listen beyond loopback without a token (anyone who reaches
                             the port can run programs against your servers)
+  --strict                  refuse to start (exit 3) when a server's \${VAR} is unset
+                            (default: that server is left out, the others start)
   --config FILE             the config file (default: $MCPO_CONFIG, ./mcp-optimizer.config.json)
   -h, --help                this help
 `;
@@ -115,6 +117,7 @@ export const serveCommand: Command = {
     "allowed-hosts": { type: "string" },
     "allowed-origins": { type: "string" },
     "insecure-no-auth": { type: "boolean" },
+    strict: { type: "boolean" },
   },
   async run({ values, io, config }) {
     const http = stringFlag(values, "http");
@@ -123,7 +126,11 @@ export const serveCommand: Command = {
     if (path !== undefined && !path.startsWith("/"))
       throw usageError("--path starts with /", "serve");
     const access = httpAccessFromFlags(values, io.env, listen?.host);
-    const runtime = await createRuntime({ configFile: config, requireConfig: true });
+    const runtime = await createRuntime({
+      configFile: config,
+      requireConfig: true,
+      strict: boolFlag(values, "strict"),
+    });
     const stopped = new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);
