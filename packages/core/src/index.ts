@@ -145,9 +145,17 @@ export {
   type NamespaceSupport,
   ProcessSandbox,
   type ProcessSandboxOptions,
+  type PermissionModelSupport,
   probeNamespaces,
+  probePermissionModel,
 } from "./sandbox/process/process-sandbox.js";
 export { SerialQueue } from "./sandbox/serial-queue.js";
+export {
+  compareVersions,
+  MINIMUM_NODE_VERSION,
+  nodeVersionProblem,
+  PERMISSION_MODEL_NODE_VERSION,
+} from "./runtime/node-version.js";
 export {
   createHttpAccessCheck,
   createStaticTokenVerifier,
