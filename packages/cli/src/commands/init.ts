@@ -7,6 +7,7 @@ import {
   importClientConfig,
   resolveImportPath,
 } from "../config/import-client-config.js";
+import { serveEntry } from "../config/client-snippet.js";
 import { CliConfigSchema, CONFIG_FILE_NAMES } from "../config/schema.js";
 import { ExitCodes } from "../exit-codes.js";
 import { writeLine } from "../io.js";
@@ -188,17 +189,13 @@ export const initCommand: Command = {
       io.stderr,
       `Wrote ${target}: ${source}, sandbox ${file.sandbox.mode}, sessions ${redisUrl ? "in Redis" : "in memory"}.`,
     );
+    const entry = serveEntry(target);
     const snippet = {
-      mcpServers: {
-        "mcp-optimizer": {
-          command: "npx",
-          args: ["-y", "@mcp-optimizer/cli", "serve", "--config", target],
-        },
-      },
+      mcpServers: { "mcp-optimizer": { command: entry.command, args: entry.args } },
     };
     writeLine(
       io.stderr,
-      `Next: \`mcp-optimizer capabilities --config ${target}\`, then put this in your MCP client's config in place of its servers:\n${JSON.stringify(snippet, null, 2)}`,
+      `Next: \`mcp-optimizer capabilities --config ${target}\`, then put this in your MCP client's config in place of its servers (${entry.why}):\n${JSON.stringify(snippet, null, 2)}`,
     );
     writeLine(io.stdout, target);
     return ExitCodes.OK;
