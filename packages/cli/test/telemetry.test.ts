@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { describe, expect, test } from "vitest";
@@ -43,6 +44,27 @@ describe("telemetry and sandbox modes from the config", () => {
       served.child.kill("SIGTERM");
     }
     expect(await exited(served.child)).toBe(0);
+  });
+
+  test("a busy Prometheus port is named by its setting, telemetry.prometheusPort, and the rest runs", async () => {
+    const dir = tempDir("mcpo-telemetry-busy-");
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (busy.address() as { port: number }).port;
+      const config = writeServersConfig(dir, { telemetry: { prometheusPort: port } });
+      const caps = await cli(["capabilities", "--json", "--config", config]);
+      expect(caps.code, caps.stderr).toBe(0);
+      const notes = JSON.parse(caps.stdout).telemetry.notes.join("\n");
+      expect(notes).toContain(`cannot listen on 127.0.0.1:${port} (EADDRINUSE)`);
+      expect(notes).toContain("pick another telemetry.prometheusPort");
+      expect(notes).not.toContain("prometheus.port");
+      const run = await cli(["run", "-", "--config", config], { input: "return 2" });
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain("telemetry.prometheusPort");
+    } finally {
+      busy.close();
+    }
   });
 
   test("mode hybrid composes the available sandboxes and runs programs", async () => {

@@ -59,7 +59,7 @@ export async function loadTelemetry(config: TelemetryConfig | undefined): Promis
       if (metricsUrl) exporters.push(`prometheus ${metricsUrl}`);
       if (config.otlpEndpoint) exporters.push(`otlp ${config.otlpEndpoint}`);
     } catch (error) {
-      notes.push(`telemetry failed to start: ${(error as Error).message}`);
+      notes.push(`telemetry failed to start: ${inConfigTerms(error)}`);
     }
   } else notes.push(`${TELEMETRY_PACKAGE} has no startTelemetry()`);
   if (auditFile) {
@@ -83,4 +83,13 @@ export async function loadTelemetry(config: TelemetryConfig | undefined): Promis
       ]);
     },
   };
+}
+
+/** The library's message, with its option names replaced by the config file's. */
+function inConfigTerms(error: unknown): string {
+  const details = (error as { details?: Record<string, unknown> }).details;
+  if (details?.setting === "prometheus.port") {
+    return `the Prometheus endpoint cannot listen on ${String(details.host)}:${String(details.port)} (${String(details.reason)}): pick another telemetry.prometheusPort (0 takes a free one), or stop what holds the port`;
+  }
+  return (error as Error).message;
 }
