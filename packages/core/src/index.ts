@@ -133,6 +133,12 @@ export {
   toOptimizerError,
 } from "./errors.js";
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json.js";
+export {
+  compareVersions,
+  MINIMUM_NODE_VERSION,
+  nodeVersionProblem,
+  PERMISSION_MODEL_NODE_VERSION,
+} from "./runtime/node-version.js";
 export * from "./sandbox/hybrid-sandbox.js";
 export {
   importPlugin,
@@ -143,19 +149,13 @@ export {
 export {
   createProcessSandbox,
   type NamespaceSupport,
+  type PermissionModelSupport,
   ProcessSandbox,
   type ProcessSandboxOptions,
-  type PermissionModelSupport,
   probeNamespaces,
   probePermissionModel,
 } from "./sandbox/process/process-sandbox.js";
 export { SerialQueue } from "./sandbox/serial-queue.js";
-export {
-  compareVersions,
-  MINIMUM_NODE_VERSION,
-  nodeVersionProblem,
-  PERMISSION_MODEL_NODE_VERSION,
-} from "./runtime/node-version.js";
 export {
   createHttpAccessCheck,
   createStaticTokenVerifier,
@@ -167,6 +167,7 @@ export {
   resolveHttpAccess,
   type StaticTokenVerifierOptions,
 } from "./server/http-access.js";
+export { InstrumentedServer, type ServerInstrumentation } from "./server/instrumented-server.js";
 export { type ArgumentIssue, MetaToolArgumentValidator } from "./server/meta-tool-arguments.js";
 export { type MetaToolDefinition, metaToolDefinitions } from "./server/meta-tools.js";
 export {
@@ -182,6 +183,7 @@ export {
   type OptimizerHttpServerOptions,
   serveOptimizerStdio,
 } from "./server/serve.js";
+export type { ServerNetwork } from "./server/server-metrics.js";
 export {
   createMemorySessionStore,
   MemorySessionStore,
@@ -203,6 +205,7 @@ export {
   DURATION_BUCKETS_SECONDS,
   Instruments,
   METER_NAME,
+  SESSION_DURATION_BUCKETS_SECONDS,
   Telemetry,
   type TelemetryOptions,
 } from "./telemetry/instruments.js";

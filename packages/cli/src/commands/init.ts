@@ -2,12 +2,12 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ErrorCodes, formatIssues, OptimizerError, SANDBOX_MODES } from "@mcp-optimizer/core";
 import { boolFlag, type Command, stringFlag } from "../command.js";
+import { serveEntry } from "../config/client-snippet.js";
 import {
   claudeDesktopConfigPath,
   importClientConfig,
   resolveImportPath,
 } from "../config/import-client-config.js";
-import { serveEntry } from "../config/client-snippet.js";
 import { CliConfigSchema, CONFIG_FILE_NAMES } from "../config/schema.js";
 import { ExitCodes } from "../exit-codes.js";
 import { writeLine } from "../io.js";

@@ -3,20 +3,29 @@ import {
   ProtocolError,
   ProtocolErrorCode,
   ResourceNotFoundError,
-  Server,
+  type Server,
 } from "@modelcontextprotocol/server";
 import type { SearchHit } from "../catalog/tool-catalog.js";
 import type { MCPOptimizer, RunResult } from "../engine/optimizer.js";
 import { ErrorCodes, isOptimizerError, OptimizerError } from "../errors.js";
+import { InstrumentedServer } from "./instrumented-server.js";
 import { MetaToolArgumentValidator } from "./meta-tool-arguments.js";
+import type { ServerNetwork } from "./server-metrics.js";
 
 export const TYPES_URI_PREFIX = "mcp-optimizer://types/";
+
+/** The tools the server offers (metrics name only these, never a name a client made up). */
+const META_TOOL_NAMES = ["execute_code", "search_tools"] as const;
 
 export interface OptimizerServerOptions {
   /** Name and version announced to clients. Default { name: "mcp-optimizer", version: "0.1.0" }. */
   serverInfo?: { name: string; version: string };
   /** Who the audit trail names as the caller. Default "mcp-client". */
   actor?: string;
+  /** How clients reach the server, for the metrics' network attributes. Default: left out. */
+  network?: ServerNetwork;
+  /** Record `mcp.server.operation.duration` and `mcp.server.session.duration`. Default true. */
+  metrics?: boolean;
 }
 
 export interface ServerSessionSource {
@@ -33,11 +42,19 @@ export function createOptimizerMcpServer(
   optimizer: MCPOptimizer,
   options: OptimizerServerOptions & ServerSessionSource = {},
 ): Server {
-  const server = new Server(options.serverInfo ?? { name: "mcp-optimizer", version: "0.1.0" }, {
-    capabilities: { tools: {}, resources: {} },
-    instructions:
-      "Code mode: call execute_code with a program that uses the connected servers as globals. Discover tools with mcp.search() inside the program (or search_tools) instead of guessing.",
-  });
+  const server = new InstrumentedServer(
+    options.serverInfo ?? { name: "mcp-optimizer", version: "0.1.0" },
+    {
+      capabilities: { tools: {}, resources: {} },
+      instructions:
+        "Code mode: call execute_code with a program that uses the connected servers as globals. Discover tools with mcp.search() inside the program (or search_tools) instead of guessing.",
+    },
+    {
+      toolNames: META_TOOL_NAMES,
+      ...(options.network ? { network: options.network } : {}),
+      ...(options.metrics === false ? { metrics: false } : {}),
+    },
+  );
   const validator = new MetaToolArgumentValidator();
 
   server.setRequestHandler("tools/list", async () => {

@@ -26,7 +26,11 @@ export async function serveOptimizerStdio(
   await optimizer.start();
   const sessionId = newConnectionSessionId();
   const handle = serveStdio(() =>
-    createOptimizerMcpServer(optimizer, { ...options, transportSessionId: () => sessionId }),
+    createOptimizerMcpServer(optimizer, {
+      network: { transport: "pipe" },
+      ...options,
+      transportSessionId: () => sessionId,
+    }),
   );
   return { sessionId, close: () => handle.close() };
 }
@@ -67,7 +71,12 @@ export async function createOptimizerHttpServer(
   await optimizer.start();
   const path = options.path ?? "/mcp";
   const maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
-  const modern = createMcpHandler(() => createOptimizerMcpServer(optimizer, options), {
+  // node:http serves HTTP/1.1 over TCP.
+  const serverOptions = {
+    network: { transport: "tcp", protocolName: "http", protocolVersion: "1.1" } as const,
+    ...options,
+  };
+  const modern = createMcpHandler(() => createOptimizerMcpServer(optimizer, serverOptions), {
     legacy: "reject",
   });
   const legacy = new Map<string, NodeStreamableHTTPServerTransport>();
@@ -121,7 +130,7 @@ export async function createOptimizerHttpServer(
         if (transport.sessionId) legacy.delete(transport.sessionId);
       };
       const server = createOptimizerMcpServer(optimizer, {
-        ...options,
+        ...serverOptions,
         transportSessionId: () => transport.sessionId,
       });
       await server.connect(transport);
