@@ -185,9 +185,7 @@ export async function gatherCapabilities(
       },
       sessions: caps.sessions,
       telemetry: {
-        enabled:
-          runtime.loaded.config.telemetry !== undefined &&
-          runtime.loaded.config.telemetry.enabled !== false,
+        enabled: runtime.telemetry.enabled,
         metrics: caps.telemetry.metrics,
         traces: caps.telemetry.traces,
         exporters: runtime.telemetry.exporters,

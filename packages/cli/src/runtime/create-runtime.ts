@@ -67,7 +67,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   );
   const telemetry =
     options.telemetry === false
-      ? await loadTelemetry(undefined)
+      ? await loadTelemetry({ enabled: false })
       : await loadTelemetry(loaded.config.telemetry);
   for (const n of telemetry.notes) say(n);
   let sandbox: Awaited<ReturnType<typeof loadCliSandbox>>;
