@@ -43,7 +43,7 @@ Every command takes --config FILE (default: $MCPO_CONFIG, then mcp-optimizer.con
 or .mcp-optimizer.json in the working directory) and --help.
 
 Exit codes: 0 ok, 1 failed, 2 bad usage, 3 bad or missing config, 4 unavailable
-(sandbox, session store, server, port), 5 not found, 6 file exists, 130 interrupted.
+(sandbox, session store, server, port, Node.js >= 22.15.0), 5 not found, 6 file exists, 130 interrupted.
 `;
 }
 

@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { cli, tempDir, writeServersConfig } from "./helpers.js";
+import type { CapabilitiesReport } from "../src/index.js";
+import { cli, serverBin, tempDir, writeServersConfig } from "./helpers.js";
 
 describe("command line and config errors", () => {
   test("--help everywhere; no command is a usage error", async () => {
@@ -89,19 +90,56 @@ describe("command line and config errors", () => {
     expect(r.stderr).toContain(`import its servers with \`mcp-optimizer init --import ${file}\``);
   });
 
-  test("an unset ${VAR} is named with its field", async () => {
+  test("an unset ${VAR} disables only its server; --strict refuses with one message naming all", async () => {
     const dir = tempDir();
     writeFileSync(
       join(dir, ".mcp-optimizer.json"),
       JSON.stringify({
-        mcpServers: { gh: { command: "node", env: { TOKEN: "${MCPO_TEST_UNSET_TOKEN}" } } },
+        mcpServers: {
+          gh: {
+            command: "node",
+            args: ["--owner=${MCPO_TEST_UNSET_OWNER}"],
+            env: { TOKEN: "${MCPO_TEST_UNSET_TOKEN}", MODE: "${MCPO_TEST_UNSET_MODE:-ro}" },
+          },
+          remote: { url: "https://${MCPO_TEST_UNSET_HOST}/mcp" },
+          files: {
+            command: process.execPath,
+            args: [serverBin("@modelcontextprotocol/server-filesystem"), dir],
+          },
+        },
+        sandbox: { mode: "process" },
       }),
     );
-    const r = await cli(["capabilities"], { cwd: dir });
-    expect(r.code).toBe(3);
-    expect(r.stderr).toContain(
-      ".mcp-optimizer.json: mcpServers.gh.env.TOKEN uses ${MCPO_TEST_UNSET_TOKEN}, which is not set",
+    const r = await cli(["capabilities", "--json"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as CapabilitiesReport;
+    const byName = Object.fromEntries(report.upstreams.map((u) => [u.name, u]));
+    expect(byName.files).toMatchObject({ reachable: true });
+    expect(byName.files!.tools).toBeGreaterThan(5);
+    expect(byName.gh).toMatchObject({
+      reachable: false,
+      disabled: true,
+      error: "disabled: ${MCPO_TEST_UNSET_OWNER}, ${MCPO_TEST_UNSET_TOKEN} not set",
+    });
+    expect(byName.remote).toMatchObject({
+      disabled: true,
+      error: "disabled: ${MCPO_TEST_UNSET_HOST} not set",
+    });
+
+    const strict = await cli(["capabilities", "--strict"], { cwd: dir });
+    expect(strict.code).toBe(3);
+    const lines = strict.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    for (const use of [
+      "mcpServers.gh.args.0 uses ${MCPO_TEST_UNSET_OWNER}",
+      "mcpServers.gh.env.TOKEN uses ${MCPO_TEST_UNSET_TOKEN}",
+      "mcpServers.remote.url uses ${MCPO_TEST_UNSET_HOST}",
+    ])
+      expect(strict.stderr).toContain(use);
+    expect(strict.stderr).toContain(
+      "Export MCPO_TEST_UNSET_OWNER, MCPO_TEST_UNSET_TOKEN, MCPO_TEST_UNSET_HOST",
     );
+    expect(strict.stderr).not.toContain("MCPO_TEST_UNSET_MODE");
   });
 
   test("--config to a missing file, and $MCPO_CONFIG to a missing file", async () => {

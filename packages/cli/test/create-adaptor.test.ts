@@ -83,7 +83,8 @@ describe("createAdaptor", () => {
     );
     const manifest = JSON.parse(readFileSync(join(directory, "package.json"), "utf8"));
     expect(manifest.name).toBe("@mcp-optimizer/adaptor-acme-notes");
-    expect(manifest.peerDependencies).toEqual({ "@mcp-optimizer/core": "workspace:^" });
+    // A plain range (RELEASING.md): widened by releases, never narrowed.
+    expect(manifest.peerDependencies).toEqual({ "@mcp-optimizer/core": "^0.1.0" });
     expect(manifest.devDependencies["@mcp-optimizer/core"]).toBe("workspace:*");
     const source = readFileSync(join(directory, "src", "index.ts"), "utf8");
     expect(source).toContain("export class AcmeNotesAdaptor");

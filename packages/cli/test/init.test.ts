@@ -1,7 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { describe, expect, test } from "vitest";
-import { cli, serverBin, tempDir } from "./helpers.js";
+import { serveEntry } from "../src/config/client-snippet.js";
+import { BIN, cli, serverBin, tempDir } from "./helpers.js";
 
 const read = (file: string) => JSON.parse(readFileSync(file, "utf8"));
 
@@ -28,15 +31,23 @@ describe("init", () => {
     expect(r.code).toBe(0);
     const file = join(dir, "mcp-optimizer.config.json");
     expect(r.stdout.trim()).toBe(file);
-    // the client snippet to paste, pointing at the new file
+    // the client snippet to paste, pointing at the new file: from a checkout, this Node and
+    // the built bin by absolute path (the package is not on npm yet)
     const snippet = JSON.parse(r.stderr.slice(r.stderr.indexOf("{")));
-    expect(snippet.mcpServers["mcp-optimizer"].args).toEqual([
-      "-y",
-      "@mcp-optimizer/cli",
-      "serve",
-      "--config",
+    expect(snippet.mcpServers["mcp-optimizer"]).toEqual({
+      command: process.execPath,
+      args: [realpathSync(BIN), "serve", "--config", file],
+    });
+    expect(r.stderr).toContain("Once @mcp-optimizer/cli is published on npm");
+    // Run by npx (the published package), the snippet is npx's: its cache is no place to point at.
+    const npx = serveEntry(
       file,
-    ]);
+      "/home/me/.npm/_npx/1a2b/node_modules/@mcp-optimizer/cli/dist/bin.js",
+    );
+    expect(npx).toMatchObject({
+      command: "npx",
+      args: ["-y", "@mcp-optimizer/cli", "serve", "--config", file],
+    });
     expect(read(file)).toEqual({
       mcpServers: {},
       sandbox: { mode: "hybrid", maxMemoryMb: 256 },
@@ -224,5 +235,56 @@ describe("init", () => {
     expect(flag.stderr).toContain("Unknown option '--colour'");
     expect(flag.stderr).toContain("mcp-optimizer init --help");
     expect(existsSync(join(dir, "mcp-optimizer.config.json"))).toBe(false);
+  });
+
+  test("the snippet init prints starts the server from any directory, as a client would", async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "client.json"),
+      JSON.stringify({
+        mcpServers: {
+          files: {
+            command: process.execPath,
+            args: [serverBin("@modelcontextprotocol/server-filesystem"), dir],
+          },
+        },
+      }),
+    );
+    const r = await cli(["init", "--import", "client.json", "--mode", "process"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const entry = JSON.parse(r.stderr.slice(r.stderr.indexOf("{"))).mcpServers["mcp-optimizer"];
+    const client = new Client({ name: "snippet-test", version: "1.0.0" });
+    // A client's own directory and a PATH without this Node: the absolute paths must carry it.
+    await client.connect(
+      new StdioClientTransport({
+        command: entry.command,
+        args: entry.args,
+        cwd: tempDir("mcpo-client-home-"),
+        env: { PATH: "/nonexistent", HOME: tempDir("mcpo-home-") },
+        stderr: "pipe",
+      }),
+    );
+    try {
+      const run = await client.callTool({
+        name: "execute_code",
+        arguments: { code: "return (await files.list_allowed_directories({})).content.length > 0" },
+      });
+      expect((run as { content: { text: string }[] }).content[0]!.text).toBe("true");
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("Ctrl-D (end of input) before the last answer aborts and writes nothing (exit 130)", async () => {
+    const env = { HOME: tempDir("mcpo-home-"), XDG_CONFIG_HOME: undefined };
+    for (const input of ["", "-\n", "-\nprocess\n"]) {
+      const dir = tempDir();
+      const r = await cli(["init", "--interactive"], { cwd: dir, input, env });
+      expect(r.code, JSON.stringify(input)).toBe(130);
+      expect(r.stderr).toContain("Aborted: the input ended (Ctrl-D)");
+      expect(r.stderr).toContain("nothing was written");
+      expect(r.stdout).toBe("");
+      expect(existsSync(join(dir, "mcp-optimizer.config.json"))).toBe(false);
+    }
   });
 });

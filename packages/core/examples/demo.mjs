@@ -5,7 +5,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { MCPOptimizer } from "../dist/index.js";
+import { nodeVersionProblem } from "../dist/runtime/node-version.js";
+
+// Checked before anything else loads: an old Node gets one sentence and exit code 4
+// ("unavailable", as the CLI uses it), not a stack trace from a sandbox that cannot start.
+const tooOld = nodeVersionProblem();
+if (tooOld) {
+  console.error(`demo: ${tooOld}`);
+  process.exit(4);
+}
+const { MCPOptimizer, isOptimizerError } = await import("../dist/index.js");
 
 const require = createRequire(import.meta.url);
 const serverBin = (pkg) =>
@@ -98,6 +107,11 @@ try {
     `\nexecution: ${result.durationMs} ms in the ${result.mode} sandbox, ${result.toolCalls.length} tool calls`,
   );
   if (process.env.MCPO_DEMO_VERBOSE) console.log(result.toolCalls);
+} catch (error) {
+  // What can go wrong here has a code and a message saying what to do; print that.
+  if (!isOptimizerError(error)) throw error;
+  console.error(`demo: ${error.message} [${error.code}]`);
+  process.exitCode = error.code === "SANDBOX_UNAVAILABLE" ? 4 : 1;
 } finally {
   await optimizer.close();
   rmSync(workspace, { recursive: true, force: true });

@@ -32,8 +32,11 @@ export {
   type ToolDescription,
 } from "./catalog/tool-catalog.js";
 export {
+  type DisabledServer,
   expandVariables,
   formatIssues,
+  missingVariablesMessage,
+  type ParseServersOptions,
   parseMcpServers,
   parseSandboxConfig,
 } from "./config/parse-config.js";
@@ -135,6 +138,12 @@ export {
   toOptimizerError,
 } from "./errors.js";
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json.js";
+export {
+  compareVersions,
+  MINIMUM_NODE_VERSION,
+  nodeVersionProblem,
+  PERMISSION_MODEL_NODE_VERSION,
+} from "./runtime/node-version.js";
 export * from "./sandbox/hybrid-sandbox.js";
 export {
   importPlugin,
@@ -145,11 +154,26 @@ export {
 export {
   createProcessSandbox,
   type NamespaceSupport,
+  type PermissionModelSupport,
   ProcessSandbox,
   type ProcessSandboxOptions,
   probeNamespaces,
+  probePermissionModel,
 } from "./sandbox/process/process-sandbox.js";
 export { SerialQueue } from "./sandbox/serial-queue.js";
+export {
+  createHttpAccessCheck,
+  createStaticTokenVerifier,
+  type HttpAccessDecision,
+  type HttpAccessOptions,
+  isLoopbackHost,
+  MIN_STATIC_TOKEN_LENGTH,
+  type ResolvedHttpAccess,
+  resolveHttpAccess,
+  type StaticTokenVerifierOptions,
+} from "./server/http-access.js";
+export { InstrumentedServer, type ServerInstrumentation } from "./server/instrumented-server.js";
+export { type ArgumentIssue, MetaToolArgumentValidator } from "./server/meta-tool-arguments.js";
 export { type MetaToolDefinition, metaToolDefinitions } from "./server/meta-tools.js";
 export {
   createOptimizerMcpServer,
@@ -165,6 +189,7 @@ export {
   type OptimizerStdioOptions,
   serveOptimizerStdio,
 } from "./server/serve.js";
+export type { ServerNetwork } from "./server/server-metrics.js";
 export { assertLeaseOptions, busyError, leaseLostError } from "./sessions/lease-table.js";
 export {
   type LoadSessionStoreOptions,
@@ -192,6 +217,7 @@ export {
   DURATION_BUCKETS_SECONDS,
   Instruments,
   METER_NAME,
+  SESSION_DURATION_BUCKETS_SECONDS,
   Telemetry,
   type TelemetryOptions,
 } from "./telemetry/instruments.js";

@@ -2,7 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import {
+  Client,
+  ProtocolError,
+  ResourceNotFoundError,
+  StreamableHTTPClientTransport,
+} from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createOptimizerHttpServer, MCPOptimizer, type OptimizerHttpServer } from "../src/index.js";
@@ -162,5 +167,80 @@ describe("the model-facing server", () => {
         await client.close();
       }
     }, 60_000);
+
+    for (const era of ["legacy", "modern"] as const) {
+      test(`a ${era} client gets -32602 with the path for arguments that fail a meta-tool's schema`, async () => {
+        const client = new Client(
+          { name: "test", version: "1.0.0" },
+          era === "modern" ? { versionNegotiation: { mode: "auto" } } : {},
+        );
+        await client.connect(new StreamableHTTPClientTransport(new URL(http.url)));
+        try {
+          expect(client.getProtocolEra()).toBe(era);
+          const refused = async (name: string, args: Record<string, unknown>) => {
+            const error = await client.callTool({ name, arguments: args }).then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+            expect(error).toBeInstanceOf(ProtocolError);
+            expect((error as ProtocolError).code).toBe(-32602);
+            return error as ProtocolError;
+          };
+          // A number for code never reaches the sandbox.
+          const wrongType = await refused("execute_code", { code: 42 });
+          expect(wrongType.message).toContain("/code must be string");
+          expect(wrongType.data).toMatchObject({
+            tool: "execute_code",
+            issues: [{ path: "/code", message: "must be string" }],
+          });
+          const extra = await refused("execute_code", { code: "return 1", sudo: true });
+          expect(extra.message).toContain("/sudo is not an argument of this tool");
+          const missing = await refused("execute_code", {});
+          expect(missing.message).toContain("/code is required");
+          const limit = await refused("search_tools", { query: "echo", limit: 0 });
+          expect(limit.message).toContain("/limit must be >= 1");
+          const detail = await refused("search_tools", { query: "echo", detail: "everything" });
+          expect(detail.message).toContain("/detail must be equal to one of the allowed values");
+          const unknown = await refused("run_shell", { command: "id" });
+          expect(unknown.message).toContain('Unknown tool "run_shell"');
+          // Valid arguments still run.
+          const ok = await client.callTool({
+            name: "execute_code",
+            arguments: { code: "return 6 * 7", session: `valid-${era}` },
+          });
+          expect(text(ok)).toBe("42");
+        } finally {
+          await client.close();
+        }
+      }, 60_000);
+
+      test(`a ${era} client reading a resource that does not exist gets resource-not-found`, async () => {
+        const client = new Client(
+          { name: "test", version: "1.0.0" },
+          era === "modern" ? { versionNegotiation: { mode: "auto" } } : {},
+        );
+        await client.connect(new StreamableHTTPClientTransport(new URL(http.url)));
+        try {
+          for (const uri of [
+            "mcp-optimizer://types/nosuchserver.d.ts",
+            "mcp-optimizer://types/everything/nosuchtool.d.ts",
+            "mcp-optimizer://types/%E0%A4%A.d.ts",
+            "file:///etc/passwd",
+          ]) {
+            const error = await client.readResource({ uri }).then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+            // The current specification's code (SEP-2164): -32602 with data.uri, which SDK
+            // clients turn into ResourceNotFoundError; never -32603 (internal error).
+            expect(error, uri).toBeInstanceOf(ResourceNotFoundError);
+            expect((error as ResourceNotFoundError).code).toBe(-32602);
+            expect((error as ResourceNotFoundError).uri).toBe(uri);
+          }
+        } finally {
+          await client.close();
+        }
+      }, 60_000);
+    }
   });
 });

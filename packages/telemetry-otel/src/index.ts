@@ -18,7 +18,19 @@ export {
   type FileAuditSinkOptions,
   readAuditFile,
 } from "./file-audit-sink.js";
+export {
+  createOptimizerSdkConfig,
+  type OptimizerSdkConfig,
+  type OptimizerSdkConfigOptions,
+} from "./optimizer-sdk-config.js";
 export { createOptimizerMeterViews } from "./optimizer-views.js";
+export {
+  type OtelEnvironment,
+  type OtlpProtocol,
+  type OtlpSignal,
+  otlpProtocol,
+  readOtelEnvironment,
+} from "./otel-environment.js";
 export {
   AUDIT_EVENT_NAMES,
   createOtelLogAuditSink,

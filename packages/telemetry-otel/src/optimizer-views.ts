@@ -1,4 +1,9 @@
-import { DURATION_BUCKETS_SECONDS, Instruments, METER_NAME } from "@mcp-optimizer/core";
+import {
+  DURATION_BUCKETS_SECONDS,
+  Instruments,
+  METER_NAME,
+  SESSION_DURATION_BUCKETS_SECONDS,
+} from "@mcp-optimizer/core";
 import { AggregationType, type ViewOptions } from "@opentelemetry/sdk-metrics";
 
 /**
@@ -8,14 +13,19 @@ import { AggregationType, type ViewOptions } from "@opentelemetry/sdk-metrics";
  * `startTelemetry` adds them itself.
  */
 export function createOptimizerMeterViews(): ViewOptions[] {
-  const boundaries = [...DURATION_BUCKETS_SECONDS];
-  return [
-    Instruments.executionDuration,
-    Instruments.mcpClientOperationDuration,
-    Instruments.sessionStoreDuration,
-  ].map((instrumentName) => ({
+  const view = (instrumentName: string, buckets: readonly number[]): ViewOptions => ({
     meterName: METER_NAME,
     instrumentName,
-    aggregation: { type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM, options: { boundaries } },
-  }));
+    aggregation: {
+      type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
+      options: { boundaries: [...buckets] },
+    },
+  });
+  return [
+    view(Instruments.executionDuration, DURATION_BUCKETS_SECONDS),
+    view(Instruments.mcpClientOperationDuration, DURATION_BUCKETS_SECONDS),
+    view(Instruments.sessionStoreDuration, DURATION_BUCKETS_SECONDS),
+    view(Instruments.mcpServerOperationDuration, DURATION_BUCKETS_SECONDS),
+    view(Instruments.mcpServerSessionDuration, SESSION_DURATION_BUCKETS_SECONDS),
+  ];
 }

@@ -88,6 +88,16 @@ export class PrometheusEndpoint {
           new OptimizerError(
             ErrorCodes.INVALID_CONFIG,
             `The Prometheus endpoint cannot listen on ${this.options.host ?? "*"}:${port}: ${error.code ?? error.message}. Pick another prometheus.port.`,
+            {
+              cause: error,
+              // Who configured it names the setting in its own terms (the CLI: telemetry.prometheusPort).
+              details: {
+                setting: "prometheus.port",
+                host: this.options.host ?? "*",
+                port,
+                reason: error.code ?? error.message,
+              },
+            },
           ),
         ),
       );

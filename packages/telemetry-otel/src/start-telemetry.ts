@@ -7,10 +7,13 @@ import {
   W3CBaggagePropagator,
   W3CTraceContextPropagator,
 } from "@opentelemetry/core";
-import { OTLPLogExporter } from "@opentelemetry/exporter-logs-otlp-http";
-import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { resourceFromAttributes } from "@opentelemetry/resources";
+import { OTLPLogExporter as OTLPLogExporterJson } from "@opentelemetry/exporter-logs-otlp-http";
+import { OTLPLogExporter as OTLPLogExporterProto } from "@opentelemetry/exporter-logs-otlp-proto";
+import { OTLPMetricExporter as OTLPMetricExporterJson } from "@opentelemetry/exporter-metrics-otlp-http";
+import { OTLPMetricExporter as OTLPMetricExporterProto } from "@opentelemetry/exporter-metrics-otlp-proto";
+import { OTLPTraceExporter as OTLPTraceExporterJson } from "@opentelemetry/exporter-trace-otlp-http";
+import { OTLPTraceExporter as OTLPTraceExporterProto } from "@opentelemetry/exporter-trace-otlp-proto";
+import { detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
 import {
   BatchLogRecordProcessor,
   LoggerProvider,
@@ -24,12 +27,20 @@ import {
 } from "@opentelemetry/sdk-metrics";
 import { BatchSpanProcessor, type SpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { createOptimizerMeterViews } from "./optimizer-views.js";
+import {
+  type OtlpProtocol,
+  type OtlpSignal,
+  otlpProtocol,
+  readOtelEnvironment,
+} from "./otel-environment.js";
 import { PrometheusEndpoint, type PrometheusEndpointOptions } from "./prometheus-endpoint.js";
 
 export interface OtlpOptions {
-  /** Collector base URL; signals go to `<endpoint>/v1/traces`, `/v1/metrics`, `/v1/logs`. Required. */
-  endpoint: string;
-  /** HTTP headers for the collector (an API key, ...). Default none. */
+  /** Collector base URL; signals go to `<endpoint>/v1/traces`, `/v1/metrics`, `/v1/logs`. Default: OTEL_EXPORTER_OTLP_ENDPOINT and the per-signal variables, read by the exporters. */
+  endpoint?: string;
+  /** "http/protobuf" or "http/json". Default: OTEL_EXPORTER_OTLP_[SIGNAL_]PROTOCOL, else "http/protobuf". */
+  protocol?: OtlpProtocol;
+  /** HTTP headers for the collector (an API key, ...). Default: OTEL_EXPORTER_OTLP_[SIGNAL_]HEADERS. */
   headers?: Record<string, string>;
   /** Export spans. Default true. */
   traces?: boolean;
@@ -37,24 +48,24 @@ export interface OtlpOptions {
   metrics?: boolean;
   /** Export log records (the OpenTelemetry audit sink's). Default true. */
   logs?: boolean;
-  /** How often metrics are pushed, in ms. Default 60000. */
+  /** How often metrics are pushed, in ms. Default: OTEL_METRIC_EXPORT_INTERVAL, else 60000. */
   metricIntervalMs?: number;
-  /** Timeout of one export request, in ms. Default 10000. */
+  /** Timeout of one export request, in ms. Default: OTEL_EXPORTER_OTLP_[SIGNAL_]TIMEOUT, else 10000. */
   timeoutMs?: number;
 }
 
 export interface TelemetryOptions {
-  /** Install the SDK at all; false returns a handle that started nothing (no SDK, no port). Default true. */
+  /** Install the SDK at all; false returns a handle that started nothing (no SDK, no port). Default true, unless OTEL_SDK_DISABLED=true. */
   enabled?: boolean;
-  /** The `service.name` resource attribute. Default "mcp-optimizer". */
+  /** The `service.name` resource attribute. Default: OTEL_SERVICE_NAME, else "mcp-optimizer". */
   serviceName?: string;
   /** The `service.version` resource attribute. Default: the installed @mcp-optimizer/core version. */
   serviceVersion?: string;
-  /** More resource attributes (`deployment.environment.name`, `service.instance.id`, ...). Default none. */
+  /** More resource attributes (`deployment.environment.name`, `service.instance.id`, ...), over OTEL_RESOURCE_ATTRIBUTES. Default none. */
   resourceAttributes?: Record<string, string | number | boolean>;
   /** The Prometheus scrape endpoint, or false for none. Default: port 9464, path /metrics, every interface. */
   prometheus?: PrometheusEndpointOptions | false;
-  /** OTLP/HTTP (JSON) export of traces, metrics and logs. Default: none. */
+  /** OTLP/HTTP export of traces, metrics and logs. Default: on when OTEL_EXPORTER_OTLP_ENDPOINT (or a per-signal endpoint) is set, else none. */
   otlp?: OtlpOptions;
   /** Install a tracer provider (core records spans when `sandboxConfig.enableTelemetry` is true). Default true. */
   traces?: boolean;
@@ -74,6 +85,10 @@ export interface TelemetryOptions {
 export interface TelemetryHandle {
   /** Whether an SDK was installed. */
   readonly enabled: boolean;
+  /** Why not, when it was not ("OTEL_SDK_DISABLED=true", "enabled: false"). */
+  readonly disabledReason?: string;
+  /** Where OTLP goes: the option or the environment variables that set it. Undefined: no OTLP. */
+  readonly otlpSource?: string | undefined;
   /** The Prometheus scrape URL, when the endpoint listens. */
   readonly prometheusUrl: string | undefined;
   readonly meterProvider: MeterProvider | undefined;
@@ -87,8 +102,9 @@ export interface TelemetryHandle {
   shutdown(): Promise<void>;
 }
 
-const disabledHandle: TelemetryHandle = Object.freeze({
+const disabled = (reason: string): TelemetryHandle => ({
   enabled: false,
+  disabledReason: reason,
   prometheusUrl: undefined,
   meterProvider: undefined,
   tracerProvider: undefined,
@@ -107,6 +123,26 @@ function coreVersion(): string | undefined {
   }
 }
 
+/**
+ * The resource, weakest first: the defaults, then the environment (OTEL_RESOURCE_ATTRIBUTES,
+ * OTEL_SERVICE_NAME through the SDK's envDetector), then what the options say.
+ */
+function telemetryResource(options: TelemetryOptions) {
+  const serviceVersion = options.serviceVersion ?? coreVersion();
+  return resourceFromAttributes({
+    "service.name": "mcp-optimizer",
+    ...(serviceVersion ? { "service.version": serviceVersion } : {}),
+  })
+    .merge(detectResources({ detectors: [envDetector] }))
+    .merge(
+      resourceFromAttributes({
+        ...(options.serviceName ? { "service.name": options.serviceName } : {}),
+        ...(options.serviceVersion ? { "service.version": options.serviceVersion } : {}),
+        ...options.resourceAttributes,
+      }),
+    );
+}
+
 function signalUrl(endpoint: string, signal: string): string {
   return `${endpoint.replace(/\/+$/, "")}/v1/${signal}`;
 }
@@ -120,37 +156,51 @@ function signalUrl(endpoint: string, signal: string): string {
  * that one instead).
  */
 export async function startTelemetry(options: TelemetryOptions = {}): Promise<TelemetryHandle> {
-  if (options.enabled === false) return disabledHandle;
-  const otlp = options.otlp;
-  if (otlp && !/^https?:\/\//.test(otlp.endpoint ?? "")) {
+  if (options.enabled === false) return disabled("enabled: false");
+  const environment = readOtelEnvironment();
+  if (environment.sdkDisabled) return disabled("OTEL_SDK_DISABLED=true");
+  // OTLP from the options, else from the standard variables (the exporters read them).
+  const otlp = options.otlp ?? (environment.otlpEndpointSet ? {} : undefined);
+  if (otlp?.endpoint !== undefined && !/^https?:\/\//.test(otlp.endpoint)) {
     throw new OptimizerError(
       ErrorCodes.INVALID_CONFIG,
       `otlp.endpoint is an http:// or https:// URL; got "${otlp.endpoint}".`,
     );
   }
-  const serviceVersion = options.serviceVersion ?? coreVersion();
-  const resource = resourceFromAttributes({
-    "service.name": options.serviceName ?? "mcp-optimizer",
-    ...(serviceVersion ? { "service.version": serviceVersion } : {}),
-    ...options.resourceAttributes,
+  if (otlp && otlp.endpoint === undefined && !environment.otlpEndpointSet) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_CONFIG,
+      "otlp needs an endpoint: set otlp.endpoint or OTEL_EXPORTER_OTLP_ENDPOINT.",
+    );
+  }
+  const protocols = otlp
+    ? {
+        TRACES: otlpProtocol("TRACES", otlp.protocol),
+        METRICS: otlpProtocol("METRICS", otlp.protocol),
+        LOGS: otlpProtocol("LOGS", otlp.protocol),
+      }
+    : undefined;
+  const resource = telemetryResource(options);
+  const exporterConfig = (signal: OtlpSignal) => ({
+    ...(otlp?.endpoint ? { url: signalUrl(otlp.endpoint, signal.toLowerCase()) } : {}),
+    ...(otlp?.timeoutMs !== undefined ? { timeoutMillis: otlp.timeoutMs } : {}),
+    ...(otlp?.headers ? { headers: otlp.headers } : {}),
   });
-  const exportTimeout = otlp?.timeoutMs ?? 10_000;
-  const otlpHeaders = otlp?.headers ? { headers: otlp.headers } : {};
+  const json = (signal: OtlpSignal) => protocols?.[signal] === "http/json";
 
   const prometheus =
     options.prometheus === false ? undefined : new PrometheusEndpoint(options.prometheus);
   const readers: IMetricReader[] = [...(options.metricReaders ?? [])];
   if (prometheus) readers.push(prometheus.reader);
   if (otlp && otlp.metrics !== false) {
+    const config = exporterConfig("METRICS");
     readers.push(
       new PeriodicExportingMetricReader({
-        exporter: new OTLPMetricExporter({
-          url: signalUrl(otlp.endpoint, "metrics"),
-          timeoutMillis: exportTimeout,
-          ...otlpHeaders,
-        }),
-        exportIntervalMillis: otlp.metricIntervalMs ?? 60_000,
-        exportTimeoutMillis: exportTimeout,
+        exporter: json("METRICS")
+          ? new OTLPMetricExporterJson(config)
+          : new OTLPMetricExporterProto(config),
+        exportIntervalMillis: otlp.metricIntervalMs ?? environment.metricExportIntervalMs ?? 60_000,
+        exportTimeoutMillis: otlp.timeoutMs ?? 10_000,
       }),
     );
   }
@@ -164,13 +214,12 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   if (options.traces !== false) {
     const spanProcessors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
     if (otlp && otlp.traces !== false) {
+      const config = exporterConfig("TRACES");
       spanProcessors.push(
         new BatchSpanProcessor({
-          exporter: new OTLPTraceExporter({
-            url: signalUrl(otlp.endpoint, "traces"),
-            timeoutMillis: exportTimeout,
-            ...otlpHeaders,
-          }),
+          exporter: json("TRACES")
+            ? new OTLPTraceExporterJson(config)
+            : new OTLPTraceExporterProto(config),
         }),
       );
     }
@@ -181,13 +230,12 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   if (options.logs !== false) {
     const processors: LogRecordProcessor[] = [...(options.logRecordProcessors ?? [])];
     if (otlp && otlp.logs !== false) {
+      const config = exporterConfig("LOGS");
       processors.push(
         new BatchLogRecordProcessor({
-          exporter: new OTLPLogExporter({
-            url: signalUrl(otlp.endpoint, "logs"),
-            timeoutMillis: exportTimeout,
-            ...otlpHeaders,
-          }),
+          exporter: json("LOGS")
+            ? new OTLPLogExporterJson(config)
+            : new OTLPLogExporterProto(config),
         }),
       );
     }
@@ -264,6 +312,11 @@ export async function startTelemetry(options: TelemetryOptions = {}): Promise<Te
   };
   return {
     enabled: true,
+    otlpSource: otlp
+      ? otlp.endpoint
+        ? `otlp.endpoint=${otlp.endpoint}`
+        : environment.otlpSource
+      : undefined,
     prometheusUrl,
     meterProvider,
     tracerProvider,

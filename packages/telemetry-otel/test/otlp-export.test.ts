@@ -78,6 +78,8 @@ describe("OTLP/HTTP export to a collector", () => {
     for (const r of [...traces, ...metrics, ...logs]) {
       expect(r.headers["x-api-key"]).toBe("collector-key");
       expect(r.body).toContain("otlp-test"); // service.name in the resource
+      // The specification's default protocol, http/protobuf, when none is given.
+      expect(r.headers["content-type"]).toBe("application/x-protobuf");
     }
     const spans = traces.map((r) => r.body).join("\n");
     expect(spans).toContain("execute_tool execute_code");

@@ -1,4 +1,9 @@
-import { DURATION_BUCKETS_SECONDS, Instruments, METER_NAME } from "@mcp-optimizer/core";
+import {
+  DURATION_BUCKETS_SECONDS,
+  Instruments,
+  METER_NAME,
+  SESSION_DURATION_BUCKETS_SECONDS,
+} from "@mcp-optimizer/core";
 import { sampleExecutionRecord, sampleToolCallRecord } from "@mcp-optimizer/core/testing";
 import { AggregationType } from "@opentelemetry/sdk-metrics";
 import { describe, expect, test } from "vitest";
@@ -26,20 +31,28 @@ describe("Prometheus unit suffixes", () => {
 });
 
 describe("createOptimizerMeterViews", () => {
-  test("pins seconds buckets on core's three duration histograms", () => {
+  test("pins seconds buckets on core's duration histograms, sessions on their own scale", () => {
     const views = createOptimizerMeterViews();
     expect(views.map((v) => v.instrumentName).sort()).toEqual(
       [
         Instruments.executionDuration,
         Instruments.mcpClientOperationDuration,
         Instruments.sessionStoreDuration,
+        Instruments.mcpServerOperationDuration,
+        Instruments.mcpServerSessionDuration,
       ].sort(),
     );
     for (const v of views) {
       expect(v.meterName).toBe(METER_NAME);
       expect(v.aggregation).toEqual({
         type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
-        options: { boundaries: [...DURATION_BUCKETS_SECONDS] },
+        options: {
+          boundaries: [
+            ...(v.instrumentName === Instruments.mcpServerSessionDuration
+              ? SESSION_DURATION_BUCKETS_SECONDS
+              : DURATION_BUCKETS_SECONDS),
+          ],
+        },
       });
     }
   });

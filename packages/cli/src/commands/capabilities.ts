@@ -12,15 +12,18 @@ import { createRuntime } from "../runtime/create-runtime.js";
 import { loadPluginMode, SANDBOX_PACKAGES } from "../runtime/load-sandbox.js";
 import { cliVersion } from "../version.js";
 
-const HELP = `Usage: mcp-optimizer capabilities [--json] [--config FILE]
+const HELP = `Usage: mcp-optimizer capabilities [--json] [--strict] [--config FILE]
 
 What is available here and now: each configured server (reachable?, protocol version,
 tools/resources/prompts, tool-definition tokens), each sandbox mode (available?, why not,
 engine, limits), the session store (reachable?) and telemetry. A table by default,
 --json for machines (the schema is in the README).
 
+A server whose \${VAR} is unset, or that the config disables, is listed as disabled.
+
 Options:
   --json         print JSON on stdout
+  --strict       fail (exit 3) when a server's \${VAR} is unset, as serve --strict does
   --config FILE  the config file (default: $MCPO_CONFIG, ./mcp-optimizer.config.json)
   -h, --help     this help
 `;
@@ -38,6 +41,8 @@ export interface UpstreamReport {
   name: string;
   transport: string;
   reachable: boolean;
+  /** Not started: `disabled` in the config, or variables it uses are unset (see `error`). */
+  disabled?: boolean;
   protocolVersion?: string;
   server?: { name: string; version: string };
   tools: number;
@@ -97,8 +102,13 @@ async function probeMode(mode: string, config: ResolvedSandboxConfig): Promise<S
 /** Gathers the capabilities report. */
 export async function gatherCapabilities(
   configFile: string | undefined,
+  options: { strict?: boolean } = {},
 ): Promise<CapabilitiesReport> {
-  const runtime = await createRuntime({ configFile, note: () => {} });
+  const runtime = await createRuntime({
+    configFile,
+    note: () => {},
+    ...(options.strict ? { strict: true } : {}),
+  });
   try {
     const optimizer = runtime.optimizer;
     const caps = await optimizer.capabilities();
@@ -134,6 +144,24 @@ export async function gatherCapabilities(
         };
       }),
     );
+    const unset = new Map(runtime.loaded.disabledServers.map((d) => [d.name, d.variables]));
+    for (const [name, server] of Object.entries(runtime.loaded.config.mcpServers)) {
+      if (!server.disabled) continue;
+      const variables = unset.get(name);
+      upstreams.push({
+        name,
+        transport: "command" in server ? "stdio" : "http",
+        reachable: false,
+        disabled: true,
+        tools: 0,
+        resources: null,
+        prompts: null,
+        toolDefinitionTokens: 0,
+        error: variables
+          ? `disabled: ${variables.map((v) => `\${${v}}`).join(", ")} not set`
+          : "disabled in the config",
+      });
+    }
     return {
       version: cliVersion(),
       config: { file: runtime.loaded.file ?? null },
@@ -157,9 +185,7 @@ export async function gatherCapabilities(
       },
       sessions: caps.sessions,
       telemetry: {
-        enabled:
-          runtime.loaded.config.telemetry !== undefined &&
-          runtime.loaded.config.telemetry.enabled !== false,
+        enabled: runtime.telemetry.enabled,
         metrics: caps.telemetry.metrics,
         traces: caps.telemetry.traces,
         exporters: runtime.telemetry.exporters,
@@ -180,9 +206,9 @@ export const capabilitiesCommand: Command = {
   summary: "what is available here: servers, sandbox modes, session store, telemetry",
   help: HELP,
   maxPositionals: 0,
-  options: { json: { type: "boolean" } },
+  options: { json: { type: "boolean" }, strict: { type: "boolean" } },
   async run({ values, io, config }) {
-    const report = await gatherCapabilities(config);
+    const report = await gatherCapabilities(config, { strict: boolFlag(values, "strict") });
     if (boolFlag(values, "json")) {
       writeJson(io.stdout, report);
       return ExitCodes.OK;

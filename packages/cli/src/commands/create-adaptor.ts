@@ -23,6 +23,18 @@ export interface CreateAdaptorOptions {
 /** Version range of the reference server the generated test runs against. */
 const SERVER_MEMORY_VERSION = "^2026.8.31";
 
+/**
+ * The new adaptor's peer range on core, plain as RELEASING.md asks (widened on releases, never
+ * narrowed): from the workspace's core version, or 0.1.0 (the first release) while it is 0.0.0.
+ */
+function corePeerRange(root: string): string {
+  const file = join(root, "packages", "core", "package.json");
+  const version = existsSync(file)
+    ? (JSON.parse(readFileSync(file, "utf8")) as { version?: string }).version
+    : undefined;
+  return !version || version === "0.0.0" ? "^0.1.0" : `^${version}`;
+}
+
 /** Where the templates live: packages/cli/templates/adaptor, from src/ or dist/. */
 function templatesDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -88,6 +100,7 @@ export async function createAdaptor(
       .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
       .join(" "),
     serverMemoryVersion: SERVER_MEMORY_VERSION,
+    corePeerRange: corePeerRange(root),
   };
   const fill = (text: string) =>
     text.replace(/\{\{(\w+)\}\}/g, (match, key: string) => values[key] ?? match);

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ErrorCodes, formatIssues, OptimizerError, SANDBOX_MODES } from "@mcp-optimizer/core";
 import { boolFlag, type Command, stringFlag } from "../command.js";
+import { serveEntry } from "../config/client-snippet.js";
 import {
   claudeDesktopConfigPath,
   importClientConfig,
@@ -188,17 +189,13 @@ export const initCommand: Command = {
       io.stderr,
       `Wrote ${target}: ${source}, sandbox ${file.sandbox.mode}, sessions ${redisUrl ? "in Redis" : "in memory"}.`,
     );
+    const entry = serveEntry(target);
     const snippet = {
-      mcpServers: {
-        "mcp-optimizer": {
-          command: "npx",
-          args: ["-y", "@mcp-optimizer/cli", "serve", "--config", target],
-        },
-      },
+      mcpServers: { "mcp-optimizer": { command: entry.command, args: entry.args } },
     };
     writeLine(
       io.stderr,
-      `Next: \`mcp-optimizer capabilities --config ${target}\`, then put this in your MCP client's config in place of its servers:\n${JSON.stringify(snippet, null, 2)}`,
+      `Next: \`mcp-optimizer capabilities --config ${target}\`, then put this in your MCP client's config in place of its servers (${entry.why}):\n${JSON.stringify(snippet, null, 2)}`,
     );
     writeLine(io.stdout, target);
     return ExitCodes.OK;

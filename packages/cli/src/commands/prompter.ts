@@ -1,5 +1,7 @@
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
+import { ErrorCodes, OptimizerError } from "@mcp-optimizer/core";
+import { ExitCodes } from "../exit-codes.js";
 
 /** Asks questions on stderr and reads answers line by line (a terminal or scripted stdin). */
 export class Prompter {
@@ -14,12 +16,22 @@ export class Prompter {
     this.lines = this.rl[Symbol.asyncIterator]();
   }
 
-  /** Resolves to the answer, or the default on an empty line or end of input. */
+  /**
+   * Resolves to the answer, or the default on an empty line. End of input (Ctrl-D) before an
+   * answer aborts: the caller writes nothing (exit 130, as for Ctrl-C).
+   */
   async ask(question: string, fallback = ""): Promise<string> {
     this.output.write(`${question}${fallback ? ` [${fallback}]` : ""}: `);
     const next = await this.lines.next();
-    const answer = next.done ? "" : next.value.trim();
-    if (next.done) this.output.write("\n");
+    if (next.done) {
+      this.output.write("\n");
+      throw new OptimizerError(
+        ErrorCodes.INVALID_INPUT,
+        "Aborted: the input ended (Ctrl-D) before every question was answered; nothing was written. Press Enter to take a default, or pass --yes to take them all.",
+        { details: { exitCode: ExitCodes.INTERRUPTED } },
+      );
+    }
+    const answer = next.value.trim();
     return answer === "" ? fallback : answer;
   }
 

@@ -1,10 +1,15 @@
 import {
   createOptimizerHttpServer,
+  createStaticTokenVerifier,
   ErrorCodes,
+  type HttpAccessOptions,
+  isLoopbackHost,
+  isOptimizerError,
   OptimizerError,
+  resolveHttpAccess,
   serveOptimizerStdio,
 } from "@mcp-optimizer/core";
-import { type Command, stringFlag } from "../command.js";
+import { boolFlag, type Command, type FlagValues, stringFlag } from "../command.js";
 import { ExitCodes } from "../exit-codes.js";
 import { writeLine } from "../io.js";
 import { createRuntime } from "../runtime/create-runtime.js";
@@ -17,11 +22,26 @@ execute_code and search_tools instead of every tool definition. stdio by default
 MCP clients start); --http serves Streamable HTTP on HOST:PORT (port 0 picks a free one,
 printed on stdout). Runs until stdin closes (stdio) or SIGINT/SIGTERM.
 
+Over HTTP, requests whose Host is not an allowed name, or that come from a web page of
+another origin, are refused (DNS-rebinding protection): on loopback only loopback names
+and origins are allowed. Beyond loopback a bearer token is required. Details:
+docs/http-security.md.
+
 Options:
-  --http HOST:PORT   serve Streamable HTTP instead of stdio (e.g. 127.0.0.1:8080)
-  --path PATH        the HTTP endpoint's path (default /mcp)
-  --config FILE      the config file (default: $MCPO_CONFIG, ./mcp-optimizer.config.json)
-  -h, --help         this help
+  --http HOST:PORT          serve Streamable HTTP instead of stdio (e.g. 127.0.0.1:8080)
+  --path PATH               the HTTP endpoint's path (default /mcp)
+  --auth-token-env VAR      require "Authorization: Bearer <token>", the token being the
+                            value of the environment variable VAR (16+ characters)
+  --allowed-hosts NAMES     Host names clients use, comma-separated (default: loopback
+                            names on loopback; needed when HOST is 0.0.0.0 or ::)
+  --allowed-origins NAMES   browser origins (host names) allowed, comma-separated
+                            (default: loopback origins on loopback, none elsewhere)
+  --insecure-no-auth        listen beyond loopback without a token (anyone who reaches
+                            the port can run programs against your servers)
+  --strict                  refuse to start (exit 3) when a server's \${VAR} is unset
+                            (default: that server is left out, the others start)
+  --config FILE             the config file (default: $MCPO_CONFIG, ./mcp-optimizer.config.json)
+  -h, --help                this help
 `;
 
 /** "host:port", ":port" or "port" -> parts. */
@@ -33,8 +53,56 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host, port };
 }
 
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\./.test(host);
+function listFlagValue(values: FlagValues, name: string): string[] | undefined {
+  const value = stringFlag(values, name);
+  if (value === undefined) return undefined;
+  const names = value
+    .split(",")
+    .map((n) => n.trim())
+    .filter(Boolean);
+  if (names.length === 0) throw usageError(`--${name} takes comma-separated names`, "serve");
+  return names;
+}
+
+/** The HTTP access options from the flags; refused here, before any server starts. */
+export function httpAccessFromFlags(
+  values: FlagValues,
+  env: Record<string, string | undefined>,
+  host: string | undefined,
+): HttpAccessOptions {
+  const tokenVar = stringFlag(values, "auth-token-env");
+  const http = ["auth-token-env", "allowed-hosts", "allowed-origins", "insecure-no-auth"];
+  if (host === undefined) {
+    const given = http.find((f) => values[f] !== undefined);
+    if (given) throw usageError(`--${given} applies to --http only`, "serve");
+    return {};
+  }
+  const options: HttpAccessOptions = {};
+  if (tokenVar !== undefined) {
+    const token = env[tokenVar];
+    if (!token)
+      throw usageError(
+        `--auth-token-env ${tokenVar}: the variable ${tokenVar} is not set`,
+        "serve",
+      );
+    try {
+      options.auth = { verifier: createStaticTokenVerifier({ tokens: [token], clientId: "cli" }) };
+    } catch (error) {
+      throw usageError(`--auth-token-env ${tokenVar}: ${(error as Error).message}`, "serve");
+    }
+  }
+  const allowedHosts = listFlagValue(values, "allowed-hosts");
+  const allowedOrigins = listFlagValue(values, "allowed-origins");
+  if (allowedHosts) options.allowedHosts = allowedHosts;
+  if (allowedOrigins) options.allowedOrigins = allowedOrigins;
+  if (boolFlag(values, "insecure-no-auth")) options.insecureNoAuth = true;
+  try {
+    resolveHttpAccess(host, options);
+  } catch (error) {
+    if (!isOptimizerError(error)) throw error;
+    throw usageError(error.message.replace(/\.$/, ""), "serve");
+  }
+  return options;
 }
 
 export const serveCommand: Command = {
@@ -42,14 +110,27 @@ export const serveCommand: Command = {
   summary: "serve code mode to an MCP client (stdio, or --http HOST:PORT)",
   help: HELP,
   maxPositionals: 0,
-  options: { http: { type: "string" }, path: { type: "string" } },
+  options: {
+    http: { type: "string" },
+    path: { type: "string" },
+    "auth-token-env": { type: "string" },
+    "allowed-hosts": { type: "string" },
+    "allowed-origins": { type: "string" },
+    "insecure-no-auth": { type: "boolean" },
+    strict: { type: "boolean" },
+  },
   async run({ values, io, config }) {
     const http = stringFlag(values, "http");
     const listen = http !== undefined ? parseListen(http) : undefined;
     const path = stringFlag(values, "path");
     if (path !== undefined && !path.startsWith("/"))
       throw usageError("--path starts with /", "serve");
-    const runtime = await createRuntime({ configFile: config, requireConfig: true });
+    const access = httpAccessFromFlags(values, io.env, listen?.host);
+    const runtime = await createRuntime({
+      configFile: config,
+      requireConfig: true,
+      strict: boolFlag(values, "strict"),
+    });
     const stopped = new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);
@@ -71,6 +152,7 @@ export const serveCommand: Command = {
           host: listen.host,
           port: listen.port,
           ...(path ? { path } : {}),
+          ...access,
         }).catch((error: unknown) => {
           const code = (error as { code?: unknown }).code;
           if (code !== "EADDRINUSE" && code !== "EACCES" && code !== "EADDRNOTAVAIL") throw error;
@@ -86,11 +168,12 @@ export const serveCommand: Command = {
             { cause: error, details: { exitCode: ExitCodes.UNAVAILABLE } },
           );
         });
-        writeLine(io.stderr, `mcp-optimizer: serving ${server.url} (${summary})`);
-        if (!isLoopback(listen.host)) {
+        const guard = access.auth ? "bearer token required" : "no authentication";
+        writeLine(io.stderr, `mcp-optimizer: serving ${server.url} (${summary}; ${guard})`);
+        if (!isLoopbackHost(listen.host) && !access.auth) {
           writeLine(
             io.stderr,
-            `mcp-optimizer: ${listen.host} is not a loopback address and the endpoint has no authentication: anyone who reaches this port can run programs against your servers. Put it behind an authenticating proxy or a private network.`,
+            `mcp-optimizer: --insecure-no-auth: ${listen.host} is not a loopback address and the endpoint has no authentication: anyone who reaches this port can run programs against your servers.`,
           );
         }
         writeLine(io.stdout, server.url);

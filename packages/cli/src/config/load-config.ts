@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, extname, isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
+  type DisabledServer,
   ErrorCodes,
   expandVariables,
   formatIssues,
@@ -17,6 +18,8 @@ export interface LoadedConfig {
   file: string | undefined;
   /** Expanded values that must never be printed (env and header values, the Redis URL). */
   secrets: string[];
+  /** Servers left out (marked `disabled` in `config`) because variables they use are unset. */
+  disabledServers: DisabledServer[];
 }
 
 export interface FindConfigOptions {
@@ -52,17 +55,27 @@ export function findConfigFile(options: FindConfigOptions = {}): string | undefi
   return undefined;
 }
 
+export interface LoadConfigOptions extends FindConfigOptions {
+  /** Refuse the config when a server's `${VAR}` is unset. Default false: that server is disabled. */
+  strict?: boolean;
+}
+
 /** Finds, reads and validates the config; without a file, returns the defaults. */
-export async function loadConfig(options: FindConfigOptions = {}): Promise<LoadedConfig> {
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
   const file = findConfigFile(options);
   if (!file)
     return {
       config: parseConfigObject({}, "(defaults)", options.env),
       file: undefined,
       secrets: [],
+      disabledServers: [],
     };
   const raw = await readConfigFile(file);
-  const config = parseConfigObject(raw, file, options.env);
+  const disabledServers: DisabledServer[] = [];
+  const config = parseConfigObject(raw, file, options.env, {
+    strict: options.strict ?? false,
+    onDisabled: (d) => disabledServers.push(d),
+  });
   // MCP clients start `serve` in a directory of their choosing: a relative audit file means
   // next to the config, not wherever the process happens to start.
   const auditFile = config.telemetry?.auditFile;
@@ -71,7 +84,7 @@ export async function loadConfig(options: FindConfigOptions = {}): Promise<Loade
   }
   const { secrets } = parseMcpServers(config.mcpServers, options.env ? { env: options.env } : {});
   const redis = config.sessions?.redisUrl;
-  return { config, file, secrets: redis ? [...secrets, redis] : secrets };
+  return { config, file, secrets: redis ? [...secrets, redis] : secrets, disabledServers };
 }
 
 /** Reads JSON, or imports a .ts/.mjs/.js module's default export. */
@@ -121,11 +134,22 @@ export async function readConfigFile(file: string): Promise<unknown> {
   }
 }
 
-/** Validates a config object; errors name the file and each bad field's path. */
+export interface ParseConfigOptions {
+  /** Refuse the config when a server's `${VAR}` is unset (one error naming all). Default true. */
+  strict?: boolean;
+  /** Hears of each server disabled for unset variables when not strict. */
+  onDisabled?: (server: DisabledServer) => void;
+}
+
+/**
+ * Validates a config object; errors name the file and each bad field's path. Not strict, a
+ * server whose `${VAR}` is unset comes back marked `disabled` and the others are kept.
+ */
 export function parseConfigObject(
   raw: unknown,
   file: string,
   env: Record<string, string | undefined> = process.env,
+  options: ParseConfigOptions = {},
 ): CliConfig {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new OptimizerError(
@@ -169,7 +193,14 @@ export function parseConfigObject(
   const config = parsed.data;
   // ${VAR} in mcpServers is checked now so that the error names the file; expanded again later.
   try {
-    parseMcpServers(config.mcpServers, { env });
+    const { disabled } = parseMcpServers(config.mcpServers, {
+      env,
+      missingVariables: options.strict === false ? "disable" : "throw",
+    });
+    for (const server of disabled) {
+      config.mcpServers[server.name] = { ...config.mcpServers[server.name]!, disabled: true };
+      options.onDisabled?.(server);
+    }
     if (config.sessions?.redisUrl) {
       config.sessions.redisUrl = expandVariables(
         config.sessions.redisUrl,

@@ -1,6 +1,7 @@
 import {
   ErrorCodes,
   MCPOptimizer,
+  missingVariablesMessage,
   OptimizerError,
   parseSandboxConfig,
   type SandboxConfig,
@@ -22,6 +23,8 @@ export interface RuntimeOptions {
   note?: (message: string) => void;
   /** Start telemetry exporters. Default true. */
   telemetry?: boolean;
+  /** Refuse the config when a server's `${VAR}` is unset. Default false: that server is left out, with a note. */
+  strict?: boolean;
 }
 
 /** The optimizer built from a config file, with its composed plug-ins. */
@@ -37,7 +40,10 @@ export interface Runtime {
 /** Reads the config and composes sandbox, sessions and telemetry into an MCPOptimizer. */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
   const note = options.note ?? ((m: string) => process.stderr.write(`mcp-optimizer: ${m}\n`));
-  const loaded = await loadConfig({ explicit: options.configFile });
+  const loaded = await loadConfig({
+    explicit: options.configFile,
+    ...(options.strict ? { strict: true } : {}),
+  });
   if (!loaded.file && options.requireConfig) {
     throw new OptimizerError(
       ErrorCodes.INVALID_CONFIG,
@@ -50,13 +56,18 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     notes.push(m);
     note(m);
   };
+  if (loaded.disabledServers.length > 0) {
+    say(
+      `${loaded.disabledServers.map((d) => d.name).join(", ")} left out: ${missingVariablesMessage(loaded.disabledServers).replace(/^Invalid configuration: /, "")} The other servers start (--strict refuses instead).`,
+    );
+  }
   const sessions: SessionStore = await loadSessionStore(
     loaded.config.sessions,
     sandboxConfig.redisUrl,
   );
   const telemetry =
     options.telemetry === false
-      ? await loadTelemetry(undefined)
+      ? await loadTelemetry({ enabled: false })
       : await loadTelemetry(loaded.config.telemetry);
   for (const n of telemetry.notes) say(n);
   let sandbox: Awaited<ReturnType<typeof loadCliSandbox>>;

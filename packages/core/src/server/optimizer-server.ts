@@ -1,17 +1,32 @@
 import { randomUUID } from "node:crypto";
-import { Server } from "@modelcontextprotocol/server";
+import {
+  ProtocolError,
+  ProtocolErrorCode,
+  ResourceNotFoundError,
+  type Server,
+} from "@modelcontextprotocol/server";
 import type { SearchHit } from "../catalog/tool-catalog.js";
 import type { SessionAllowlist } from "../contracts/session-store.js";
 import type { MCPOptimizer, RunResult } from "../engine/optimizer.js";
 import { ErrorCodes, isOptimizerError, OptimizerError } from "../errors.js";
+import { InstrumentedServer } from "./instrumented-server.js";
+import { MetaToolArgumentValidator } from "./meta-tool-arguments.js";
+import type { ServerNetwork } from "./server-metrics.js";
 
 export const TYPES_URI_PREFIX = "mcp-optimizer://types/";
+
+/** The tools the server offers (metrics name only these, never a name a client made up). */
+const META_TOOL_NAMES = ["execute_code", "search_tools"] as const;
 
 export interface OptimizerServerOptions {
   /** Name and version announced to clients. Default { name: "mcp-optimizer", version: "0.1.0" }. */
   serverInfo?: { name: string; version: string };
   /** Who the audit trail names as the caller. Default "mcp-client". */
   actor?: string;
+  /** How clients reach the server, for the metrics' network attributes. Default: left out. */
+  network?: ServerNetwork;
+  /** Record `mcp.server.operation.duration` and `mcp.server.session.duration`. Default true. */
+  metrics?: boolean;
 }
 
 export interface ToolListChangeSource {
@@ -37,14 +52,23 @@ export function createOptimizerMcpServer(
   optimizer: MCPOptimizer,
   options: OptimizerServerOptions & ServerSessionSource & ToolListChangeSource = {},
 ): Server {
-  const server = new Server(options.serverInfo ?? { name: "mcp-optimizer", version: "0.1.0" }, {
-    capabilities: {
-      tools: options.notifyToolListChanged ? { listChanged: true } : {},
-      resources: {},
+  const server = new InstrumentedServer(
+    options.serverInfo ?? { name: "mcp-optimizer", version: "0.1.0" },
+    {
+      capabilities: {
+        tools: options.notifyToolListChanged ? { listChanged: true } : {},
+        resources: {},
+      },
+      instructions:
+        "Code mode: call execute_code with a program that uses the connected servers as globals. Discover tools with mcp.search() inside the program (or search_tools) instead of guessing.",
     },
-    instructions:
-      "Code mode: call execute_code with a program that uses the connected servers as globals. Discover tools with mcp.search() inside the program (or search_tools) instead of guessing.",
-  });
+    {
+      toolNames: META_TOOL_NAMES,
+      ...(options.network ? { network: options.network } : {}),
+      ...(options.metrics === false ? { metrics: false } : {}),
+    },
+  );
+  const validator = new MetaToolArgumentValidator();
 
   // The connection's session: what its programs may call is what discovery shows.
   const sessionOf = (ctx: { sessionId?: string }) =>
@@ -78,38 +102,47 @@ export function createOptimizerMcpServer(
   }
 
   server.setRequestHandler("tools/call", async (request, ctx) => {
-    const args = (request.params.arguments ?? {}) as Record<string, unknown>;
+    // Protocol errors (-32602) for an unknown tool or arguments that fail the published schema;
+    // everything after that is a tool result, failed or not, that the model can read.
+    const { tools } = await optimizer.metaToolDefinitions();
+    const tool = tools.find((t) => t.name === request.params.name);
+    if (!tool) {
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
+        `Unknown tool "${request.params.name}": use ${tools.map((t) => t.name).join(" or ")}.`,
+        { tool: request.params.name },
+      );
+    }
+    const args = request.params.arguments ?? {};
+    validator.assertValid(tool, args);
     try {
       if (request.params.name === "execute_code") {
-        const explicit =
-          typeof args.session === "string" && args.session.length > 0 ? args.session : undefined;
+        const { code, session } = args as { code: string; session?: string };
+        const explicit = session !== undefined && session.length > 0 ? session : undefined;
         const transportSession = ctx.sessionId ?? options.transportSessionId?.();
         const sessionId = explicit ?? transportSession;
-        const result = await optimizer.run(String(args.code ?? ""), {
+        const result = await optimizer.run(code, {
           ...(sessionId ? { sessionId } : {}),
           actor: options.actor ?? "mcp-client",
         });
         return executeResult(result, sessionId === undefined);
       }
-      if (request.params.name === "search_tools") {
-        const detail = args.detail as "name" | "signature" | "full" | undefined;
-        const sessionId = sessionOf(ctx);
-        const hits = await optimizer.search(String(args.query ?? ""), {
-          ...(sessionId ? { sessionId } : {}),
-          ...(typeof args.limit === "number" ? { limit: args.limit } : {}),
-          ...(detail ? { detail } : {}),
-          ...(typeof args.server === "string" ? { server: args.server } : {}),
-        });
-        return {
-          content: [{ type: "text" as const, text: formatHits(hits, detail ?? "signature") }],
-        };
-      }
-      return errorResult(
-        new OptimizerError(
-          ErrorCodes.TOOL_NOT_FOUND,
-          `Unknown tool "${request.params.name}": use execute_code or search_tools.`,
-        ),
-      );
+      const { query, detail, limit, server } = args as {
+        query: string;
+        detail?: "name" | "signature" | "full";
+        limit?: number;
+        server?: string;
+      };
+      const sessionId = sessionOf(ctx);
+      const hits = await optimizer.search(query, {
+        ...(sessionId ? { sessionId } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+        ...(detail ? { detail } : {}),
+        ...(server !== undefined ? { server } : {}),
+      });
+      return {
+        content: [{ type: "text" as const, text: formatHits(hits, detail ?? "signature") }],
+      };
     } catch (error) {
       return errorResult(error);
     }
@@ -166,9 +199,17 @@ export function createOptimizerMcpServer(
     await optimizer.start();
     const uri = request.params.uri;
     const allow = await optimizer.discoveryAllowlist(sessionOf(ctx));
-    return {
-      contents: [{ uri, mimeType: "text/typescript", text: readTypes(optimizer, uri, allow) }],
-    };
+    let text: string;
+    try {
+      text = readTypes(optimizer, uri, allow);
+    } catch (error) {
+      // A URI outside the types tree, a server or tool that does not exist, or one the session
+      // may not see: "not found" as the specification defines it (the SDK answers -32602 with
+      // data.uri; see docs/errors.md).
+      if (!isOptimizerError(error)) throw error;
+      throw new ResourceNotFoundError(uri, `${error.message} List resources to see the tree.`);
+    }
+    return { contents: [{ uri, mimeType: "text/typescript", text }] };
   });
 
   return server;
@@ -182,12 +223,18 @@ export function readTypes(optimizer: MCPOptimizer, uri: string, allow?: SessionA
   if (!uri.startsWith(TYPES_URI_PREFIX) || !uri.endsWith(".d.ts")) {
     throw new OptimizerError(
       ErrorCodes.INVALID_INPUT,
-      `Unknown resource ${uri}; list resources to see the types tree.`,
+      `Unknown resource ${uri}: the types tree is ${TYPES_URI_PREFIX}<server>[/<tool>].d.ts.`,
     );
   }
   const path = uri.slice(TYPES_URI_PREFIX.length, -".d.ts".length);
   if (path === "globals") return optimizer.catalog.globalTypes(allow);
-  const [server, tool, ...rest] = path.split("/").map(decodeURIComponent);
+  let parts: string[];
+  try {
+    parts = path.split("/").map(decodeURIComponent);
+  } catch {
+    throw new OptimizerError(ErrorCodes.INVALID_INPUT, `Unknown resource ${uri}: bad escape.`);
+  }
+  const [server, tool, ...rest] = parts;
   if (!server || rest.length > 0)
     throw new OptimizerError(ErrorCodes.INVALID_INPUT, `Unknown resource ${uri}.`);
   if (tool === undefined) return optimizer.catalog.serverTypes(server, allow);

@@ -16,6 +16,7 @@ import {
   type RejectedLine,
   StdioMessageBuffer,
 } from "../upstream/stdio-message-buffer.js";
+import { createHttpAccessCheck, type HttpAccessOptions, resolveHttpAccess } from "./http-access.js";
 import {
   createOptimizerMcpServer,
   newConnectionSessionId,
@@ -63,6 +64,7 @@ export async function serveOptimizerStdio(
   const handle = serveStdio(
     () =>
       createOptimizerMcpServer(optimizer, {
+        network: { transport: "pipe" },
         ...options,
         transportSessionId: () => sessionId,
         notifyToolListChanged: true,
@@ -108,8 +110,8 @@ function replaceReadBuffer(transport: StdioServerTransport, buffer: StdioMessage
   target._readBuffer = buffer;
 }
 
-export interface OptimizerHttpServerOptions extends OptimizerServerOptions {
-  /** Interface to listen on. Default "127.0.0.1". */
+export interface OptimizerHttpServerOptions extends OptimizerServerOptions, HttpAccessOptions {
+  /** Interface to listen on; beyond loopback it needs `auth` (or `insecureNoAuth`). Default "127.0.0.1". */
   host?: string;
   /** Port; 0 picks a free one. Default 0. */
   port?: number;
@@ -130,21 +132,33 @@ export interface OptimizerHttpServer {
 /**
  * Serves the optimizer over Streamable HTTP on one endpoint: 2026-07-28 clients per request
  * (stateless; conversations pass `session` to execute_code), 2025-era clients with
- * `Mcp-Session-Id` sessions, each mapped to an optimizer session of the same id.
+ * `Mcp-Session-Id` sessions, each mapped to an optimizer session of the same id. Every
+ * request passes the Host, Origin and bearer-token checks of `resolveHttpAccess` first
+ * (docs/http-security.md).
  */
 export async function createOptimizerHttpServer(
   optimizer: MCPOptimizer,
   options: OptimizerHttpServerOptions = {},
 ): Promise<OptimizerHttpServer> {
+  const checkAccess = createHttpAccessCheck(
+    resolveHttpAccess(options.host ?? "127.0.0.1", options),
+  );
   await optimizer.start();
   const path = options.path ?? "/mcp";
   const maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
-  const modern = createMcpHandler(() => createOptimizerMcpServer(optimizer, options), {
+  // node:http serves HTTP/1.1 over TCP.
+  const serverOptions = {
+    network: { transport: "tcp", protocolName: "http", protocolVersion: "1.1" } as const,
+    ...options,
+  };
+  const modern = createMcpHandler(() => createOptimizerMcpServer(optimizer, serverOptions), {
     legacy: "reject",
   });
   const legacy = new Map<string, NodeStreamableHTTPServerTransport>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const access = await checkAccess(req, res);
+    if (!access.ok) return;
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname !== path) {
       res
@@ -191,17 +205,17 @@ export async function createOptimizerHttpServer(
         if (transport.sessionId) legacy.delete(transport.sessionId);
       };
       const server = createOptimizerMcpServer(optimizer, {
-        ...options,
+        ...serverOptions,
         transportSessionId: () => transport.sessionId,
       });
       await server.connect(transport);
       await transport.handleRequest(req, res, parsed);
       return;
     }
-    const response = await modern.fetch(
-      webRequest,
-      parsed === undefined ? {} : { parsedBody: parsed },
-    );
+    const response = await modern.fetch(webRequest, {
+      ...(parsed === undefined ? {} : { parsedBody: parsed }),
+      ...(access.authInfo ? { authInfo: access.authInfo } : {}),
+    });
     await sendResponse(res, response);
   };
 

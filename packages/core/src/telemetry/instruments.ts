@@ -32,6 +32,10 @@ export const Instruments = {
   toolCalls: "mcp_optimizer.tool_calls",
   /** The MCP semantic-convention histogram for client operations (tools/call upstream). */
   mcpClientOperationDuration: "mcp.client.operation.duration",
+  /** The MCP semantic-convention histogram for requests the model-facing server answers. */
+  mcpServerOperationDuration: "mcp.server.operation.duration",
+  /** The MCP semantic-convention histogram for sessions of the model-facing server. */
+  mcpServerSessionDuration: "mcp.server.session.duration",
   tokensUsed: "mcp_optimizer.tokens.used",
   tokensPlainMcp: "mcp_optimizer.tokens.plain_mcp",
   tokensSaved: "mcp_optimizer.tokens.saved",
@@ -48,6 +52,12 @@ export const Instruments = {
 export const Attr = {
   mcpMethodName: "mcp.method.name",
   mcpSessionId: "mcp.session.id",
+  mcpProtocolVersion: "mcp.protocol.version",
+  mcpResourceUri: "mcp.resource.uri",
+  rpcResponseStatusCode: "rpc.response.status_code",
+  networkTransport: "network.transport",
+  networkProtocolName: "network.protocol.name",
+  networkProtocolVersion: "network.protocol.version",
   toolName: "gen_ai.tool.name",
   operationName: "gen_ai.operation.name",
   errorType: "error.type",
@@ -71,6 +81,11 @@ export const Attr = {
 /** Histogram buckets in seconds, 1 ms to 60 s: executions are fast, tool calls can be slow. */
 export const DURATION_BUCKETS_SECONDS: readonly number[] = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+];
+
+/** Buckets of `mcp.server.session.duration` in seconds, 1 s to 8 h: sessions are conversations. */
+export const SESSION_DURATION_BUCKETS_SECONDS: readonly number[] = [
+  1, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200, 14_400, 28_800,
 ];
 
 export interface TelemetryOptions {

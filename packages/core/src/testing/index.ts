@@ -16,3 +16,4 @@ export {
 export { describeTokenizer } from "./describe-tokenizer.js";
 export { type DescribeUpstreamOptions, describeUpstream } from "./describe-upstream.js";
 export { freePort } from "./free-port.js";
+export { oldNodeBinary } from "./old-node.js";

@@ -13,6 +13,7 @@ import type {
   SandboxSession,
 } from "../../contracts/sandbox.js";
 import { ErrorCodes, OptimizerError } from "../../errors.js";
+import { PERMISSION_MODEL_NODE_VERSION } from "../../runtime/node-version.js";
 import { SerialQueue } from "../serial-queue.js";
 import { ProcessRunner, type RunnerSpec } from "./process-runner.js";
 
@@ -72,6 +73,46 @@ export function probeNamespaces(): NamespaceSupport {
 }
 
 let unshareArgs: string[] = [];
+
+export interface PermissionModelSupport {
+  supported: boolean;
+  /** The runner's Node.js version, e.g. "v24.1.0". */
+  version?: string;
+  /** Why not, naming the version needed. */
+  reason?: string;
+}
+
+const permissionProbes = new Map<string, PermissionModelSupport>();
+
+/**
+ * Whether this Node binary has the permission model the runners start under (`--permission`,
+ * stable since 22.13): tried once per binary, as the runner would be started.
+ */
+export function probePermissionModel(nodePath: string = process.execPath): PermissionModelSupport {
+  const known = permissionProbes.get(nodePath);
+  if (known) return known;
+  const r = spawnSync(nodePath, ["--permission", "-e", "process.stdout.write(process.version)"], {
+    encoding: "utf8",
+    timeout: 10_000,
+    env: {},
+  });
+  let support: PermissionModelSupport;
+  if (r.status === 0) support = { supported: true, version: r.stdout.trim() };
+  else {
+    const version = spawnSync(nodePath, ["--version"], { encoding: "utf8", timeout: 10_000 });
+    const which = version.status === 0 ? `Node.js ${version.stdout.trim()}` : "it";
+    const why = r.error
+      ? r.error.message
+      : (r.stderr.trim().split("\n")[0] ?? `exit ${r.status}`).replace(/^.*?: /, "");
+    support = {
+      supported: false,
+      ...(version.status === 0 ? { version: version.stdout.trim() } : {}),
+      reason: `the process sandbox runs programs under Node's permission model (--permission), which needs Node.js >= ${PERMISSION_MODEL_NODE_VERSION}; ${nodePath} is ${which} (${why}). Use a newer Node.js, or another sandbox mode (wasm, docker)`,
+    };
+  }
+  permissionProbes.set(nodePath, support);
+  return support;
+}
 
 /**
  * The zero-dependency sandbox: a long-lived Node child per session under Node's permission
@@ -134,15 +175,20 @@ export class ProcessSandbox implements Sandbox {
   }
 
   async capabilities(): Promise<SandboxCapabilities> {
+    const node = probePermissionModel(this.options.nodePath ?? process.execPath);
     const ns = (this.options.namespaces ?? "auto") === "off" ? undefined : probeNamespaces();
     return {
       mode: this.mode,
-      available: true,
+      available: node.supported,
       isolation: "resource",
-      ...(ns && !ns.network ? { reason: `no network/PID namespaces: ${ns.reason}` } : {}),
+      ...(!node.supported
+        ? { reason: node.reason }
+        : ns && !ns.network
+          ? { reason: `no network/PID namespaces: ${ns.reason}` }
+          : {}),
       details: {
-        engine: `node ${process.version}`,
-        permissionModel: true,
+        engine: `node ${node.version ?? "?"}`,
+        permissionModel: node.supported,
         networkNamespace: ns?.network ?? false,
         pidNamespace: ns?.pid ?? false,
         heapLimitMb: this.heapMb,
@@ -158,6 +204,13 @@ export class ProcessSandbox implements Sandbox {
   async open(options: SandboxOpenOptions = {}): Promise<SandboxSession> {
     if (this.closed)
       throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "The process sandbox is closed.");
+    const node = probePermissionModel(this.options.nodePath ?? process.execPath);
+    if (!node.supported) {
+      throw new OptimizerError(
+        ErrorCodes.SANDBOX_UNAVAILABLE,
+        `The process sandbox cannot run here: ${node.reason}.`,
+      );
+    }
     const heapMb = options.maxMemoryMb ?? this.heapMb;
     const session = new ProcessSandboxSession(this, heapMb, options.sessionId);
     this.sessions.add(session);
