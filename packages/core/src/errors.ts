@@ -54,6 +54,10 @@ export const ErrorCodes = {
   SESSION_CORRUPT: "SESSION_CORRUPT",
   /** The session store cannot be reached. */
   SESSION_STORE_UNAVAILABLE: "SESSION_STORE_UNAVAILABLE",
+  /** An entry (context, handle, approval, skill) changed since it was read: re-read and retry. */
+  ENTRY_CONFLICT: "ENTRY_CONFLICT",
+  /** An entry's value is over the store's size limit. */
+  ENTRY_TOO_LARGE: "ENTRY_TOO_LARGE",
   /** Other executions of the session held its turn longer than the wait allows; nothing ran. */
   SESSION_BUSY: "SESSION_BUSY",
   /** The execution's lease lapsed and a later one was granted: its save was refused, nothing written. */

@@ -64,6 +64,14 @@ export type {
   ToolCallAuditRecord,
 } from "./contracts/audit-sink.js";
 export type {
+  EntryListOptions,
+  EntryPage,
+  EntryScopeStats,
+  EntryStore,
+  EntryWriteOptions,
+  StoredEntry,
+} from "./contracts/entry-store.js";
+export type {
   ExecutionHints,
   GuestRequest,
   GuestServer,
@@ -190,12 +198,20 @@ export {
   serveOptimizerStdio,
 } from "./server/serve.js";
 export type { ServerNetwork } from "./server/server-metrics.js";
+export {
+  assertEntryName,
+  assertEntryOptions,
+  DEFAULT_MAX_ENTRY_BYTES,
+  entryConflict,
+  entryText,
+} from "./sessions/entry-rules.js";
 export { assertLeaseOptions, busyError, leaseLostError } from "./sessions/lease-table.js";
 export {
   type LoadSessionStoreOptions,
   loadSessionStore,
   REDIS_SESSIONS_PACKAGE,
 } from "./sessions/load-session-store.js";
+export { MemoryEntryStore, type MemoryEntryStoreOptions } from "./sessions/memory-entry-store.js";
 export {
   createMemorySessionStore,
   MemorySessionStore,

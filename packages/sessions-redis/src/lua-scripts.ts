@@ -221,3 +221,52 @@ local head = release(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 if not head then return {0} end
 return {1, head}`,
 );
+
+/**
+ * Writes one entry. KEYS[1] the entry (a hash: v version, u updated, x expires, d JSON),
+ * KEYS[2] its scope's index. ARGV: key, JSON text, now (ms), ttl (ms) or '', expected version
+ * or ''. Returns {0, version} on a conflict, or {newVersion, expiresAt or ''}.
+ */
+export const entrySetScript = script(
+  "entrySet",
+  `local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if ARGV[5] ~= '' and tonumber(ARGV[5]) ~= v then return {0, v} end
+local nv = v + 1
+redis.call('HSET', KEYS[1], 'v', nv, 'u', ARGV[3], 'd', ARGV[2])
+if ARGV[4] ~= '' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  redis.call('HSET', KEYS[1], 'x', string.format('%.0f', tonumber(ARGV[3]) + tonumber(ARGV[4])))
+end
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+return {nv, redis.call('HGET', KEYS[1], 'x') or ''}`,
+);
+
+/**
+ * Deletes one entry. KEYS[1] the entry, KEYS[2] its scope's index. ARGV: key, expected version
+ * or ''. Returns 1 deleted, 0 missing, {-1, version} on a conflict.
+ */
+export const entryDeleteScript = script(
+  "entryDelete",
+  `local v = redis.call('HGET', KEYS[1], 'v')
+if not v then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= tonumber(v) then return {-1, tonumber(v)} end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1`,
+);
+
+/**
+ * Prunes a scope's index of entries that expired, re-checking each in the same step (one
+ * written meanwhile stays). KEYS[1] the index, KEYS[2..] the entries. ARGV: their keys.
+ */
+export const entryPruneScript = script(
+  "entryPrune",
+  `local removed = 0
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then removed = removed + redis.call('ZREM', KEYS[1], ARGV[i - 1]) end
+end
+return removed`,
+);

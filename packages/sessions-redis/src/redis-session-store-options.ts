@@ -25,6 +25,8 @@ export interface RedisSessionStoreOptions {
   prefix?: string;
   /** Largest session, in bytes of its JSON before compression. Default: 1048576 (1 MiB). */
   maxSessionBytes?: number;
+  /** Largest entry value (context, result handles, ...), in bytes of its JSON. Default: 1048576 (1 MiB). */
+  maxEntryBytes?: number;
   /** Sessions whose JSON is larger than this are stored deflated. Default: 4096. */
   compressAboveBytes?: number;
   /** How long the first connection may take before operations fail, in ms. Default: 2000. */

@@ -38,6 +38,7 @@ import {
   updateScript,
 } from "./lua-scripts.js";
 import { connectRedis, duplicateForSubscriber, type RedisClient } from "./redis-connection.js";
+import { RedisEntryStore } from "./redis-entry-store.js";
 import { describeAddress, toStoreError, unavailable } from "./redis-errors.js";
 import type { RedisSessionStoreOptions } from "./redis-session-store-options.js";
 import { SessionCache } from "./session-cache.js";
@@ -67,6 +68,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
  */
 export class RedisSessionStore implements SessionStore {
   readonly kind = "redis";
+  readonly entries: RedisEntryStore;
   /** The ioredis client (yours when you passed `client`). */
   readonly client: RedisClient;
   private readonly caller: Caller;
@@ -127,6 +129,13 @@ export class RedisSessionStore implements SessionStore {
     // Without a listener ioredis prints every failed reconnect; the store reports them itself.
     client.on("error", this.onError);
     if (invalidation) this.listen();
+    this.entries = new RedisEntryStore({
+      keys: this.keys,
+      op: (what, work) => this.op(what, work),
+      eval: (script, keys, args) => this.eval(script, keys, args),
+      call: (command, ...args) => this.caller.call(command, ...args),
+      ...(options.maxEntryBytes ? { maxEntryBytes: options.maxEntryBytes } : {}),
+    });
   }
 
   private readonly onReady = () => {

@@ -47,9 +47,24 @@ export class SessionKeys {
     return `${this.prefix}w:{${id}}`;
   }
 
+  /** One entry of a scope (see core's EntryStore): a hash under the scope's hash tag. */
+  entry(scope: string, key: string): string {
+    return `${this.prefix}e:{${hex(scope)}}:${key}`;
+  }
+
+  /** The sorted set (score 0, ordered by key) listing one scope's entries. */
+  entryIndex(scope: string): string {
+    return `${this.prefix}ei:{${hex(scope)}}`;
+  }
+
   /** The sorted set (score 0, ordered by id) listing one tenant's sessions. */
   tenant(tenant: string): string {
     // The tenant is hex-encoded: any string is a valid, brace-free key part.
     return `${this.prefix}t:${Buffer.from(tenant, "utf8").toString("hex")}`;
   }
+}
+
+/** Any string as a brace-free key part (braces would change the Cluster hash tag). */
+function hex(text: string): string {
+  return Buffer.from(text, "utf8").toString("hex");
 }

@@ -1,4 +1,5 @@
 import type { JsonObject } from "../json.js";
+import type { EntryStore } from "./entry-store.js";
 
 /** Which servers and tools a session may call. Absent means everything configured. */
 export interface SessionAllowlist {
@@ -152,6 +153,8 @@ export interface SessionWriteOptions {
 export interface SessionStore {
   /** Stable name for metrics and capability reports, e.g. "memory". */
   readonly kind: string;
+  /** Keyed values beside the sessions (context, result handles, approvals, skills). */
+  readonly entries: EntryStore;
   get(id: string): Promise<SessionRecord | undefined>;
   /** Fails with SESSION_EXISTS when the id is taken (and SESSION_LEASE_LOST for a stale `lease`). */
   create(input: SessionCreateInput, options?: SessionWriteOptions): Promise<SessionRecord>;

@@ -13,6 +13,7 @@ import type {
 } from "../contracts/session-store.js";
 import { ErrorCodes, OptimizerError } from "../errors.js";
 import { LeaseTable, leaseLostError } from "./lease-table.js";
+import { MemoryEntryStore } from "./memory-entry-store.js";
 import { assertSessionId, assertTtl, newSessionRecord, nextSessionRecord } from "./session-data.js";
 
 type RecordMeta = Omit<SessionRecord, keyof SessionData> & Pick<SessionData, "tenant">;
@@ -44,6 +45,8 @@ export interface MemorySessionStoreOptions {
   maxSessions?: number;
   /** How often expired sessions are swept, in ms. Default 60000. */
   sweepIntervalMs?: number;
+  /** Largest entry value (context, handles, ...), in bytes of its JSON. Default 1 MiB. */
+  maxEntryBytes?: number;
 }
 
 /**
@@ -52,6 +55,7 @@ export interface MemorySessionStoreOptions {
  */
 export class MemorySessionStore implements SessionStore {
   readonly kind = "memory";
+  readonly entries: MemoryEntryStore;
   // A Map iterates in insertion order: re-inserting on use makes the first entry the LRU one.
   private readonly records = new Map<string, Entry>();
   private readonly listeners = new Set<(change: SessionChange) => void>();
@@ -62,6 +66,9 @@ export class MemorySessionStore implements SessionStore {
 
   constructor(options: MemorySessionStoreOptions = {}) {
     this.maxSessions = options.maxSessions ?? 10_000;
+    this.entries = new MemoryEntryStore(
+      options.maxEntryBytes ? { maxEntryBytes: options.maxEntryBytes } : {},
+    );
     this.sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 60_000);
     this.sweeper.unref();
   }
@@ -204,6 +211,7 @@ export class MemorySessionStore implements SessionStore {
     clearInterval(this.sweeper);
     this.records.clear();
     this.leases.clear();
+    this.entries.clear();
     this.listeners.clear();
   }
 
@@ -233,6 +241,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   private sweep(): void {
+    this.entries.sweep();
     const now = Date.now();
     for (const [id, entry] of this.records) {
       if (Date.parse(entry.meta.expiresAt) <= now) {

@@ -479,5 +479,151 @@ export function describeSessionStore(
         timeout,
       );
     });
+
+    describe("entries: keyed values beside the sessions", () => {
+      const scope = (suffix: string) => `scope-${run}-${suffix}`;
+
+      test(
+        "set and get JSON, a version per key, updatedAt",
+        async () => {
+          const value = { text: 'ünï "q" \n', list: [1, 2.5, null, true], nested: { a: {} } };
+          const first = await store.entries.set(scope("rw"), "k1", value);
+          expect(first).toMatchObject({ key: "k1", value, version: 1 });
+          expect(Date.parse(first.updatedAt)).toBeGreaterThan(0);
+          const second = await peer.entries.set(scope("rw"), "k1", "replaced");
+          expect(second.version).toBe(2);
+          expect((await store.entries.get(scope("rw"), "k1"))!.value).toBe("replaced");
+          expect(await store.entries.get(scope("rw"), "missing")).toBeUndefined();
+          expect(await store.entries.get(scope("other"), "k1")).toBeUndefined();
+        },
+        timeout,
+      );
+
+      test(
+        "compare-and-set: expectedVersion 0 creates only, a stale version is ENTRY_CONFLICT and writes nothing",
+        async () => {
+          await store.entries.set(scope("cas"), "k", "v1", { expectedVersion: 0 });
+          await expect(
+            peer.entries.set(scope("cas"), "k", "again", { expectedVersion: 0 }),
+          ).rejects.toMatchObject({ code: ErrorCodes.ENTRY_CONFLICT });
+          await store.entries.set(scope("cas"), "k", "v2", { expectedVersion: 1 });
+          await expect(
+            peer.entries.set(scope("cas"), "k", "stale", { expectedVersion: 1 }),
+          ).rejects.toMatchObject({ code: ErrorCodes.ENTRY_CONFLICT });
+          const now = await store.entries.get(scope("cas"), "k");
+          expect(now).toMatchObject({ value: "v2", version: 2 });
+          await expect(
+            store.entries.delete(scope("cas"), "k", { expectedVersion: 1 }),
+          ).rejects.toMatchObject({ code: ErrorCodes.ENTRY_CONFLICT });
+          expect(await store.entries.delete(scope("cas"), "k", { expectedVersion: 2 })).toBe(true);
+          expect(await store.entries.delete(scope("cas"), "k")).toBe(false);
+        },
+        timeout,
+      );
+
+      test(
+        "a TTL expires the entry; a write without ttlMs keeps the expiry it had",
+        async () => {
+          const written = await store.entries.set(scope("ttl"), "k", 1, { ttlMs: 1200 });
+          expect(Date.parse(written.expiresAt!)).toBeGreaterThan(Date.now());
+          await peer.entries.set(scope("ttl"), "k", 2);
+          await wait(1700);
+          expect(await store.entries.get(scope("ttl"), "k")).toBeUndefined();
+          expect((await store.entries.list(scope("ttl"))).entries).toEqual([]);
+          const forever = await store.entries.set(scope("ttl"), "plain", 1);
+          expect(forever.expiresAt).toBeUndefined();
+        },
+        timeout,
+      );
+
+      test(
+        "lists a scope in key order, by prefix, page by page; stats count entries and bytes",
+        async () => {
+          const keys = Array.from({ length: 25 }, (_, i) => `user/${String(i).padStart(2, "0")}`);
+          await Promise.all(keys.map((k, i) => store.entries.set(scope("list"), k, { i })));
+          await store.entries.set(scope("list"), "other/x", 1);
+          const seen: string[] = [];
+          let cursor: string | undefined;
+          let pages = 0;
+          do {
+            const page = await peer.entries.list(scope("list"), {
+              prefix: "user/",
+              limit: 10,
+              ...(cursor ? { cursor } : {}),
+            });
+            seen.push(...page.entries.map((e) => e.key));
+            cursor = page.cursor;
+            pages++;
+          } while (cursor && pages < 10);
+          expect(seen).toEqual(keys);
+          expect(pages).toBe(3);
+          const all = await store.entries.list(scope("list"), { limit: 1000 });
+          expect(all.entries.map((e) => e.key)).toEqual([...keys, "other/x"].sort());
+          const stats = await store.entries.stats(scope("list"));
+          expect(stats.entries).toBe(26);
+          expect(stats.bytes).toBeGreaterThanOrEqual(
+            keys.reduce((n, _k, i) => n + JSON.stringify({ i }).length, 1),
+          );
+        },
+        timeout,
+      );
+
+      test(
+        "100 concurrent writers to distinct keys lose nothing; to one key every compare-and-set wins or reports the conflict",
+        async () => {
+          await Promise.all(
+            Array.from({ length: 100 }, (_, i) =>
+              (i % 2 ? peer : store).entries.set(scope("many"), `k${i}`, i),
+            ),
+          );
+          expect((await store.entries.stats(scope("many"))).entries).toBe(100);
+          for (let i = 0; i < 100; i += 17)
+            expect((await peer.entries.get(scope("many"), `k${i}`))!.value).toBe(i);
+
+          await store.entries.set(scope("hot"), "n", 0);
+          const outcomes = await Promise.all(
+            Array.from({ length: 100 }, async (_, i) => {
+              const s = (i % 2 ? peer : store).entries;
+              const read = (await s.get(scope("hot"), "n"))!;
+              try {
+                await s.set(scope("hot"), "n", (read.value as number) + 1, {
+                  expectedVersion: read.version,
+                });
+                return "won";
+              } catch (error) {
+                expect(error).toMatchObject({ code: ErrorCodes.ENTRY_CONFLICT });
+                return "conflict";
+              }
+            }),
+          );
+          const wins = outcomes.filter((o) => o === "won").length;
+          expect(wins).toBeGreaterThanOrEqual(1);
+          const final = (await store.entries.get(scope("hot"), "n"))!;
+          expect(final.value).toBe(wins);
+          expect(final.version).toBe(1 + wins);
+        },
+        timeout,
+      );
+
+      test(
+        "a value over the size limit is ENTRY_TOO_LARGE; bad scopes and keys are INVALID_INPUT",
+        async () => {
+          await expect(
+            store.entries.set(scope("big"), "k", "x".repeat(2 * 1024 * 1024)),
+          ).rejects.toMatchObject({ code: ErrorCodes.ENTRY_TOO_LARGE });
+          expect(await store.entries.get(scope("big"), "k")).toBeUndefined();
+          await expect(store.entries.get("", "k")).rejects.toMatchObject({
+            code: ErrorCodes.INVALID_INPUT,
+          });
+          await expect(store.entries.set(scope("bad"), "a\nb", 1)).rejects.toMatchObject({
+            code: ErrorCodes.INVALID_INPUT,
+          });
+          await expect(
+            store.entries.set(scope("bad"), "k", 1, { ttlMs: -5 }),
+          ).rejects.toMatchObject({ code: ErrorCodes.INVALID_INPUT });
+        },
+        timeout,
+      );
+    });
   });
 }

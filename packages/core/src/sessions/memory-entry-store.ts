@@ -1,0 +1,158 @@
+import type {
+  EntryListOptions,
+  EntryPage,
+  EntryScopeStats,
+  EntryStore,
+  EntryWriteOptions,
+  StoredEntry,
+} from "../contracts/entry-store.js";
+import type { JsonValue } from "../json.js";
+import {
+  assertEntryName,
+  assertEntryOptions,
+  DEFAULT_MAX_ENTRY_BYTES,
+  entryConflict,
+  entryText,
+} from "./entry-rules.js";
+
+interface Kept {
+  text: string;
+  version: number;
+  updatedAt: string;
+  expiresAtMs: number | undefined;
+}
+
+export interface MemoryEntryStoreOptions {
+  /** Largest value, in bytes of its JSON. Default 1 MiB. */
+  maxEntryBytes?: number;
+}
+
+/** Entries in this process's memory: the memory session store's `entries`. */
+export class MemoryEntryStore implements EntryStore {
+  private readonly scopes = new Map<string, Map<string, Kept>>();
+  private readonly maxBytes: number;
+
+  constructor(options: MemoryEntryStoreOptions = {}) {
+    this.maxBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
+  }
+
+  async get(scope: string, key: string): Promise<StoredEntry | undefined> {
+    assertEntryName("scope", scope);
+    assertEntryName("key", key);
+    const kept = this.live(scope, key);
+    return kept && toEntry(key, kept);
+  }
+
+  async set(
+    scope: string,
+    key: string,
+    value: JsonValue,
+    options: EntryWriteOptions = {},
+  ): Promise<StoredEntry> {
+    assertEntryName("scope", scope);
+    assertEntryName("key", key);
+    assertEntryOptions(options);
+    const text = entryText(scope, key, value, this.maxBytes);
+    const current = this.live(scope, key);
+    const version = current?.version ?? 0;
+    if (options.expectedVersion !== undefined && options.expectedVersion !== version)
+      throw entryConflict(scope, key, options.expectedVersion, version);
+    const now = Date.now();
+    const kept: Kept = {
+      text,
+      version: version + 1,
+      updatedAt: new Date(now).toISOString(),
+      expiresAtMs: options.ttlMs !== undefined ? now + options.ttlMs : current?.expiresAtMs,
+    };
+    let entries = this.scopes.get(scope);
+    if (!entries) {
+      entries = new Map();
+      this.scopes.set(scope, entries);
+    }
+    entries.set(key, kept);
+    return toEntry(key, kept);
+  }
+
+  async delete(
+    scope: string,
+    key: string,
+    options: { expectedVersion?: number } = {},
+  ): Promise<boolean> {
+    assertEntryName("scope", scope);
+    assertEntryName("key", key);
+    assertEntryOptions(options);
+    const current = this.live(scope, key);
+    if (!current) return false;
+    if (options.expectedVersion !== undefined && options.expectedVersion !== current.version)
+      throw entryConflict(scope, key, options.expectedVersion, current.version);
+    this.scopes.get(scope)!.delete(key);
+    return true;
+  }
+
+  async list(scope: string, options: EntryListOptions = {}): Promise<EntryPage> {
+    assertEntryName("scope", scope);
+    const limit = Math.min(Math.max(Math.trunc(options.limit ?? 100), 1), 1000);
+    const prefix = options.prefix ?? "";
+    const keys = [...(this.scopes.get(scope)?.keys() ?? [])]
+      .filter((k) => k.startsWith(prefix) && (options.cursor === undefined || k > options.cursor))
+      .sort();
+    const entries: StoredEntry[] = [];
+    for (const key of keys) {
+      const kept = this.live(scope, key);
+      if (!kept) continue;
+      if (entries.length === limit) return { entries, cursor: entries[limit - 1]!.key };
+      entries.push(toEntry(key, kept));
+    }
+    return { entries };
+  }
+
+  async stats(scope: string): Promise<EntryScopeStats> {
+    assertEntryName("scope", scope);
+    let entries = 0;
+    let bytes = 0;
+    for (const key of [...(this.scopes.get(scope)?.keys() ?? [])]) {
+      const kept = this.live(scope, key);
+      if (!kept) continue;
+      entries++;
+      bytes += Buffer.byteLength(kept.text);
+    }
+    return { entries, bytes };
+  }
+
+  /** Drops expired entries (the session store's sweep calls it). */
+  sweep(): void {
+    const now = Date.now();
+    for (const [scope, entries] of this.scopes) {
+      for (const [key, kept] of entries)
+        if (kept.expiresAtMs !== undefined && kept.expiresAtMs <= now) entries.delete(key);
+      if (entries.size === 0) this.scopes.delete(scope);
+    }
+  }
+
+  clear(): void {
+    this.scopes.clear();
+  }
+
+  private live(scope: string, key: string): Kept | undefined {
+    const entries = this.scopes.get(scope);
+    const kept = entries?.get(key);
+    if (!kept) return undefined;
+    if (kept.expiresAtMs !== undefined && kept.expiresAtMs <= Date.now()) {
+      entries!.delete(key);
+      return undefined;
+    }
+    return kept;
+  }
+}
+
+function toEntry(key: string, kept: Kept): StoredEntry {
+  return {
+    key,
+    value: JSON.parse(kept.text) as JsonValue,
+    version: kept.version,
+    updatedAt: kept.updatedAt,
+    ...(kept.expiresAtMs !== undefined
+      ? { expiresAt: new Date(kept.expiresAtMs).toISOString() }
+      : {}),
+  };
+}
