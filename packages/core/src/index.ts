@@ -71,6 +71,7 @@ export type {
   EntryWriteOptions,
   StoredEntry,
 } from "./contracts/entry-store.js";
+export type { PiiDetector, PiiKind, PiiMatch } from "./contracts/pii-detector.js";
 export type {
   ExecutionHints,
   GuestRequest,
@@ -146,6 +147,11 @@ export {
   toOptimizerError,
 } from "./errors.js";
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json.js";
+export {
+  createDefaultPiiDetector,
+  type DefaultPiiDetectorOptions,
+  type PiiRule,
+} from "./privacy/default-pii-detector.js";
 export {
   compareVersions,
   MINIMUM_NODE_VERSION,

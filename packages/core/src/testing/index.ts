@@ -8,6 +8,7 @@ export {
   sampleExecutionRecord,
   sampleToolCallRecord,
 } from "./describe-audit-sink.js";
+export { describePiiDetector, PII_SAMPLES } from "./describe-pii-detector.js";
 export { type DescribeSandboxOptions, describeSandbox } from "./describe-sandbox.js";
 export {
   type DescribeSessionStoreOptions,
