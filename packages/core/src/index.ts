@@ -149,6 +149,7 @@ export {
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json.js";
 export {
   createDefaultPiiDetector,
+  type DefaultPiiDetector,
   type DefaultPiiDetectorOptions,
   type PiiRule,
 } from "./privacy/default-pii-detector.js";

@@ -46,9 +46,14 @@ const CHECKS: Record<string, (candidate: string) => boolean> = {
  * (validator), IBANs with a valid checksum (ibantools), IP addresses (validator), and
  * configured patterns. Overlaps resolve to the earliest, then the longest match.
  */
+/** The built-in detector: synchronous. */
+export interface DefaultPiiDetector extends PiiDetector {
+  detect(text: string): PiiMatch[];
+}
+
 export function createDefaultPiiDetector(
   options: DefaultPiiDetectorOptions = {},
-): PiiDetector & { detect(text: string): PiiMatch[] } {
+): DefaultPiiDetector {
   const rules = (options.rules ?? []).map(compileRule);
   const all = [...BUILT_IN, ...rules.map((r) => r.kind)];
   const kinds = options.kinds ?? all;
