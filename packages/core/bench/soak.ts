@@ -65,7 +65,9 @@ async function soakStdio(rows: object[]) {
     stderr: "pipe",
   });
   const client = new Client({ name: "soak", version: "1" });
-  const stderr = createInterface({ input: transport.stderr! })[Symbol.asyncIterator]();
+  const stderr = createInterface({ input: transport.stderr as NodeJS.ReadableStream })[
+    Symbol.asyncIterator
+  ]();
   await client.connect(transport);
   const child = {
     kill: (signal: NodeJS.Signals) => process.kill(transport.pid!, signal),
