@@ -65,7 +65,7 @@ async function soakStdio(rows: object[]) {
     stderr: "pipe",
   });
   const client = new Client({ name: "soak", version: "1" });
-  const stderr = createInterface({ input: transport.stderr as NodeJS.ReadableStream })[
+  const stderr = createInterface({ input: transport.stderr as unknown as NodeJS.ReadableStream })[
     Symbol.asyncIterator
   ]();
   await client.connect(transport);
