@@ -136,7 +136,8 @@ export async function createOptimizerHttpServer(
   optimizer: MCPOptimizer,
   options: OptimizerHttpServerOptions = {},
 ): Promise<OptimizerHttpServer> {
-  await optimizer.start();
+  // Listen at once; handlers wait for what they need (executions only for the servers they call).
+  optimizer.start().catch(() => {});
   const path = options.path ?? "/mcp";
   const maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
   const modern = createMcpHandler(() => createOptimizerMcpServer(optimizer, options), {
