@@ -9,6 +9,12 @@ export function nodeGuestRunner(prelude: (host: GuestHost) => GuestEndpoint): vo
   // biome-ignore lint/suspicious/noExplicitAny: process is reached through globalThis on purpose.
   const proc = (globalThis as any).process;
   const stdout = proc.stdout;
+  // No signalling primitive: Node's only ways to signal another process are these two.
+  for (const name of ["kill", "_kill"]) {
+    try {
+      delete proc[name];
+    } catch {}
+  }
   // Timers a run leaves behind are cleared when it ends (the wasm runner drops them too): a
   // callback firing between runs has no deadline over it, and one that spins would make the
   // session's next execution time out instead.

@@ -8,6 +8,11 @@ export {
   sampleExecutionRecord,
   sampleToolCallRecord,
 } from "./describe-audit-sink.js";
+export {
+  describeHostileSignals,
+  hostileSignalsTests,
+  processGroupOf,
+} from "./describe-hostile-signals.js";
 export { type DescribeSandboxOptions, describeSandbox } from "./describe-sandbox.js";
 export {
   type DescribeSessionStoreOptions,
@@ -16,3 +21,11 @@ export {
 export { describeTokenizer } from "./describe-tokenizer.js";
 export { type DescribeUpstreamOptions, describeUpstream } from "./describe-upstream.js";
 export { freePort } from "./free-port.js";
+export {
+  describeHostile,
+  expectOutcomeOrTypedError,
+  type HostileKit,
+  type HostileSuiteOptions,
+  hostileHost,
+  hostileKit,
+} from "./hostile-kit.js";
