@@ -46,7 +46,7 @@ export class DockerSandbox implements Sandbox {
   readonly instance = randomUUID();
   private readonly docker: Docker;
   private readonly endpoint: string;
-  private readonly program = nodeGuestProgram();
+  private readonly program: string;
   private readonly pool: WarmPool;
   private readonly sessions = new Set<DockerSandboxSession>();
   private readonly runners = new Set<ContainerRunner>();
@@ -57,6 +57,7 @@ export class DockerSandbox implements Sandbox {
   constructor(private readonly options: DockerSandboxOptions = {}) {
     this.settings = resolveOptions(options);
     this.mode = this.settings.mode;
+    this.program = nodeGuestProgram({ nodeApis: this.settings.nodeApis });
     this.docker = dockerClient(options.docker);
     this.endpoint = describeEndpoint(options.docker);
     this.pool = new WarmPool(this.settings.poolSize, () =>
@@ -104,6 +105,7 @@ export class DockerSandbox implements Sandbox {
         capAdd: s.capAdd,
         noNewPrivileges: s.noNewPrivileges,
         securityOpt: s.securityOpt,
+        nodeApis: s.nodeApis,
         pidsLimit: s.pidsLimit,
         heapLimitMb: s.maxMemoryMb,
         memoryLimitMb: memoryLimitFor(s, s.maxMemoryMb),
@@ -116,7 +118,9 @@ export class DockerSandbox implements Sandbox {
         idleRunners: this.pool.idleCount,
         activeSessions: this.sessions.size,
         idleTimeoutMs: s.idleTimeoutMs,
-        boundary: "a container per session",
+        boundary: s.nodeApis
+          ? "a container per execution (programs have Node's APIs)"
+          : "a container per session; programs in a realm of their own",
       },
     };
   }
@@ -130,6 +134,7 @@ export class DockerSandbox implements Sandbox {
       {
         mode: this.mode,
         idleTimeoutMs: this.settings.idleTimeoutMs,
+        nodeApis: this.settings.nodeApis,
         acquire: (heapMb) => this.acquire(heapMb),
         discard: (runner) => this.discard(runner),
         forget: (s) => this.sessions.delete(s),

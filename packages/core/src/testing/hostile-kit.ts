@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type {
   Sandbox,
   SandboxHost,
@@ -58,7 +58,7 @@ let jobCount = 0;
 /** Builds the kit over a sandbox and a session that the suite opens in its beforeAll. */
 export function hostileKit(
   name: string,
-  current: () => { sandbox: Sandbox; session: SandboxSession },
+  current: () => { sandbox: Sandbox; session: SandboxSession; other: SandboxSession },
   options: HostileSuiteOptions,
 ): HostileKit {
   const limits: SandboxLimits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -89,13 +89,11 @@ export function hostileKit(
       }
     },
     async expectStillServes(label) {
-      const { sandbox, session } = current();
+      const { session, other } = current();
       const same = await session.execute(
         job(
           "state.n = (state.n ?? 0) + 1; return ['benign', state.n, await demo.echo({ ok: 1 })]",
-          {
-            state: { n: 41 },
-          },
+          { state: { n: 41 } },
         ),
         hostileHost,
       );
@@ -105,13 +103,8 @@ export function hostileKit(
         { echoed: { ok: 1 } },
       ]);
       expect(same.state).toEqual({ n: 42 });
-      const other = await sandbox.open({ sessionId: `${name}-other-${++jobCount}` });
-      try {
-        const out = await other.execute(job("return 'other session'"), hostileHost);
-        expect(out.value, `${label}: another session`).toBe("other session");
-      } finally {
-        await other.close();
-      }
+      const out = await other.execute(job("return 'other session'"), hostileHost);
+      expect(out.value, `${label}: another session`).toBe("other session");
     },
   };
   return kit;
@@ -143,8 +136,9 @@ export const HOSTILE_END_CODES: readonly string[] = [
 ];
 
 /**
- * A describe block with a session of its own on a sandbox: `sandbox()` is the suite's shared
- * sandbox (describeSandbox's), or undefined to make one with `factory` and close it after.
+ * A describe block with two sessions of its own (the hostile one and a bystander) on a
+ * sandbox: the suite's shared one (describeSandbox's), or one made with `factory` and
+ * closed after. It ends by checking that a brand-new session still runs.
  */
 export function describeHostile(
   title: string,
@@ -156,15 +150,36 @@ export function describeHostile(
   describe(title, () => {
     let sandbox: Sandbox | undefined;
     let session: SandboxSession | undefined;
-    const kit = hostileKit(name, () => ({ sandbox: sandbox!, session: session! }), options);
+    let other: SandboxSession | undefined;
+    const kit = hostileKit(
+      name,
+      () => ({ sandbox: sandbox!, session: session!, other: other! }),
+      options,
+    );
+    const id = `${name}-${title}`.replace(/\W+/g, "-");
     beforeAll(async () => {
       sandbox = "factory" in source ? await source.factory() : source.sandbox();
-      session = await sandbox.open({ sessionId: `${name}-${title}`.replace(/\W+/g, "-") });
+      session = await sandbox.open({ sessionId: id });
+      other = await sandbox.open({ sessionId: `${id}-bystander` });
     }, kit.timeout);
     afterAll(async () => {
       await session?.close();
+      await other?.close();
       if ("factory" in source) await sandbox?.close();
     }, kit.timeout);
     register(kit);
+    test(
+      "afterwards a new session runs",
+      async () => {
+        const fresh = await sandbox!.open({ sessionId: `${id}-fresh` });
+        try {
+          const out = await fresh.execute(kit.job("return 'fresh'"), hostileHost);
+          expect(out.value).toBe("fresh");
+        } finally {
+          await fresh.close();
+        }
+      },
+      kit.timeout,
+    );
   });
 }

@@ -8,11 +8,18 @@ export {
   sampleExecutionRecord,
   sampleToolCallRecord,
 } from "./describe-audit-sink.js";
+export { describeHostileFrames, hostileFramesTests } from "./describe-hostile-frames.js";
+export { describeHostileRuns, hostileRunsTests } from "./describe-hostile-runs.js";
 export {
   describeHostileSignals,
   hostileSignalsTests,
   processGroupOf,
 } from "./describe-hostile-signals.js";
+export {
+  describePeerIsolation,
+  PEER_RUNS,
+  peerIsolationTests,
+} from "./describe-peer-isolation.js";
 export { type DescribeSandboxOptions, describeSandbox } from "./describe-sandbox.js";
 export {
   type DescribeSessionStoreOptions,
