@@ -43,6 +43,11 @@ export class DockerSandboxSession implements SandboxSession {
     readonly id: string,
   ) {}
 
+  /** The id of the container serving this session now, if one does. */
+  get containerId(): string | undefined {
+    return this.runner?.alive ? this.runner.id : undefined;
+  }
+
   /** Whether a container serves this session now (idle sessions give theirs back). */
   get hasRunner(): boolean {
     return this.runner?.alive === true;

@@ -30,7 +30,7 @@ describe("OCI runtimes (real engine)", () => {
   });
 
   test("runtime: crun runs containers under crun and says so", async () => {
-    const sandbox = make({ runtime: "crun", poolSize: 0 });
+    const sandbox = make({ runtime: "crun", poolSize: 0, nodeApis: true });
     const caps = await sandbox.capabilities();
     expect(caps).toMatchObject({
       available: true,

@@ -26,12 +26,16 @@ export interface NodeRealmApi {
  * `takeTimerOps()` and `fire()`), the outbox the prelude writes to, and the prelude itself.
  * Evaluated inside the realm as source text (`nodeGuestRealm.toString()`): self-contained.
  * Without Node's APIs (`nodeApis` false), the realm also loses the built-ins whose callbacks
- * could run after a run ended, when no deadline watches the guest.
+ * could run after a run ended, when no deadline watches the guest; every callback into it then
+ * comes from the runner, which flushes after each. With them, program code also runs from
+ * Node's own callbacks, so each frame `notify()`s the runner.
  */
 export function nodeGuestRealm(
   prelude: (host: GuestHost) => GuestEndpoint,
   engine: string,
   nodeApis: boolean,
+  /** With Node's APIs only: tells the runner a frame is waiting (their callbacks run outside its view). */
+  notify?: () => void,
 ): NodeRealmApi {
   // biome-ignore lint/suspicious/noExplicitAny: the guest's global object is untyped by nature.
   const g = globalThis as any;
@@ -104,6 +108,7 @@ export function nodeGuestRealm(
     engine,
     send(line: string) {
       outbox[outbox.length] = line;
+      if (notify) notify();
     },
   });
 

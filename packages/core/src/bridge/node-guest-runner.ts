@@ -65,23 +65,24 @@ export function nodeGuestRunner(
 
   function newRealm(): void {
     const context = vm.createContext(vm.constants.DONT_CONTEXTIFY);
-    if (options.nodeApis) {
-      for (const key of Object.getOwnPropertyNames(g)) {
-        if (
-          key in context ||
-          /^(set|clear)(Timeout|Interval|Immediate)$|^queueMicrotask$/.test(key)
-        )
-          continue;
-        Object.defineProperty(context, key, Object.getOwnPropertyDescriptor(g, key)!);
-      }
-      context.require = requireFn;
-    }
     const evaluate = (source: string, filename: string) =>
       new vm.Script(`(${source})`, { filename, importModuleDynamically }).runInContext(context);
     realmError = evaluate("(message) => new TypeError(message)", "sandbox-realm-errors.js");
     const setup = evaluate(realmSource, "sandbox-realm.js");
     const prelude = evaluate(preludeSource, "sandbox-prelude.js");
-    const made = setup(prelude, engine, options.nodeApis) as NodeRealmApi;
+    // Only a realm that holds Node's APIs anyway may be handed a function of the runner's.
+    const notify = options.nodeApis ? scheduleFlush : undefined;
+    const made = setup(prelude, engine, options.nodeApis, notify) as NodeRealmApi;
+    if (options.nodeApis) {
+      // After the prelude froze the realm's built-ins, so that Node's own objects stay as
+      // they are. They last one run: a runner with Node's APIs serves one execution.
+      for (const key of Object.getOwnPropertyNames(g)) {
+        const timer = /^(set|clear)(Timeout|Interval|Immediate)$|^queueMicrotask$/.test(key);
+        if (key in context || timer) continue;
+        Object.defineProperty(context, key, Object.getOwnPropertyDescriptor(g, key)!);
+      }
+      context.require = requireFn;
+    }
     // Taken once, now, before any program could replace them.
     api = {
       receive: made.receive,
