@@ -47,6 +47,8 @@ export function nodeGuestRealm(
   const TypeErrorCtor = TypeError;
   const RangeErrorCtor = RangeError;
   const toNumber = Number;
+  const isNaNumber = Number.isNaN;
+  const max = Math.max;
   if (!nodeApis) {
     delete g.WebAssembly;
     delete g.FinalizationRegistry;
@@ -74,7 +76,7 @@ export function nodeGuestRealm(
     timers[id] = { fn: fn as Timer["fn"], args, repeat };
     live++;
     const delay = toNumber(ms);
-    const wait = delay > 0 ? delay : 0; // NaN and negatives wait 0, as in Node
+    const wait = isNaNumber(delay) ? 0 : max(delay, 0); // NaN and negatives wait 0, as in Node
     ops += `${id},${wait},${repeat ? 1 : 0};`;
     return id;
   }
