@@ -50,7 +50,7 @@ export interface DockerSandboxOptions {
    * in a realm with the language's built-ins and the bridge's globals only.
    */
   nodeApis?: boolean;
-  /** Containers kept started and idle so a new session does not wait for one. Default 1. */
+  /** Containers kept started and idle so a new session does not wait for one; filled from creation on. Default 1. */
   poolSize?: number;
   /** A session's container idle this long is removed; the session gets a fresh one on its next execution. Default 300000 (5 min). */
   idleTimeoutMs?: number;

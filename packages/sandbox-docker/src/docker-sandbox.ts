@@ -63,6 +63,14 @@ export class DockerSandbox implements Sandbox {
     this.pool = new WarmPool(this.settings.poolSize, () =>
       this.startRunner(this.settings.maxMemoryMb),
     );
+    // Start the pool now, so that the first execution after start takes a ready container.
+    // An engine that cannot be used now is reported by open() and capabilities().
+    if (this.settings.poolSize > 0) {
+      this.prepare().then(
+        () => this.pool.refill(),
+        () => {},
+      );
+    }
   }
 
   /** Warm containers and those serving sessions, for core's runner gauge. */

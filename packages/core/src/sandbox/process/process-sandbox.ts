@@ -21,7 +21,10 @@ export interface ProcessSandboxOptions {
   maxMemoryMb?: number;
   /** Resident-memory ceiling (heap plus buffers) in MiB, watched from the host. Default 2 x maxMemoryMb + 64. */
   maxRssMb?: number;
-  /** Runners kept started and idle so a new session does not wait for Node to boot. Default 1. */
+  /**
+   * Runners kept started and idle so a new session does not wait for Node to boot; the pool
+   * starts filling when the sandbox is created. Default 1.
+   */
   poolSize?: number;
   /**
    * Network and PID namespaces of the runner's own (`unshare`): "auto" uses them where Linux
@@ -108,6 +111,8 @@ export class ProcessSandbox implements Sandbox {
         );
       }
     }
+    // Start the pool now: the first execution after start takes a ready runner.
+    this.refill();
   }
 
   /** The command line of one runner. */
