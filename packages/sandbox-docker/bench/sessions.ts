@@ -12,21 +12,29 @@
  *
  * Needs `pnpm build`, and a Docker engine for the docker and gvisor rows (gvisor when the
  * engine has runsc). BENCH_QUICK=1: fewer iterations, 1,000 sessions only for process.
+ * BENCH_BASELINE=<dir> (made by `bash bench/build-baseline.sh <commit> <dir>`) measures that
+ * build too, interleaved with this tree, so both meet the same machine load.
  */
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import {
-  createMemorySessionStore,
-  createProcessSandbox,
-  MCPOptimizer,
-  type Sandbox,
-  type SandboxJob,
-} from "@mcp-optimizer/core";
+import { pathToFileURL } from "node:url";
+import type { MCPOptimizer, Sandbox, SandboxJob } from "@mcp-optimizer/core";
+import * as currentCore from "@mcp-optimizer/core";
 import Docker from "dockerode";
-import { createDockerSandbox, type DockerSandbox } from "../dist/index.js";
+import type { DockerSandbox } from "../dist/index.js";
+import * as currentDocker from "../dist/index.js";
+
+/** One build of core and sandbox-docker: this tree, or a baseline (bench/build-baseline.sh). */
+interface Impl {
+  label: string;
+  core: typeof currentCore;
+  docker: typeof currentDocker;
+  /** Session counts for the idle-memory rows (a baseline keeps runners for 5 minutes). */
+  idleCounts?: number[];
+}
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const RUNS = QUICK ? 100 : 400;
@@ -65,7 +73,7 @@ const BEFORE: Record<string, Record<string, string>> = {
 
 interface Mode {
   name: string;
-  make: () => Sandbox;
+  make: (impl: Impl) => Sandbox;
   /** Resident memory of every runner of the sandbox, in bytes. */
   runnersRss: (sandbox: Sandbox) => Promise<number>;
   sessionCounts: number[];
@@ -123,10 +131,10 @@ async function containersRss(sandbox: Sandbox): Promise<number> {
   return total;
 }
 
-async function engine(sandbox: Sandbox, dir: string) {
-  const optimizer = new MCPOptimizer({
+async function engine(impl: Impl, sandbox: Sandbox, dir: string) {
+  const optimizer = new impl.core.MCPOptimizer({
     sandbox,
-    sessions: createMemorySessionStore(),
+    sessions: impl.core.createMemorySessionStore(),
     mcpServers: {
       memory: {
         command: process.execPath,
@@ -228,12 +236,12 @@ async function peerIsolation(sandbox: Sandbox) {
   return { idle, busy };
 }
 
-async function measure(mode: Mode, dir: string): Promise<Record<string, string>> {
+async function measure(mode: Mode, impl: Impl, dir: string): Promise<Record<string, string>> {
   const row: Record<string, string> = {};
   // First execution after start: a new sandbox and optimizer, start(), then run().
   const t0 = now();
-  const sandbox = mode.make();
-  const optimizer = await engine(sandbox, dir);
+  const sandbox = mode.make(impl);
+  const optimizer = await engine(impl, sandbox, dir);
   try {
     await optimizer.start();
     const t1 = now();
@@ -263,7 +271,7 @@ async function measure(mode: Mode, dir: string): Promise<Record<string, string>>
     row["peer p99: idle / beside a spinner"] =
       `${peer.idle.toFixed(2)} / ${peer.busy.toFixed(2)} ms (x${(peer.busy / peer.idle).toFixed(2)})`;
 
-    for (const count of mode.sessionCounts) {
+    for (const count of impl.idleCounts ?? mode.sessionCounts) {
       const perSession = await idleMemory(mode, optimizer, sandbox, count);
       row[`idle memory per session, ${count}`] = `${mb(perSession).toFixed(3)} MB`;
     }
@@ -288,7 +296,7 @@ async function main(): Promise<void> {
   const modes: Mode[] = [
     {
       name: "process",
-      make: () => createProcessSandbox({ poolSize: 1 }),
+      make: (impl) => impl.core.createProcessSandbox({ poolSize: 1 }),
       runnersRss: async () => 0,
       sessionCounts: [1, 100, 1000],
     },
@@ -296,14 +304,14 @@ async function main(): Promise<void> {
   if (info) {
     modes.push({
       name: "docker",
-      make: () => createDockerSandbox({ poolSize: 1 }),
+      make: (impl) => impl.docker.createDockerSandbox({ poolSize: 1 }),
       runnersRss: containersRss,
       sessionCounts: QUICK ? [1, 20] : [1, 100, 1000],
     });
     if (runtimes.includes("runsc")) {
       modes.push({
         name: "gvisor",
-        make: () => createDockerSandbox({ mode: "gvisor", poolSize: 1 }),
+        make: (impl) => impl.docker.createDockerSandbox({ mode: "gvisor", poolSize: 1 }),
         runnersRss: containersRss,
         sessionCounts: QUICK ? [1, 10] : [1, 100],
       });
@@ -311,18 +319,37 @@ async function main(): Promise<void> {
   } else {
     console.log("docker, gvisor: skipped (no Docker engine answers)");
   }
+  const impls: Impl[] = [{ label: "this tree", core: currentCore, docker: currentDocker }];
+  const base = process.env.BENCH_BASELINE;
+  if (base) {
+    const load = (path: string) => import(pathToFileURL(join(base, path)).href);
+    impls.push({
+      label: "baseline",
+      core: await load("packages/core/dist/index.js"),
+      docker: await load("packages/sandbox-docker/dist/index.js"),
+      idleCounts: [1, 10],
+    });
+  }
   const dir = await mkdtemp(join(tmpdir(), "mcpo-sessions-bench-"));
   try {
     for (const mode of modes) {
-      process.stdout.write(`measuring ${mode.name}... `);
-      const row = await measure(mode, dir);
-      console.log("done");
-      const table: Record<string, { "this run": string; before: string }> = {};
-      for (const [key, value] of Object.entries(row)) {
+      const rows: Record<string, Record<string, string>> = {};
+      for (const impl of impls) {
+        // The baseline has no gvisor figures of its own to compare with: skip it there.
+        if (impl.label === "baseline" && mode.name === "gvisor") continue;
+        process.stdout.write(`measuring ${mode.name} (${impl.label})... `);
+        rows[impl.label] = await measure(mode, impl, dir);
+        console.log("done");
+      }
+      const table: Record<string, Record<string, string>> = {};
+      const keys = new Set(Object.values(rows).flatMap((r) => Object.keys(r)));
+      for (const key of keys) {
         const beforeKey = key.startsWith("idle memory per session")
           ? "idle memory per session"
           : key;
-        table[key] = { "this run": value, before: BEFORE[mode.name]?.[beforeKey] ?? "n/a" };
+        table[key] = {};
+        for (const impl of impls) table[key][impl.label] = rows[impl.label]?.[key] ?? "n/a";
+        table[key]["docs before"] = BEFORE[mode.name]?.[beforeKey] ?? "n/a";
       }
       console.log(`\n${mode.name}`);
       console.table(table);

@@ -169,6 +169,14 @@ export function guestMain(host: GuestHost): GuestEndpoint {
       queue.length--;
       if (o === g || call<boolean>(weakHas, seen, o)) continue;
       call(weakAdd, seen, o);
+      try {
+        hardenOne(o);
+      } catch {
+        // An exotic object (a proxy whose traps refuse) stays as it is.
+      }
+    }
+
+    function hardenOne(o: object): void {
       const names = overridable(o);
       const own = ownKeys(o);
       for (let i = 0; i < own.length; i++) {
@@ -331,8 +339,12 @@ export function guestMain(host: GuestHost): GuestEndpoint {
     if (typeof value === "symbol") return call(symbolToString, value);
     if (typeof value !== "object" || value === null) return StringCtor(value);
     if (isA(ErrorCtor, value)) {
+      // "Name: message" first, then the frames (some engines' stacks hold only the frames).
       const e = value as Error;
-      return typeof e.stack === "string" && e.stack ? e.stack : `${e.name}: ${e.message}`;
+      const head = `${e.name}: ${e.message}`;
+      const stack = typeof e.stack === "string" ? e.stack : "";
+      if (slice(stack, 0, head.length) === head) return stack;
+      return stack ? `${head}\n${stack}` : head;
     }
     const seen: unknown[] = [];
     try {
