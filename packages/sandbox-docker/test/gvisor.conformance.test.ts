@@ -43,9 +43,10 @@ describe("gVisor on this engine", () => {
   );
 
   describe.runIf(hasRunsc)("with runsc registered", () => {
-    let sandbox: DockerSandbox;
-    beforeAll(() => {
-      sandbox = createDockerSandbox({ mode: "gvisor", poolSize: 0, nodeApis: true });
+    const sandbox: DockerSandbox = createDockerSandbox({
+      mode: "gvisor",
+      poolSize: 0,
+      nodeApis: true,
     });
     afterAll(async () => {
       await sandbox?.close();

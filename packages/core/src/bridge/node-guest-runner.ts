@@ -189,9 +189,7 @@ export function nodeGuestRunner(
   // One run of a trivial program before the runner says it is ready, so that the first real
   // execution does not pay for compiling the prelude's paths. Its frames are dropped.
   guarded(() =>
-    api.receive(
-      '{"t":"run","id":"warm-up","code":"return 1","state":{},"servers":[],"limits":{}}',
-    ),
+    api.receive('{"t":"run","id":"warm-up","code":"return 1","state":{},"servers":[],"limits":{}}'),
   );
   setImmediate(() => {
     api.takeOutput();
