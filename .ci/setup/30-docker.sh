@@ -1,10 +1,12 @@
 # shellcheck shell=bash
 # A Docker engine for @mcp-optimizer/sandbox-docker's tests: Debian's docker.io, with crun
-# registered as a second OCI runtime (the tests switch runtimes with it). Sourced by .ci/run
-# as root; idempotent. Builds and pulls nothing: the tests build their own image offline.
-# No bridge and no iptables: the sandbox runs containers with network mode "none" only.
+# registered as a second OCI runtime (the tests switch runtimes with it) and gVisor's runsc
+# as a third (mode "gvisor"; ptrace platform, which needs no KVM, and no network stack of its
+# own). Sourced by .ci/run as root; idempotent. Builds and pulls nothing: the tests build
+# their own image offline. No bridge and no iptables: the sandbox runs containers with
+# network mode "none" only.
 
-apt_install docker.io crun
+apt_install docker.io crun runsc
 
 mcpo_docker_configure() {
   local file=/etc/docker/daemon.json
@@ -15,7 +17,11 @@ mcpo_docker_configure() {
     const file = process.argv[1];
     let conf = {};
     try { conf = JSON.parse(fs.readFileSync(file, "utf8")); } catch {}
-    conf.runtimes = { ...(conf.runtimes ?? {}), crun: { path: "/usr/bin/crun" } };
+    conf.runtimes = {
+      ...(conf.runtimes ?? {}),
+      crun: { path: "/usr/bin/crun" },
+      runsc: { path: "/usr/bin/runsc", runtimeArgs: ["--platform=ptrace", "--network=none"] },
+    };
     fs.writeFileSync(file, JSON.stringify(conf, null, 2) + "\n");
   ' "$file"
 }
@@ -50,7 +56,7 @@ mcpo_cgroup_hybrid_fix
 mcpo_docker_configure
 if docker info >/dev/null 2>&1; then
   # Running already: make it re-read daemon.json (runtimes reload on SIGHUP).
-  if ! docker info --format '{{json .Runtimes}}' | grep -q '"crun"'; then
+  if ! docker info --format '{{json .Runtimes}}' | grep -q '"runsc"'; then
     $SUDO kill -HUP "$(cat /var/run/docker.pid)" || true
     sleep 1
   fi
@@ -59,4 +65,8 @@ else
   $SUDO sh -c 'nohup setsid dockerd --iptables=false --ip6tables=false --bridge=none >/var/log/mcpo-dockerd.log 2>&1 </dev/null &'
 fi
 mcpo_docker_wait
+for _ in $(seq 1 10); do
+  docker info --format '{{json .Runtimes}}' | grep -q '"runsc"' && break
+  sleep 1
+done
 docker info --format 'docker {{.ServerVersion}}, runtimes: {{range $k, $v := .Runtimes}}{{$k}} {{end}}, cgroup {{.CgroupVersion}}'

@@ -8,6 +8,7 @@ export { BridgeRun, type BridgeRunOptions } from "./bridge/bridge-run.js";
 export { FrameDecoder, formatBytes } from "./bridge/frame-decoder.js";
 export type { GuestEndpoint, GuestHost } from "./bridge/guest-main.js";
 export { guestPreludeSource, nodeGuestProgram } from "./bridge/guest-source.js";
+export type { NodeGuestRunnerOptions } from "./bridge/node-guest-runner.js";
 export {
   BRIDGE_PROTOCOL_VERSION,
   type CallFrame,
@@ -15,10 +16,14 @@ export {
   type GuestErrorFrame,
   type GuestFrame,
   type HostFrame,
+  jsonDepthOver,
   type LogFrame,
+  MAX_FRAME_DEPTH,
+  parseGuestFrame,
   type ReadyFrame,
   type ResultFrame,
   type RunFrame,
+  type StartedFrame,
   validateGuestFrame,
 } from "./bridge/protocol.js";
 export { GUEST_GLOBALS, serverGlobalName, toIdentifier } from "./catalog/identifiers.js";

@@ -1,6 +1,7 @@
 /**
- * `pnpm bench`: the docker sandbox side by side with core's process sandbox (and the wasm
- * sandbox when its package is built), in one run on one machine. Prints figures; asserts
+ * `pnpm bench`: the docker sandbox (runc, crun, and gVisor's runsc where the engine has them)
+ * side by side with core's process sandbox (and the wasm sandbox when its package is built),
+ * in one run on one machine. `bench/sessions.ts` measures sessions through the engine. Prints figures; asserts
  * nothing. Needs a Docker engine (DOCKER_HOST or the local socket) and `pnpm build` first.
  *
  *   node bench/run.ts            all figures
@@ -308,6 +309,13 @@ async function main(): Promise<void> {
     contenders.push({
       name: "docker (crun)",
       make: (poolSize) => createDockerSandbox({ poolSize, runtime: "crun" }),
+      idleMemory: containerMemory,
+    });
+  }
+  if (runtimes.includes("runsc")) {
+    contenders.push({
+      name: "gvisor (runsc)",
+      make: (poolSize) => createDockerSandbox({ poolSize, mode: "gvisor" }),
       idleMemory: containerMemory,
     });
   }

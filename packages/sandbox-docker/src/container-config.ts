@@ -30,6 +30,7 @@ export function containerConfig(
       "--max-semi-space-size=4",
       "--stack-size=984",
       "--no-warnings",
+      "--experimental-vm-modules",
       "--unhandled-rejections=warn",
       "-e",
       program,

@@ -43,7 +43,14 @@ export interface DockerSandboxOptions {
   noNewPrivileges?: boolean;
   /** More `--security-opt` values (a seccomp or AppArmor profile, ...). Default []. */
   securityOpt?: string[];
-  /** Containers kept started and idle so a new session does not wait for one. Default 1. */
+  /**
+   * Give programs Node's APIs (`process`, `require`, `Buffer`, ...): files in the workspace,
+   * child processes, native code. A program can then reach the runner itself, so each
+   * execution gets a container of its own (from the warm pool). Default false: programs run
+   * in a realm with the language's built-ins and the bridge's globals only.
+   */
+  nodeApis?: boolean;
+  /** Containers kept started and idle so a new session does not wait for one; filled from creation on. Default 1. */
   poolSize?: number;
   /** A session's container idle this long is removed; the session gets a fresh one on its next execution. Default 300000 (5 min). */
   idleTimeoutMs?: number;
@@ -78,6 +85,7 @@ export interface DockerSandboxSettings {
   capAdd: string[];
   noNewPrivileges: boolean;
   securityOpt: string[];
+  nodeApis: boolean;
   poolSize: number;
   idleTimeoutMs: number;
   startTimeoutMs: number;
@@ -108,6 +116,7 @@ export function resolveOptions(options: DockerSandboxOptions): DockerSandboxSett
     capAdd: options.capAdd ?? [],
     noNewPrivileges: options.noNewPrivileges ?? true,
     securityOpt: options.securityOpt ?? [],
+    nodeApis: options.nodeApis ?? false,
     poolSize: options.poolSize ?? 1,
     idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
     startTimeoutMs: options.startTimeoutMs ?? 30_000,

@@ -14,6 +14,8 @@ import type { ContainerRunner } from "./container-runner.js";
 export interface RunnerSource {
   mode: string;
   idleTimeoutMs: number;
+  /** Programs get Node's APIs: a container serves one execution. */
+  nodeApis: boolean;
   /** A ready runner whose heap ceiling is `heapMb`. */
   acquire(heapMb: number): Promise<ContainerRunner>;
   /** Removes a runner in the background. */
@@ -24,9 +26,10 @@ export interface RunnerSource {
 
 /**
  * One optimizer session: its own container, taken on the first execution and kept between
- * executions (globals survive, as in the process sandbox). A container that dies, overruns
- * or misbehaves is removed and the next execution gets a fresh one; one idle for
- * `idleTimeoutMs` is removed too.
+ * executions (only `state` carries over: each run finds the globals as they were before any
+ * program). A container that dies, overruns or misbehaves is removed and the next execution
+ * gets a fresh one; one idle for `idleTimeoutMs` is removed too. With `nodeApis`, every
+ * execution gets a fresh container.
  */
 export class DockerSandboxSession implements SandboxSession {
   private runner: ContainerRunner | undefined;
@@ -40,6 +43,11 @@ export class DockerSandboxSession implements SandboxSession {
     readonly id: string,
   ) {}
 
+  /** The id of the container serving this session now, if one does. */
+  get containerId(): string | undefined {
+    return this.runner?.alive ? this.runner.id : undefined;
+  }
+
   /** Whether a container serves this session now (idle sessions give theirs back). */
   get hasRunner(): boolean {
     return this.runner?.alive === true;
@@ -47,39 +55,60 @@ export class DockerSandboxSession implements SandboxSession {
 
   execute(job: SandboxJob, host: SandboxHost): Promise<SandboxOutcome> {
     return this.queue.run(async () => {
-      this.assertOpen();
-      this.clearIdle();
-      if (job.limits.maxMemoryMb !== this.heapMb) {
-        // Node's heap ceiling is fixed at start: another limit needs another container.
-        this.heapMb = job.limits.maxMemoryMb;
-        this.dropRunner();
-      }
-      if (!this.runner?.alive) {
-        this.dropRunner();
-        const fresh = await this.sandbox.acquire(this.heapMb);
-        if (this.closed) {
-          this.sandbox.discard(fresh);
-          this.assertOpen();
+      const deadline = performance.now() + job.limits.timeoutMs;
+      // A job the container never took (still busy with leftovers of an earlier program, or
+      // gone) has not started: it runs once more in a fresh container, within the deadline.
+      for (let attempt = 1; ; attempt++) {
+        const { outcome, started } = await this.attempt(job, host);
+        try {
+          return await outcome;
+        } catch (error) {
+          const left = Math.floor(deadline - performance.now());
+          if (started() || attempt > 1 || this.closed || left < 1) throw error;
+          job = { ...job, limits: { ...job.limits, timeoutMs: left } };
         }
-        this.runner = fresh;
-      }
-      const runner = this.runner;
-      const run = new BridgeRun({
-        job,
-        host,
-        mode: this.sandbox.mode,
-        write: (data) => runner.write(data),
-        onAbort: () => runner.kill(),
-      });
-      runner.attach(run);
-      try {
-        return await run.outcome;
-      } finally {
-        runner.detach(run);
-        if (!runner.alive) this.dropRunner();
-        this.armIdle();
       }
     });
+  }
+
+  private async attempt(
+    job: SandboxJob,
+    host: SandboxHost,
+  ): Promise<{ outcome: Promise<SandboxOutcome>; started: () => boolean }> {
+    this.assertOpen();
+    this.clearIdle();
+    if (job.limits.maxMemoryMb !== this.heapMb) {
+      // Node's heap ceiling is fixed at start: another limit needs another container.
+      this.heapMb = job.limits.maxMemoryMb;
+      this.dropRunner();
+    }
+    if (!this.runner?.alive) {
+      this.dropRunner();
+      const fresh = await this.sandbox.acquire(this.heapMb);
+      if (this.closed) {
+        this.sandbox.discard(fresh);
+        this.assertOpen();
+      }
+      this.runner = fresh;
+    }
+    const runner = this.runner;
+    const run = new BridgeRun({
+      job,
+      host,
+      mode: this.sandbox.mode,
+      write: (data) => runner.write(data),
+      onAbort: () => runner.kill(),
+      acknowledged: true,
+    });
+    runner.attach(run);
+    const outcome = run.outcome.finally(() => {
+      runner.detach(run);
+      // A program with Node's APIs could change the runner itself: its container serves no
+      // other execution.
+      if (!runner.alive || this.sandbox.nodeApis) this.dropRunner();
+      this.armIdle();
+    });
+    return { outcome, started: () => run.started };
   }
 
   async close(): Promise<void> {

@@ -46,7 +46,7 @@ export class DockerSandbox implements Sandbox {
   readonly instance = randomUUID();
   private readonly docker: Docker;
   private readonly endpoint: string;
-  private readonly program = nodeGuestProgram();
+  private readonly program: string;
   private readonly pool: WarmPool;
   private readonly sessions = new Set<DockerSandboxSession>();
   private readonly runners = new Set<ContainerRunner>();
@@ -57,11 +57,20 @@ export class DockerSandbox implements Sandbox {
   constructor(private readonly options: DockerSandboxOptions = {}) {
     this.settings = resolveOptions(options);
     this.mode = this.settings.mode;
+    this.program = nodeGuestProgram({ nodeApis: this.settings.nodeApis });
     this.docker = dockerClient(options.docker);
     this.endpoint = describeEndpoint(options.docker);
     this.pool = new WarmPool(this.settings.poolSize, () =>
       this.startRunner(this.settings.maxMemoryMb),
     );
+    // Start the pool now, so that the first execution after start takes a ready container.
+    // An engine that cannot be used now is reported by open() and capabilities().
+    if (this.settings.poolSize > 0) {
+      this.prepare().then(
+        () => this.pool.refill(),
+        () => {},
+      );
+    }
   }
 
   /** Warm containers and those serving sessions, for core's runner gauge. */
@@ -104,6 +113,7 @@ export class DockerSandbox implements Sandbox {
         capAdd: s.capAdd,
         noNewPrivileges: s.noNewPrivileges,
         securityOpt: s.securityOpt,
+        nodeApis: s.nodeApis,
         pidsLimit: s.pidsLimit,
         heapLimitMb: s.maxMemoryMb,
         memoryLimitMb: memoryLimitFor(s, s.maxMemoryMb),
@@ -116,7 +126,9 @@ export class DockerSandbox implements Sandbox {
         idleRunners: this.pool.idleCount,
         activeSessions: this.sessions.size,
         idleTimeoutMs: s.idleTimeoutMs,
-        boundary: "a container per session",
+        boundary: s.nodeApis
+          ? "a container per execution (programs have Node's APIs)"
+          : "a container per session; programs in a realm of their own",
       },
     };
   }
@@ -130,6 +142,7 @@ export class DockerSandbox implements Sandbox {
       {
         mode: this.mode,
         idleTimeoutMs: this.settings.idleTimeoutMs,
+        nodeApis: this.settings.nodeApis,
         acquire: (heapMb) => this.acquire(heapMb),
         discard: (runner) => this.discard(runner),
         forget: (s) => this.sessions.delete(s),

@@ -8,7 +8,7 @@ import {
 import { describeSandbox } from "@mcp-optimizer/core/testing";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createDockerSandbox } from "../src/index.js";
-import { expectNoContainersLeft, job, nullHost, requireDocker } from "./helpers.js";
+import { engineRuntimes, expectNoContainersLeft, job, nullHost, requireDocker } from "./helpers.js";
 
 // The whole contract through the hybrid, routed to the real docker sandbox.
 describeSandbox("hybrid over docker and process", () =>
@@ -23,10 +23,12 @@ describeSandbox("hybrid over docker and process", () =>
 
 /** Where the guest runs: a container (uid nobody, a container id in its mounts) or a host process. */
 const whereCode = `
-  const fs = process.getBuiltinModule("node:fs");
   let container = false;
-  try { container = /\\/containers\\/[0-9a-f]{64}\\//.test(fs.readFileSync("/proc/self/mountinfo", "utf8")); } catch {}
-  return container ? "container" : "host process";
+  try {
+    const fs = process.getBuiltinModule("node:fs");
+    container = /\\/containers\\/[0-9a-f]{64}\\//.test(fs.readFileSync("/proc/self/mountinfo", "utf8"));
+  } catch {}
+  return container ? "container" : "not in a container";
 `;
 
 describe("hybrid routing with the real docker sandbox", () => {
@@ -43,7 +45,8 @@ describe("hybrid routing with the real docker sandbox", () => {
     const decisions: HybridDecision[] = [];
     const hybrid = createHybridSandbox({
       sandboxes: {
-        docker: createDockerSandbox({ poolSize: 1 }),
+        // Node's APIs inside, so that the program can tell it runs in a container.
+        docker: createDockerSandbox({ poolSize: 1, nodeApis: true }),
         process: createProcessSandbox({ poolSize: 0 }),
       },
       // No wasm in this package's tests: "process" stands in as the light mode.
@@ -65,11 +68,11 @@ describe("hybrid routing with the real docker sandbox", () => {
       nullHost,
     );
     expect([plain, destroy, files, long, preferred].map((o) => [o.mode, o.value])).toEqual([
-      ["process", "host process"],
+      ["process", "not in a container"],
       ["docker", "container"],
       ["docker", "container"],
       ["docker", "container"],
-      ["process", "host process"],
+      ["process", "not in a container"],
     ]);
     expect(decisions.map((d) => `${d.rule}->${d.mode}`)).toEqual([
       "default->process",
@@ -80,12 +83,12 @@ describe("hybrid routing with the real docker sandbox", () => {
     ]);
   });
 
-  test("gvisor without runsc falls back to docker, and the outcome says why", async () => {
+  test("gvisor: runs there when the engine has runsc, else falls back to docker and says why", async () => {
     const decisions: HybridDecision[] = [];
     const hybrid = createHybridSandbox({
       sandboxes: {
-        gvisor: createDockerSandbox({ mode: "gvisor", poolSize: 0 }),
-        docker: createDockerSandbox({ poolSize: 0 }),
+        gvisor: createDockerSandbox({ mode: "gvisor", poolSize: 0, nodeApis: true }),
+        docker: createDockerSandbox({ poolSize: 0, nodeApis: true }),
         process: createProcessSandbox({ poolSize: 0 }),
       },
       onDecision: (d) => decisions.push(d),
@@ -94,6 +97,11 @@ describe("hybrid routing with the real docker sandbox", () => {
     const session = await hybrid.open();
     sessions.push(session);
     const out = await session.execute(job(whereCode, { hints: { mayDestroy: true } }), nullHost);
+    if ((await engineRuntimes()).includes("runsc")) {
+      expect(out.mode).toBe("gvisor");
+      expect(out.notes).toBeUndefined();
+      return;
+    }
     expect(out.mode).toBe("docker");
     expect(out.value).toBe("container");
     expect(out.notes).toHaveLength(1);

@@ -3,7 +3,12 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { SandboxSession } from "@mcp-optimizer/core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createDockerSandbox, type DockerSandbox, removeSandboxContainers } from "../src/index.js";
+import {
+  createDockerSandbox,
+  type DockerSandbox,
+  type DockerSandboxSession,
+  removeSandboxContainers,
+} from "../src/index.js";
 import {
   containersOf,
   expectNoContainersLeft,
@@ -13,8 +18,8 @@ import {
   waitForContainers,
 } from "./helpers.js";
 
-/** The id of the container a session runs in, read by the guest from its own mounts. */
-const containerIdCode = `return process.getBuiltinModule("node:fs").readFileSync("/proc/self/mountinfo", "utf8").match(/containers\\/([0-9a-f]{64})\\//)[1]`;
+/** The id of the container serving a session now, as the host knows it. */
+const containerOf = (session: SandboxSession) => (session as DockerSandboxSession).containerId;
 
 const DIST = fileURLToPath(new URL("../dist/index.js", import.meta.url));
 
@@ -87,25 +92,45 @@ describe("container lifecycle (real engine)", () => {
     expect(sandbox.poolStats()).toEqual([{ mode: "docker", idle: 1, active: 0 }]);
     const session = await sandbox.open();
     sessions.push(session);
-    const out = await session.execute(job(containerIdCode), nullHost);
-    expect(out.value).toBe(pooled[0]);
+    await session.execute(job("return 1"), nullHost);
+    expect(containerOf(session)).toBe(pooled[0]);
     await sandbox.warm();
     expect((await containersOf(sandbox.instance)).length).toBe(2);
     expect(sandbox.poolStats()).toEqual([{ mode: "docker", idle: 1, active: 1 }]);
   });
 
-  test("a session keeps its container (and globals) between executions", async () => {
+  test("a session keeps its container between executions; only state carries over", async () => {
     const sandbox = make({ poolSize: 0 });
     const session = await sandbox.open();
     sessions.push(session);
-    const first = await session.execute(job(`globalThis.kept = 41; ${containerIdCode}`), nullHost);
-    const second = await session.execute(job(containerIdCode), nullHost);
-    expect(second.value).toBe(first.value);
-    expect((await session.execute(job("return globalThis.kept + 1"), nullHost)).value).toBe(42);
+    const first = await session.execute(
+      job("globalThis.kept = 41; state.kept = 41; return 1"),
+      nullHost,
+    );
+    const firstId = containerOf(session);
+    expect(firstId).toMatch(/^[0-9a-f]{64}$/);
+    const second = await session.execute(
+      job("return [typeof globalThis.kept, state.kept + 1]", { state: first.state }),
+      nullHost,
+    );
+    expect(containerOf(session)).toBe(firstId);
+    expect(second.value).toEqual(["undefined", 42]);
+  });
+
+  test("with nodeApis, every execution gets a container of its own", async () => {
+    const sandbox = make({ poolSize: 0, nodeApis: true });
+    const session = await sandbox.open();
+    sessions.push(session);
+    const idCode = `return process.getBuiltinModule("node:fs").readFileSync("/proc/self/mountinfo", "utf8").match(/containers\\/([0-9a-f]{64})\\//)[1]`;
+    const first = await session.execute(job(idCode), nullHost);
+    const second = await session.execute(job(idCode), nullHost);
+    expect(first.value).toMatch(/^[0-9a-f]{64}$/);
+    expect(second.value).not.toBe(first.value);
+    expect((await sandbox.capabilities()).details).toMatchObject({ nodeApis: true });
   });
 
   test("a job with another memory limit gets a container sized for it", async () => {
-    const sandbox = make({ poolSize: 0 });
+    const sandbox = make({ poolSize: 0, nodeApis: true });
     const session = await sandbox.open();
     sessions.push(session);
     const heap =
@@ -116,18 +141,20 @@ describe("container lifecycle (real engine)", () => {
       nullHost,
     );
     expect(large.value as number).toBeGreaterThan(small.value as number);
-    await waitForContainers(sandbox.instance, 1);
+    await waitForContainers(sandbox.instance, 0);
   });
 
   test("an idle session's container is reaped; the session still works", async () => {
     const sandbox = make({ poolSize: 0, idleTimeoutMs: 300 });
     const session = await sandbox.open();
     sessions.push(session);
-    const before = await session.execute(job(containerIdCode), nullHost);
+    await session.execute(job("return 1"), nullHost);
+    const before = containerOf(session);
     await waitForContainers(sandbox.instance, 1);
     await waitForContainers(sandbox.instance, 0, 5000);
-    const after = await session.execute(job(containerIdCode), nullHost);
-    expect(after.value).not.toBe(before.value);
+    expect(containerOf(session)).toBeUndefined();
+    await session.execute(job("return 2"), nullHost);
+    expect(containerOf(session)).not.toBe(before);
   });
 
   test("close() removes every container: pool, sessions, and those of closed sessions", async () => {

@@ -38,7 +38,13 @@ describe("docker sandbox limits (real engine)", () => {
 
   beforeAll(async () => {
     await requireDocker();
-    sandbox = createDockerSandbox({ poolSize: 1, pidsLimit: 32, memoryLimitMb: 384 });
+    // Programs here use Node's APIs to look at their container from inside.
+    sandbox = createDockerSandbox({
+      poolSize: 1,
+      pidsLimit: 32,
+      memoryLimitMb: 384,
+      nodeApis: true,
+    });
     await sandbox.warm();
   });
 

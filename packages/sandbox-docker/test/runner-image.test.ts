@@ -38,7 +38,12 @@ describe("the runner image (real engine, offline)", () => {
   });
 
   test("a sandbox builds a missing image on demand, from this host's Node and nothing else", async () => {
-    const sandbox = createDockerSandbox({ image: TAG, buildImage: true, poolSize: 0 });
+    const sandbox = createDockerSandbox({
+      image: TAG,
+      buildImage: true,
+      poolSize: 0,
+      nodeApis: true,
+    });
     sandboxes.push(sandbox);
     const session = await sandbox.open();
     const out = await session.execute(job("return process.version"), nullHost);

@@ -13,12 +13,14 @@ import {
   encodeFrame,
   type GuestFrame,
   guestErrorCode,
+  parseGuestFrame,
   type RunFrame,
-  validateGuestFrame,
 } from "./protocol.js";
 
 /** Headroom over `maxOutputBytes` for the frame envelope and a large tool-call argument. */
 const FRAME_SLACK_BYTES = 64 * 1024;
+/** How long an acknowledging runner may take to answer a run frame with `started`. */
+const DEFAULT_ACK_TIMEOUT_MS = 2000;
 
 export interface BridgeRunOptions {
   job: SandboxJob;
@@ -32,6 +34,16 @@ export interface BridgeRunOptions {
    * output, output over the limit. The sandbox kills or recycles the runner.
    */
   onAbort: (error: OptimizerError) => void;
+  /**
+   * The runner answers the run frame with `started` before the program starts (the Node
+   * runner does). Then every frame is held to this run: a frame before `started` means the
+   * runner is still busy with an earlier program, one with another run id or after the
+   * terminal frame is a protocol error; either way the runner is given up (`onAbort`), and
+   * `started` tells the sandbox whether the job may be retried on a fresh runner.
+   */
+  acknowledged?: boolean;
+  /** How long to wait for `started`, in ms. Default 2000 (capped at the job's timeout). */
+  ackTimeoutMs?: number;
 }
 
 /**
@@ -48,7 +60,10 @@ export class BridgeRun {
   private readonly hostSentCodes = new Set<string>();
   private readonly startedAt = performance.now();
   private timer: NodeJS.Timeout | undefined;
+  private ackTimer: NodeJS.Timeout | undefined;
   private settled = false;
+  private aborted = false;
+  private acknowledged: boolean;
   private resolve!: (outcome: SandboxOutcome) => void;
   private reject!: (error: OptimizerError) => void;
 
@@ -58,6 +73,7 @@ export class BridgeRun {
       this.reject = reject;
     });
     const { job } = options;
+    this.acknowledged = options.acknowledged !== true;
     this.decoder = new FrameDecoder(
       job.limits.maxOutputBytes + FRAME_SLACK_BYTES,
       (line) => this.onLine(line),
@@ -72,6 +88,18 @@ export class BridgeRun {
         ),
       );
     }, job.limits.timeoutMs);
+    if (!this.acknowledged) {
+      const ackMs = Math.min(options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS, job.limits.timeoutMs);
+      this.ackTimer = setTimeout(() => {
+        this.abort(
+          new OptimizerError(
+            ErrorCodes.SANDBOX_CRASHED,
+            `The sandbox runner did not take the job within ${ackMs} ms (it is still busy with an earlier program) and was replaced.`,
+            { details: { ackTimeoutMs: ackMs } },
+          ),
+        );
+      }, ackMs);
+    }
     const frame: RunFrame = {
       t: "run",
       id: job.id,
@@ -91,9 +119,18 @@ export class BridgeRun {
     return this.settled;
   }
 
-  /** Bytes from the guest's stdout. */
+  /**
+   * Whether the program may have started: false only while an acknowledging runner has not
+   * answered `started` (a job that failed then can run again on a fresh runner).
+   */
+  get started(): boolean {
+    return this.acknowledged;
+  }
+
+  /** Bytes from the guest's stdout; after the run settled, any frame gives the runner up. */
   push(chunk: Uint8Array | string): void {
-    if (!this.settled) this.decoder.push(chunk);
+    if (this.settled && (this.aborted || this.options.acknowledged !== true)) return;
+    this.decoder.push(chunk);
   }
 
   /** The runner died or was killed; `error` says why (SANDBOX_MEMORY, SANDBOX_CRASHED, ...). */
@@ -101,31 +138,29 @@ export class BridgeRun {
     this.settle(undefined, error);
   }
 
-  /** Ends the run and tells the sandbox to get rid of the runner. */
+  /** Ends the run (if it has not ended) and tells the sandbox to get rid of the runner, once. */
   abort(error: OptimizerError): void {
-    if (this.settled) return;
     this.settle(undefined, error);
+    if (this.aborted) return;
+    this.aborted = true;
     this.options.onAbort(error);
   }
 
   private onLine(line: string): void {
     let frame: GuestFrame;
     try {
-      frame = validateGuestFrame(JSON.parse(line));
+      frame = parseGuestFrame(line);
     } catch (error) {
-      const detail = line.length > 120 ? `${line.slice(0, 120)}…` : line;
-      this.abort(
-        error instanceof OptimizerError
-          ? error
-          : new OptimizerError(
-              ErrorCodes.BRIDGE_PROTOCOL_ERROR,
-              `The sandbox wrote something that is not a bridge frame: ${JSON.stringify(detail)}. Programs must not write to stdout directly; use console.log.`,
-            ),
-      );
+      this.abort(toOptimizerError(error, ErrorCodes.BRIDGE_PROTOCOL_ERROR));
       return;
     }
+    // A prelude (re)starting announces itself; it carries no run data.
     if (frame.t === "ready") return;
-    if (frame.run !== this.options.job.id) return; // a late frame from an earlier run
+    if (this.options.acknowledged === true) {
+      if (!this.checkStrict(frame)) return;
+    } else if (frame.t === "started" || frame.run !== this.options.job.id) {
+      return; // a late frame from an earlier run
+    }
     switch (frame.t) {
       case "call":
         this.onCall(frame);
@@ -163,6 +198,44 @@ export class BridgeRun {
         return;
       }
     }
+  }
+
+  /** Holds a frame from an acknowledging runner to this run; false when it must not be used. */
+  private checkStrict(frame: Exclude<GuestFrame, { t: "ready" }>): boolean {
+    const id = this.options.job.id;
+    if (this.settled) {
+      this.abort(
+        new OptimizerError(
+          ErrorCodes.BRIDGE_PROTOCOL_ERROR,
+          `The sandbox sent a "${frame.t}" frame after the run had ended; the runner was replaced.`,
+        ),
+      );
+      return false;
+    }
+    if (!this.acknowledged) {
+      if (frame.t === "started" && frame.run === id) {
+        this.acknowledged = true;
+        clearTimeout(this.ackTimer);
+        return false;
+      }
+      this.abort(
+        new OptimizerError(
+          ErrorCodes.SANDBOX_CRASHED,
+          "The sandbox runner was still busy with an earlier program when this job came and was replaced.",
+        ),
+      );
+      return false;
+    }
+    if (frame.t === "started" || frame.run !== id) {
+      this.abort(
+        new OptimizerError(
+          ErrorCodes.BRIDGE_PROTOCOL_ERROR,
+          `The sandbox sent a "${frame.t}" frame for run ${JSON.stringify(frame.run)} during run ${JSON.stringify(id)}; the runner was replaced.`,
+        ),
+      );
+      return false;
+    }
+    return true;
   }
 
   private onLog(level: LogEntry["level"], text: string): void {
@@ -228,6 +301,7 @@ export class BridgeRun {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);
+    clearTimeout(this.ackTimer);
     if (error) this.reject(error);
     else this.resolve(outcome!);
   }

@@ -2,9 +2,16 @@
  * The guest half of the bridge: the prelude every sandbox evaluates before any program.
  *
  * `guestMain` is shipped as source text (`guestMain.toString()`, see guest-source.ts) and
- * evaluated inside Node children, QuickJS on WASI and containers alike. So it must be
+ * evaluated inside Node realms, QuickJS on WASI and containers alike. So it must be
  * self-contained: no imports, no references to anything outside its body, and only
  * language features QuickJS has (ES2023, no Node or web APIs).
+ *
+ * Programs run in the same realm as the prelude. Before any program, the prelude takes every
+ * built-in it calls and freezes the built-ins (`harden()`): no run can change what the
+ * prelude relies on or what a later run finds. After each run it removes the globals the
+ * run left and restores the ones it replaced; `clean()` says whether that worked, so that a
+ * runner can start a fresh realm when it did not. The prelude also avoids lookups a program
+ * could redirect on its own objects (iteration protocols, `instanceof`, regular expressions).
  */
 
 /** What the runner around the prelude gives it. */
@@ -23,16 +30,67 @@ export interface GuestEndpoint {
   reportUncaught(error: unknown): void;
   /** Whether a program is running. */
   busy(): boolean;
+  /**
+   * Whether the realm is fit for another run: the last run ended and its globals were put
+   * back. False means the runner should start the next run in a fresh realm.
+   */
+  clean(): boolean;
 }
 
 export function guestMain(host: GuestHost): GuestEndpoint {
+  // --- built-ins, taken before any program runs ------------------------------------------
   // biome-ignore lint/suspicious/noExplicitAny: the guest's global object is untyped by nature.
   const g = globalThis as any;
+  const O = Object;
+  const R = Reflect;
+  const apply = R.apply;
+  const ownKeys = R.ownKeys;
+  const getOwn = R.getOwnPropertyDescriptor;
+  const defineOwn = R.defineProperty;
+  const deleteOwn = R.deleteProperty;
+  const objectKeys = O.keys;
+  const objectCreate = O.create;
+  const objectFreeze = O.freeze;
+  const TypeErrorCtor = TypeError;
+  const isArray = Array.isArray;
+  const stringify = JSON.stringify;
+  const parse = JSON.parse;
+  const numberIsFinite = Number.isFinite;
+  const round = Math.round;
+  const PromiseCtor = Promise;
+  const promiseThen = Promise.prototype.then;
+  const ProxyCtor = Proxy;
+  const ErrorCtor = Error;
+  const SyntaxErrorCtor = SyntaxError;
+  const MapCtor = Map;
+  const SetCtor = Set;
+  const StringCtor = String;
+  const hasInstance = Function.prototype[Symbol.hasInstance];
+  const toPrimitive = Symbol.toPrimitive;
+  const symbolToString = Symbol.prototype.toString;
+  const charCodeAt = String.prototype.charCodeAt;
+  const stringSlice = String.prototype.slice;
+  const indexOf = String.prototype.indexOf;
+  const toLowerCase = String.prototype.toLowerCase;
   const AsyncFunction = (async () => {}).constructor as new (
     body: string,
   ) => () => Promise<unknown>;
+  const call = <T>(fn: unknown, self: unknown, ...args: unknown[]): T =>
+    apply(fn as (...a: unknown[]) => T, self, args);
+  const isA = (ctor: unknown, value: unknown): boolean => call<boolean>(hasInstance, ctor, value);
+  const slice = (text: string, start: number, end?: number): string =>
+    end === undefined ? call(stringSlice, text, start) : call(stringSlice, text, start, end);
+  const then = (p: Promise<unknown>, ok: (v: unknown) => void, fail: (e: unknown) => void) =>
+    call(promiseThen, p, ok, fail);
+  const rejected = (error: unknown): Promise<never> =>
+    new PromiseCtor<never>((_resolve, reject) => reject(error));
+
+  harden();
+
   const PROTOCOL = 1;
   const MAX_LOG_ENTRY = 16 * 1024;
+  /** Deepest nesting of a returned value, `state` or tool arguments (the host refuses deeper frames). */
+  const MAX_DEPTH = 100;
 
   interface Run {
     id: string;
@@ -41,22 +99,162 @@ export function guestMain(host: GuestHost): GuestEndpoint {
     logBytes: number;
     logsTruncated: boolean;
     finished: boolean;
+    /** Tool and discovery calls waiting for the host, by call id. */
+    pending: Record<number, { resolve: (value: unknown) => void; reject: (e: unknown) => void }>;
   }
-  type Pending = { resolve: (value: unknown) => void; reject: (error: unknown) => void };
 
   let current: Run | undefined;
   let nextCallId = 1;
-  const pending = new Map<number, Pending>();
+  let realmClean = true;
+  // The globals before any program ran: what each run's end puts back.
+  const baseline: { key: PropertyKey; desc: PropertyDescriptor }[] = [];
+  const baselineKeys = objectCreate(null) as Record<string, true>;
+  const baselineProto = R.getPrototypeOf(g);
+  const isExtensible = R.isExtensible;
+  const getPrototypeOf = R.getPrototypeOf;
+  const setProto = R.setPrototypeOf;
+  {
+    const keys = ownKeys(g);
+    for (let i = 0; i < keys.length; i++) {
+      const desc = getOwn(g, keys[i]!);
+      if (desc) baseline[baseline.length] = { key: keys[i]!, desc };
+      if (typeof keys[i] === "string") baselineKeys[keys[i] as string] = true;
+    }
+  }
+
+  /**
+   * Freezes every built-in reachable from the global object (the global object itself stays
+   * open: each run's end puts its bindings back), so no run can change what a later run
+   * finds. Assigning to an inherited name that programs commonly set on their own objects
+   * (`err.name = ...`, `obj.toString = ...`) still works: those properties become accessors
+   * whose setter defines the property on the object assigned to, as Hardened JavaScript does.
+   */
+  function harden(): void {
+    const WeakSetCtor = WeakSet;
+    const weakHas = WeakSetCtor.prototype.has;
+    const weakAdd = WeakSetCtor.prototype.add;
+    const getProto = R.getPrototypeOf;
+    const seen = new WeakSetCtor<object>();
+    const queue: unknown[] = [];
+    const visit = (v: unknown) => {
+      if ((typeof v === "object" && v !== null) || typeof v === "function") queue[queue.length] = v;
+    };
+    const overridable = (o: object): string[] | undefined => {
+      if (o === O.prototype) return ["constructor", "toString", "toLocaleString", "valueOf"];
+      if (o === Function.prototype) return ["constructor", "toString"];
+      if (o === Array.prototype) return ["constructor", "toString"];
+      if (o === PromiseCtor.prototype) return ["constructor"];
+      if (
+        call<boolean>(O.prototype.isPrototypeOf, ErrorCtor.prototype, o) ||
+        o === ErrorCtor.prototype
+      )
+        return ["constructor", "message", "name", "toString"];
+      return undefined;
+    };
+    const keys = ownKeys(g);
+    for (let i = 0; i < keys.length; i++) {
+      const d = getOwn(g, keys[i]!);
+      if (d) {
+        visit(d.value);
+        visit(d.get);
+        visit(d.set);
+      }
+    }
+    visit(getProto(g));
+    visit(getProto(async () => {}));
+    visit(getProto(function* () {}));
+    visit(getProto(async function* () {}));
+    while (queue.length > 0) {
+      const o = queue[queue.length - 1] as object;
+      queue.length--;
+      if (o === g || call<boolean>(weakHas, seen, o)) continue;
+      call(weakAdd, seen, o);
+      try {
+        hardenOne(o);
+      } catch {
+        // An exotic object (a proxy whose traps refuse) stays as it is.
+      }
+    }
+
+    function hardenOne(o: object): void {
+      const names = overridable(o);
+      const own = ownKeys(o);
+      for (let i = 0; i < own.length; i++) {
+        const key = own[i]!;
+        const d = getOwn(o, key);
+        if (!d) continue;
+        visit(d.value);
+        visit(d.get);
+        visit(d.set);
+        if (names && typeof key === "string" && includes(names, key) && d.writable) {
+          const value = d.value;
+          defineOwn(o, key, {
+            get: function get() {
+              return value;
+            },
+            set: function set(this: unknown, next: unknown) {
+              if (this === o) {
+                throw new TypeErrorCtor(
+                  `Cannot assign to read only property '${key}' of a built-in`,
+                );
+              }
+              if ((typeof this === "object" && this !== null) || typeof this === "function") {
+                defineOwn(this as object, key, {
+                  value: next,
+                  writable: true,
+                  enumerable: true,
+                  configurable: true,
+                });
+              }
+            },
+            enumerable: d.enumerable === true,
+            configurable: false,
+          });
+        }
+      }
+      visit(getProto(o));
+      objectFreeze(o);
+    }
+  }
 
   function send(frame: unknown): void {
-    host.send(JSON.stringify(frame));
+    host.send(stringify(frame));
+  }
+
+  function push<T>(list: T[], item: T): void {
+    list[list.length] = item;
+  }
+
+  function includes(list: readonly unknown[], item: unknown): boolean {
+    for (let i = 0; i < list.length; i++) if (list[i] === item) return true;
+    return false;
+  }
+
+  function join(list: readonly string[], separator: string): string {
+    let out = "";
+    for (let i = 0; i < list.length; i++) out += i === 0 ? list[i] : separator + list[i];
+    return out;
+  }
+
+  function isIdentifier(key: string): boolean {
+    if (key.length === 0) return false;
+    for (let i = 0; i < key.length; i++) {
+      const c = call<number>(charCodeAt, key, i);
+      const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 36 || c === 95;
+      if (!letter && !(i > 0 && c >= 48 && c <= 57)) return false;
+    }
+    return true;
+  }
+
+  function contains(text: string, needle: string): boolean {
+    return call<number>(indexOf, call<string>(toLowerCase, text), needle) !== -1;
   }
 
   // UTF-8 length without TextEncoder (QuickJS has none).
   function utf8Length(text: string): number {
     let n = 0;
     for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
+      const c = call<number>(charCodeAt, text, i);
       if (c < 0x80) n += 1;
       else if (c < 0x800) n += 2;
       else if (c >= 0xd800 && c < 0xdc00) {
@@ -73,44 +271,54 @@ export function guestMain(host: GuestHost): GuestEndpoint {
     return utf8Length(text) <= limit;
   }
 
-  class GuestError extends Error {
-    code: string;
+  class GuestError extends ErrorCtor {
+    declare code: string;
     constructor(code: string, message: string, name = "Error") {
       super(message);
-      this.code = code;
-      this.name = name;
+      defineOwn(this, "code", { value: code, writable: true, configurable: true });
+      defineOwn(this, "name", { value: name, writable: true, configurable: true });
     }
   }
 
-  /** JSON with a path-precise complaint for what JSON cannot carry. */
-  function serialize(value: unknown, what: string): string | undefined {
+  /**
+   * JSON with a path-precise complaint for what JSON cannot carry. `lenient` (tool arguments)
+   * only refuses what the host would: nesting deeper than MAX_DEPTH, cycles, BigInts.
+   */
+  function serialize(value: unknown, what: string, lenient = false): string | undefined {
     if (value === undefined) return undefined;
     const seen: unknown[] = [];
-    function check(v: unknown, at: string): void {
+    function check(v: unknown, at: string, depth: number): void {
       const t = typeof v;
       if (t === "bigint") throw notJson(at, "a BigInt", "convert it with String(n) or Number(n)");
+      if (lenient && t !== "object") return;
       if (t === "function") throw notJson(at, "a function", "return data, not functions");
       if (t === "symbol") throw notJson(at, "a symbol", "return strings instead");
-      if (t === "number" && !Number.isFinite(v as number)) return;
+      if (t === "number" && !numberIsFinite(v as number)) return;
       if (t !== "object" || v === null) return;
-      if (seen.includes(v)) throw notJson(at, "a circular reference", "return a tree, not a graph");
-      if (v instanceof Map) throw notJson(at, "a Map", "convert it with Object.fromEntries(map)");
-      if (v instanceof Set) throw notJson(at, "a Set", "convert it with Array.from(set)");
+      if (depth > MAX_DEPTH) {
+        throw notJson(at, `nested deeper than ${MAX_DEPTH} levels`, "return a flatter structure");
+      }
+      if (includes(seen, v))
+        throw notJson(at, "a circular reference", "return a tree, not a graph");
+      if (!lenient && isA(MapCtor, v)) {
+        throw notJson(at, "a Map", "convert it with Object.fromEntries(map)");
+      }
+      if (!lenient && isA(SetCtor, v))
+        throw notJson(at, "a Set", "convert it with Array.from(set)");
       if (typeof (v as { toJSON?: unknown }).toJSON === "function") return;
-      seen.push(v);
-      if (Array.isArray(v)) {
-        for (let i = 0; i < v.length; i++) check(v[i], `${at}[${i}]`);
+      push(seen, v);
+      if (isArray(v)) {
+        for (let i = 0; i < v.length; i++) check(v[i], `${at}[${i}]`, depth + 1);
       } else {
-        for (const key of Object.keys(v as object)) {
+        const keys = objectKeys(v as object);
+        for (let i = 0; i < keys.length; i++) {
+          const key = keys[i]!;
           const child = (v as Record<string, unknown>)[key];
           if (child === undefined) continue;
-          check(
-            child,
-            /^[A-Za-z_$][\w$]*$/.test(key) ? `${at}.${key}` : `${at}[${JSON.stringify(key)}]`,
-          );
+          check(child, isIdentifier(key) ? `${at}.${key}` : `${at}[${stringify(key)}]`, depth + 1);
         }
       }
-      seen.pop();
+      seen.length--;
     }
     function notJson(at: string, kind: string, fix: string): GuestError {
       return new GuestError(
@@ -119,42 +327,53 @@ export function guestMain(host: GuestHost): GuestEndpoint {
         "TypeError",
       );
     }
-    check(value, what === "state" ? "state" : "$");
-    return JSON.stringify(value);
+    check(value, what === "state" ? "state" : "$", 0);
+    return stringify(value);
   }
 
   function inspect(value: unknown, depth: number): string {
-    if (typeof value === "string") return depth === 0 ? value : JSON.stringify(value);
+    if (typeof value === "string") return depth === 0 ? value : stringify(value);
     if (value === undefined) return "undefined";
     if (typeof value === "bigint") return `${value}n`;
     if (typeof value === "function") return `[Function ${value.name || "anonymous"}]`;
-    if (typeof value === "symbol") return value.toString();
-    if (value instanceof Error) return value.stack || `${value.name}: ${value.message}`;
-    if (typeof value !== "object" || value === null) return String(value);
+    if (typeof value === "symbol") return call(symbolToString, value);
+    if (typeof value !== "object" || value === null) return StringCtor(value);
+    if (isA(ErrorCtor, value)) {
+      // "Name: message" first, then the frames (some engines' stacks hold only the frames).
+      const e = value as Error;
+      const head = `${e.name}: ${e.message}`;
+      const stack = typeof e.stack === "string" ? e.stack : "";
+      if (slice(stack, 0, head.length) === head) return stack;
+      return stack ? `${head}\n${stack}` : head;
+    }
     const seen: unknown[] = [];
     try {
-      return JSON.stringify(value, (_key, v) => {
+      return stringify(value, (_key, v) => {
         if (typeof v === "bigint") return `${v}n`;
         if (typeof v === "function") return `[Function ${v.name || "anonymous"}]`;
-        if (v instanceof Map) return { "[Map]": Array.from(v.entries()) };
-        if (v instanceof Set) return { "[Set]": Array.from(v.values()) };
+        if (isA(MapCtor, v)) return { "[Map]": "Map" };
+        if (isA(SetCtor, v)) return { "[Set]": "Set" };
         if (typeof v === "object" && v !== null) {
-          if (seen.includes(v)) return "[Circular]";
-          seen.push(v);
+          if (includes(seen, v)) return "[Circular]";
+          push(seen, v);
         }
         return v;
       });
     } catch {
-      return String(value);
+      try {
+        return StringCtor(value);
+      } catch {
+        return "[object]";
+      }
     }
   }
 
-  function log(level: string, args: unknown[]): void {
-    const run = current;
-    if (!run || run.finished) return;
-    if (run.logsTruncated) return;
-    let text = args.map((a) => inspect(a, 0)).join(" ");
-    if (text.length > MAX_LOG_ENTRY) text = `${text.slice(0, MAX_LOG_ENTRY)}… [entry cut]`;
+  function log(run: Run, level: string, args: ArrayLike<unknown>): void {
+    if (current !== run || run.finished || run.logsTruncated) return;
+    const parts: string[] = [];
+    for (let i = 0; i < args.length; i++) push(parts, inspect(args[i], 0));
+    let text = join(parts, " ");
+    if (text.length > MAX_LOG_ENTRY) text = `${slice(text, 0, MAX_LOG_ENTRY)}… [entry cut]`;
     const size = utf8Length(text);
     if (run.logBytes + size > run.maxLogBytes) {
       run.logsTruncated = true;
@@ -164,99 +383,123 @@ export function guestMain(host: GuestHost): GuestEndpoint {
     send({ t: "log", run: run.id, level, text });
   }
 
-  const guestConsole = {
-    log: (...args: unknown[]) => log("log", args),
-    info: (...args: unknown[]) => log("info", args),
-    warn: (...args: unknown[]) => log("warn", args),
-    error: (...args: unknown[]) => log("error", args),
-    debug: (...args: unknown[]) => log("debug", args),
-    trace: (...args: unknown[]) => log("debug", args),
-    dir: (value: unknown) => log("log", [value]),
-    table: (value: unknown) => log("log", [value]),
-  };
-
-  function request(payload: Record<string, unknown>): Promise<unknown> {
-    const run = current;
-    if (!run || run.finished) {
-      return Promise.reject(new GuestError("CODE_RUNTIME_ERROR", "No program is running."));
-    }
-    const id = nextCallId++;
-    let line: string;
-    try {
-      line = JSON.stringify({ t: "call", id, run: run.id, ...payload });
-    } catch (error) {
-      return Promise.reject(
-        new GuestError(
-          "TOOL_INVALID_ARGUMENTS",
-          `Tool arguments must be JSON: ${error instanceof Error ? error.message : String(error)}`,
-          "TypeError",
-        ),
-      );
-    }
-    return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      host.send(line);
+  /** A console for one run: a late call from an earlier run's leftovers goes nowhere. */
+  function consoleFor(run: Run): unknown {
+    const at =
+      (level: string) =>
+      (...args: unknown[]) =>
+        log(run, level, args);
+    return objectFreeze({
+      log: at("log"),
+      info: at("info"),
+      warn: at("warn"),
+      error: at("error"),
+      debug: at("debug"),
+      trace: at("debug"),
+      dir: (value: unknown) => log(run, "log", [value]),
+      table: (value: unknown) => log(run, "log", [value]),
     });
   }
 
-  function callTool(server: string, tool: string, args: unknown, raw: boolean): Promise<unknown> {
+  function request(run: Run, payload: string): Promise<unknown> {
+    if (current !== run || run.finished) {
+      return rejected(new GuestError("CODE_RUNTIME_ERROR", "No program is running."));
+    }
+    const id = nextCallId++;
+    return new PromiseCtor((resolve, reject) => {
+      run.pending[id] = { resolve, reject };
+      host.send(`{"t":"call","id":${id},"run":${stringify(run.id)},${payload}}`);
+    });
+  }
+
+  function callTool(
+    run: Run,
+    server: string,
+    tool: string,
+    args: unknown,
+    raw: boolean,
+  ): Promise<unknown> {
     if (args === undefined) args = {};
-    if (typeof args !== "object" || args === null || Array.isArray(args)) {
-      return Promise.reject(
+    if (typeof args !== "object" || args === null || isArray(args)) {
+      return rejected(
         new GuestError(
           "TOOL_INVALID_ARGUMENTS",
-          `${server}.${tool} takes one object of named arguments, e.g. ${server}.${tool}({ ... }); got ${Array.isArray(args) ? "an array" : typeof args}.`,
+          `${server}.${tool} takes one object of named arguments, e.g. ${server}.${tool}({ ... }); got ${isArray(args) ? "an array" : typeof args}.`,
           "TypeError",
         ),
       );
     }
-    return request({ kind: "tool", server, tool, args, raw });
+    let argsJson: string;
+    try {
+      argsJson = serialize(args, "The tool arguments", true) ?? "{}";
+    } catch (error) {
+      return rejected(
+        new GuestError(
+          "TOOL_INVALID_ARGUMENTS",
+          `Tool arguments must be JSON: ${isA(ErrorCtor, error) ? (error as Error).message : StringCtor(error)}`,
+          "TypeError",
+        ),
+      );
+    }
+    return request(
+      run,
+      `"kind":"tool","server":${stringify(server)},"tool":${stringify(tool)},"args":${argsJson},"raw":${raw}`,
+    );
   }
 
-  const NOT_TOOLS = new Set([
-    "then",
-    "catch",
-    "finally",
-    "toJSON",
-    "constructor",
-    "valueOf",
-    "inspect",
-    "asymmetricMatch",
-    "$$typeof",
-    "nodeType",
-  ]);
+  const NOT_TOOLS = objectCreate(null) as Record<string, true>;
+  {
+    const names =
+      "then catch finally toJSON constructor valueOf inspect asymmetricMatch $$typeof nodeType";
+    let start = 0;
+    for (let i = 0; i <= names.length; i++) {
+      if (i === names.length || call<number>(charCodeAt, names, i) === 32) {
+        NOT_TOOLS[slice(names, start, i)] = true;
+        start = i + 1;
+      }
+    }
+  }
 
-  function serverObject(server: { name: string; global: string; tools: string[] }): unknown {
-    const fns: Record<string, unknown> = Object.create(null);
+  function serverObject(
+    run: Run,
+    server: { name: string; global: string; tools: string[] },
+  ): unknown {
+    const tools: string[] = [];
+    for (let i = 0; i < server.tools.length; i++) push(tools, StringCtor(server.tools[i]));
+    const fns = objectCreate(null) as Record<string, unknown>;
     const toolFn = (tool: string) => {
       let fn = fns[tool];
       if (!fn) {
-        const call = (args?: unknown) => callTool(server.name, tool, args, false);
-        Object.defineProperty(call, "name", { value: tool });
-        (call as unknown as Record<string, unknown>).raw = (args?: unknown) =>
-          callTool(server.name, tool, args, true);
-        fn = call;
+        const callIt = (args?: unknown) => callTool(run, server.name, tool, args, false);
+        defineOwn(callIt, "name", { value: tool });
+        defineOwn(callIt, "raw", {
+          value: (args?: unknown) => callTool(run, server.name, tool, args, true),
+          enumerable: true,
+        });
+        fn = callIt;
         fns[tool] = fn;
       }
       return fn;
     };
-    const describe = () => `[server ${server.name}: ${server.tools.join(", ")}]`;
-    return new Proxy(Object.create(null), {
+    const describe = () => `[server ${server.name}: ${join(tools, ", ")}]`;
+    return new ProxyCtor(objectCreate(null), {
       get(_target, prop) {
-        if (prop === Symbol.toPrimitive) return describe;
+        if (prop === toPrimitive) return describe;
         if (typeof prop !== "string") return undefined;
         if (prop === "toString") return describe;
-        if (NOT_TOOLS.has(prop)) return undefined;
+        if (NOT_TOOLS[prop]) return undefined;
         return toolFn(prop);
       },
       has(_target, prop) {
-        return typeof prop === "string" && server.tools.includes(prop);
+        return typeof prop === "string" && includes(tools, prop);
       },
       ownKeys() {
-        return server.tools.slice();
+        const keys: string[] = [];
+        for (let i = 0; i < tools.length; i++) push(keys, tools[i]!);
+        return keys;
       },
       getOwnPropertyDescriptor(_target, prop) {
-        if (typeof prop !== "string" || !server.tools.includes(prop)) return undefined;
+        if (typeof prop !== "string" || !includes(tools, prop)) return undefined;
         return { value: toolFn(prop), enumerable: true, configurable: true, writable: false };
       },
       set() {
@@ -265,46 +508,119 @@ export function guestMain(host: GuestHost): GuestEndpoint {
     });
   }
 
-  function installGlobals(frame: {
-    servers: { name: string; global: string; tools: string[] }[];
-    state: unknown;
-  }) {
-    g.console = guestConsole;
-    g.state = frame.state && typeof frame.state === "object" ? frame.state : {};
-    for (const server of frame.servers) g[server.global] = serverObject(server);
-    g.mcp = Object.freeze({
-      servers: frame.servers.map((s) => ({
-        name: s.name,
-        global: s.global,
-        tools: s.tools.length,
-      })),
-      search: (query: string, options?: Record<string, unknown>) =>
-        request({ kind: "search", query: String(query), options: options ?? {} }),
-      describe: (name: string) => request({ kind: "describe", name: String(name) }),
-      call: (server: string, tool: string, args?: unknown, options?: { raw?: boolean }) =>
-        callTool(String(server), String(tool), args, options?.raw === true),
-    });
+  /** Defines a global for this run; false when the program made that impossible. */
+  function setGlobal(key: string, value: unknown): boolean {
+    return defineOwn(g, key, { value, writable: true, enumerable: false, configurable: true });
+  }
+
+  function installGlobals(run: Run, frame: { servers?: unknown; state?: unknown }): void {
+    const servers = isArray(frame.servers) ? frame.servers : [];
+    const list: { name: string; global: string; tools: number }[] = [];
+    let ok = setGlobal("console", consoleFor(run));
+    ok =
+      setGlobal("state", frame.state && typeof frame.state === "object" ? frame.state : {}) && ok;
+    for (let i = 0; i < servers.length; i++) {
+      const server = servers[i] as { name: string; global: string; tools: string[] };
+      const tools = isArray(server.tools) ? server.tools : [];
+      const entry = { name: StringCtor(server.name), global: StringCtor(server.global), tools };
+      ok = setGlobal(entry.global, serverObject(run, entry)) && ok;
+      push(list, { name: server.name, global: server.global, tools: tools.length });
+    }
+    ok =
+      setGlobal(
+        "mcp",
+        objectFreeze({
+          servers: objectFreeze(list),
+          search: (query: string, options?: Record<string, unknown>) => {
+            let optionsJson: string;
+            try {
+              optionsJson = serialize(options ?? {}, "The search options", true) ?? "{}";
+            } catch (error) {
+              return rejected(error);
+            }
+            return request(
+              run,
+              `"kind":"search","query":${stringify(StringCtor(query))},"options":${optionsJson}`,
+            );
+          },
+          describe: (name: string) =>
+            request(run, `"kind":"describe","name":${stringify(StringCtor(name))}`),
+          call: (server: string, tool: string, args?: unknown, options?: { raw?: boolean }) =>
+            callTool(run, StringCtor(server), StringCtor(tool), args, options?.raw === true),
+        }),
+      ) && ok;
+    if (!ok) {
+      realmClean = false;
+      throw new GuestError(
+        "CODE_RUNTIME_ERROR",
+        "The sandbox could not set up the program's globals (an earlier program locked them).",
+      );
+    }
+  }
+
+  /** Puts the global object back as it was before any program: the next run starts clean. */
+  function resetGlobals(): void {
+    if (!isExtensible(g)) realmClean = false;
+    if (getPrototypeOf(g) !== baselineProto && !setProto(g, baselineProto)) realmClean = false;
+    const keys = ownKeys(g);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (typeof key === "string" && baselineKeys[key]) continue;
+      if (typeof key !== "string" && includesKey(key)) continue;
+      if (!deleteOwn(g, key)) realmClean = false;
+    }
+    for (let i = 0; i < baseline.length; i++) {
+      const { key, desc } = baseline[i]!;
+      const now = getOwn(g, key);
+      if (
+        now &&
+        now.value === desc.value &&
+        now.get === desc.get &&
+        now.set === desc.set &&
+        now.writable === desc.writable &&
+        now.configurable === desc.configurable
+      ) {
+        continue;
+      }
+      if (!defineOwn(g, key, desc)) realmClean = false;
+    }
+  }
+
+  function includesKey(key: PropertyKey): boolean {
+    for (let i = 0; i < baseline.length; i++) if (baseline[i]!.key === key) return true;
+    return false;
+  }
+
+  function end(run: Run): void {
+    run.finished = true;
+    run.pending = objectCreate(null);
+    resetGlobals();
   }
 
   function errorFrame(run: Run, error: unknown): void {
-    run.finished = true;
+    if (run.finished) return;
     let code: string | undefined;
     let name = "Error";
     let message: string;
     let stack: string | undefined;
-    if (error instanceof Error) {
-      name = error.name;
-      message = error.message;
-      stack = typeof error.stack === "string" ? error.stack : undefined;
-      const c = (error as { code?: unknown }).code;
-      if (typeof c === "string") code = c;
-      if (error instanceof SyntaxError && !code) code = "CODE_SYNTAX_ERROR";
-      if (!code && /out of memory/i.test(message)) code = "SANDBOX_MEMORY";
-      if (!code && /interrupted/i.test(message)) code = "SANDBOX_TIMEOUT";
-    } else {
-      message = `Uncaught ${inspect(error, 1)}`;
+    try {
+      if (isA(ErrorCtor, error)) {
+        const e = error as Error & { code?: unknown };
+        name = StringCtor(e.name);
+        message = StringCtor(e.message);
+        stack = typeof e.stack === "string" ? e.stack : undefined;
+        if (typeof e.code === "string") code = e.code;
+        if (!code && isA(SyntaxErrorCtor, error)) code = "CODE_SYNTAX_ERROR";
+        if (!code && contains(message, "out of memory")) code = "SANDBOX_MEMORY";
+        if (!code && contains(message, "interrupted")) code = "SANDBOX_TIMEOUT";
+      } else {
+        message = `Uncaught ${inspect(error, 1)}`;
+      }
+    } catch {
+      message = "Uncaught error (it could not be read)";
     }
-    if (stack && stack.length > 4000) stack = `${stack.slice(0, 4000)}…`;
+    if (stack && stack.length > 4000) stack = `${slice(stack, 0, 4000)}…`;
+    end(run);
     send({ t: "error", run: run.id, error: { code, name, message, stack } });
   }
 
@@ -314,7 +630,8 @@ export function guestMain(host: GuestHost): GuestEndpoint {
     let stateJson: string;
     try {
       valueJson = serialize(value, "The returned value");
-      stateJson = serialize(g.state === undefined ? {} : g.state, "state") ?? "{}";
+      const state = g.state;
+      stateJson = serialize(state === undefined ? {} : state, "state") ?? "{}";
       if (stateJson[0] !== "{") {
         throw new GuestError(
           "RESULT_NOT_SERIALIZABLE",
@@ -335,15 +652,16 @@ export function guestMain(host: GuestHost): GuestEndpoint {
         run,
         new GuestError(
           "SANDBOX_OUTPUT_LIMIT",
-          `The result is larger than ${Math.round(run.maxOutputBytes / 1024)} KB. Filter, aggregate or slice the data in code and return only what is needed.`,
+          `The result is larger than ${round(run.maxOutputBytes / 1024)} KB. Filter, aggregate or slice the data in code and return only what is needed.`,
           "RangeError",
         ),
       );
       return;
     }
-    run.finished = true;
+    const truncated = run.logsTruncated;
+    end(run);
     host.send(
-      `{"t":"done","run":${JSON.stringify(run.id)}${valueJson === undefined ? "" : `,"value":${valueJson}`},"state":${stateJson}${run.logsTruncated ? ',"logsTruncated":true' : ""}}`,
+      `{"t":"done","run":${stringify(run.id)}${valueJson === undefined ? "" : `,"value":${valueJson}`},"state":${stateJson}${truncated ? ',"logsTruncated":true' : ""}}`,
     );
   }
 
@@ -351,52 +669,68 @@ export function guestMain(host: GuestHost): GuestEndpoint {
     if (current && !current.finished) {
       send({
         t: "error",
-        run: String(frame.id),
+        run: StringCtor(frame.id),
         error: { code: "BRIDGE_PROTOCOL_ERROR", message: "A program is already running." },
       });
       return;
     }
-    const limits = (frame.limits ?? {}) as Record<string, number>;
+    const limits = (frame.limits && typeof frame.limits === "object" ? frame.limits : {}) as Record<
+      string,
+      unknown
+    >;
     const run: Run = {
-      id: String(frame.id),
-      maxOutputBytes: limits.maxOutputBytes ?? 4 * 1024 * 1024,
-      maxLogBytes: limits.maxLogBytes ?? 64 * 1024,
+      id: StringCtor(frame.id),
+      maxOutputBytes:
+        typeof limits.maxOutputBytes === "number" ? limits.maxOutputBytes : 4 * 1024 * 1024,
+      maxLogBytes: typeof limits.maxLogBytes === "number" ? limits.maxLogBytes : 64 * 1024,
       logBytes: 0,
       logsTruncated: false,
       finished: false,
+      pending: objectCreate(null),
     };
     current = run;
-    pending.clear();
     let program: () => Promise<unknown>;
     try {
-      installGlobals(frame as never);
-      program = new AsyncFunction(String(frame.code));
+      installGlobals(run, frame);
+      program = new AsyncFunction(StringCtor(frame.code));
     } catch (error) {
       errorFrame(run, error);
       return;
     }
-    program.call(undefined).then(
+    let result: Promise<unknown>;
+    try {
+      result = call(program, undefined);
+    } catch (error) {
+      errorFrame(run, error);
+      return;
+    }
+    then(
+      result,
       (value) => finish(run, value),
-      (error) => {
-        if (!run.finished) errorFrame(run, error);
-      },
+      (error) => errorFrame(run, error),
     );
   }
 
   function settle(frame: Record<string, unknown>): void {
-    const entry = pending.get(frame.id as number);
+    const run = current;
+    if (!run || run.finished || typeof frame.id !== "number") return;
+    const entry = run.pending[frame.id];
     if (!entry) return;
-    pending.delete(frame.id as number);
+    deleteOwn(run.pending, frame.id);
     if (frame.ok === true) {
       entry.resolve(frame.value);
     } else {
-      const e = (frame.error ?? {}) as { code?: string; message?: string };
-      const error = new GuestError(
-        e.code ?? "INTERNAL_ERROR",
-        e.message ?? "The host refused the call.",
-        "ToolError",
+      const e = (frame.error && typeof frame.error === "object" ? frame.error : {}) as {
+        code?: unknown;
+        message?: unknown;
+      };
+      entry.reject(
+        new GuestError(
+          typeof e.code === "string" ? e.code : "INTERNAL_ERROR",
+          typeof e.message === "string" ? e.message : "The host refused the call.",
+          "ToolError",
+        ),
       );
-      entry.reject(error);
     }
   }
 
@@ -406,20 +740,25 @@ export function guestMain(host: GuestHost): GuestEndpoint {
     receive(line: string): void {
       let frame: Record<string, unknown>;
       try {
-        frame = JSON.parse(line);
+        frame = parse(line);
       } catch {
         return;
       }
+      if (!frame || typeof frame !== "object") return;
       if (frame.t === "run") start(frame);
       else if (frame.t === "result") settle(frame);
     },
     reportUncaught(error: unknown): void {
-      if (current && !current.finished) {
-        log("error", [`Uncaught (outside the program's await chain): ${inspect(error, 0)}`]);
+      const run = current;
+      if (run && !run.finished) {
+        log(run, "error", [`Uncaught (outside the program's await chain): ${inspect(error, 0)}`]);
       }
     },
     busy(): boolean {
       return current !== undefined && !current.finished;
+    },
+    clean(): boolean {
+      return realmClean && (current === undefined || current.finished);
     },
   };
 }

@@ -1,74 +1,208 @@
-import type { GuestEndpoint, GuestHost } from "./guest-main.js";
+import type { NodeRealmApi } from "./node-guest-realm.js";
+
+/** How a Node runner treats programs. */
+export interface NodeGuestRunnerOptions {
+  /**
+   * Give programs Node's globals (`process`, `require`, `Buffer`, ...). Programs can then reach
+   * the runner itself, so a sandbox that sets this must not reuse the runner after a run.
+   */
+  nodeApis: boolean;
+}
 
 /**
- * The runner around the prelude in any Node process (process sandbox, containers): frames
- * in on stdin, frames out on stdout. Shipped as source text like the prelude, so it must be
+ * The runner around the prelude in a Node process (process sandbox, containers): frames in
+ * on stdin, frames out on stdout. Shipped as source text with the prelude, so it must be
  * self-contained.
+ *
+ * Programs run in a realm of their own (a `vm` context) that holds nothing of the runner's:
+ * no `process`, no pipe, no module loader; the runner and the realm exchange only strings
+ * and numbers. The runner acknowledges each run frame (`started`) before the program starts,
+ * so the host can tell a runner still busy with an earlier program from one that took the
+ * job. Frames leave in one write after the realm's microtasks have drained, and a run ends
+ * only when the prelude says so: a program that keeps its realm busy after returning never
+ * gets its result out and runs into the host's deadline. A realm the prelude reports unclean
+ * (its globals could not be put back) is replaced before the next run.
  */
-export function nodeGuestRunner(prelude: (host: GuestHost) => GuestEndpoint): void {
-  // biome-ignore lint/suspicious/noExplicitAny: process is reached through globalThis on purpose.
-  const proc = (globalThis as any).process;
-  const stdout = proc.stdout;
-  // Timers a run leaves behind are cleared when it ends (the wasm runner drops them too): a
-  // callback firing between runs has no deadline over it, and one that spins would make the
-  // session's next execution time out instead.
-  // biome-ignore lint/suspicious/noExplicitAny: the guest's global object is untyped by nature.
+export function nodeGuestRunner(
+  preludeSource: string,
+  realmSource: string,
+  options: NodeGuestRunnerOptions,
+): void {
+  // biome-ignore lint/suspicious/noExplicitAny: process and the vm module are reached untyped on purpose.
   const g = globalThis as any;
-  const live = new Map<unknown, (handle: unknown) => void>();
-  for (const [setName, clearName, repeats] of [
-    ["setTimeout", "clearTimeout", false],
-    ["setInterval", "clearInterval", true],
-    ["setImmediate", "clearImmediate", false],
-  ] as const) {
-    const set = g[setName];
-    const clear = g[clearName];
-    if (typeof set !== "function" || typeof clear !== "function") continue;
-    const wrapped = function (this: unknown, fn: unknown, ...rest: unknown[]) {
-      let handle: unknown;
-      const callback =
-        typeof fn === "function" && !repeats
-          ? function (this: unknown, ...args: unknown[]) {
-              live.delete(handle);
-              return (fn as (...a: unknown[]) => unknown).apply(this, args);
-            }
-          : fn;
-      handle = set.call(this, callback, ...rest);
-      live.set(handle, (h) => clear.call(undefined, h));
-      return handle;
-    };
-    // util.promisify(setTimeout) and friends keep working.
-    for (const key of Object.getOwnPropertySymbols(set)) {
-      Object.defineProperty(wrapped, key, { value: set[key], configurable: true, writable: true });
-    }
-    g[setName] = wrapped;
-    g[clearName] = function (this: unknown, handle: unknown) {
-      live.delete(handle);
-      return clear.call(this, handle);
-    };
-  }
-  let endpoint: GuestEndpoint | undefined;
-  endpoint = prelude({
-    engine: `node ${proc.version}`,
-    send: (line: string) => {
-      stdout.write(`${line}\n`);
-      // The frame that ends a run (done, error) leaves the prelude idle: drop its timers.
-      if (live.size > 0 && endpoint !== undefined && !endpoint.busy()) {
-        const pending = [...live];
-        live.clear();
-        for (const [handle, clearIt] of pending) clearIt(handle);
-      }
-    },
-  });
-  const ready = endpoint;
-  proc.on("unhandledRejection", (reason: unknown) => ready.reportUncaught(reason));
-  proc.on("uncaughtException", (error: unknown) => ready.reportUncaught(error));
-  // A program must not reach the runner's pipes or Node's module system by accident.
-  for (const name of ["require", "module", "exports", "__filename", "__dirname"]) {
+  const proc = g.process;
+  // biome-ignore lint/suspicious/noExplicitAny: see above.
+  const vm: any = proc.getBuiltinModule("node:vm");
+  const stdout = proc.stdout;
+  const engine = `node ${proc.version}`;
+  const requireFn = g.require;
+  // No signalling primitive: Node's only ways to signal another process are these two.
+  for (const name of ["kill", "_kill"]) {
     try {
-      // biome-ignore lint/suspicious/noExplicitAny: clearing globals.
-      delete (globalThis as any)[name];
+      delete proc[name];
     } catch {}
   }
+  for (const name of ["require", "module", "exports", "__filename", "__dirname"]) {
+    try {
+      delete g[name];
+    } catch {}
+  }
+
+  // import() in a realm without a loader rejects with an error of the runner's realm (a way
+  // out); this one rejects with an error of the program's own realm.
+  let realmError: ((message: string) => unknown) | undefined;
+  const importModuleDynamically = options.nodeApis
+    ? vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER
+    : () => {
+        throw realmError?.("import() is not available in the sandbox: use the tools it offers.");
+      };
+
+  let api!: NodeRealmApi;
+  /** The run the realm is executing, by id. */
+  let active: string | undefined;
+  const timers = new Map<number, NodeJS.Timeout>();
+  let flushQueued = false;
+
+  function newRealm(): void {
+    const context = vm.createContext(vm.constants.DONT_CONTEXTIFY);
+    const evaluate = (source: string, filename: string) =>
+      new vm.Script(`(${source})`, { filename, importModuleDynamically }).runInContext(context);
+    realmError = evaluate("(message) => new TypeError(message)", "sandbox-realm-errors.js");
+    const setup = evaluate(realmSource, "sandbox-realm.js");
+    const prelude = evaluate(preludeSource, "sandbox-prelude.js");
+    // Only a realm that holds Node's APIs anyway may be handed a function of the runner's.
+    const notify = options.nodeApis ? scheduleFlush : undefined;
+    const made = setup(prelude, engine, options.nodeApis, notify) as NodeRealmApi;
+    if (options.nodeApis) {
+      // After the prelude froze the realm's built-ins, so that Node's own objects stay as
+      // they are. They last one run: a runner with Node's APIs serves one execution.
+      for (const key of Object.getOwnPropertyNames(g)) {
+        const timer = /^(set|clear)(Timeout|Interval|Immediate)$|^queueMicrotask$/.test(key);
+        if (key in context || timer) continue;
+        Object.defineProperty(context, key, Object.getOwnPropertyDescriptor(g, key)!);
+      }
+      context.require = requireFn;
+    }
+    // Taken once, now, before any program could replace them.
+    api = {
+      receive: made.receive,
+      fire: made.fire,
+      takeOutput: made.takeOutput,
+      takeTimerOps: made.takeTimerOps,
+      dropTimers: made.dropTimers,
+      reportUncaught: made.reportUncaught,
+      busy: made.busy,
+      clean: made.clean,
+    };
+  }
+
+  function write(text: string): void {
+    if (text.length > 0) stdout.write(text);
+  }
+
+  function scheduleFlush(): void {
+    if (flushQueued) return;
+    flushQueued = true;
+    // After the realm's microtasks: a program spinning on promises never lets this run.
+    setImmediate(flush);
+  }
+
+  function flush(): void {
+    flushQueued = false;
+    const run = active;
+    const output = String(api.takeOutput());
+    applyTimerOps(String(api.takeTimerOps()));
+    if (run === undefined) return; // nothing may leave between runs
+    write(output);
+    if (api.busy() !== true) endRun();
+  }
+
+  function endRun(): void {
+    active = undefined;
+    for (const timer of timers.values()) clearTimeout(timer);
+    timers.clear();
+    api.dropTimers();
+    if (api.clean() !== true) {
+      newRealm();
+      api.takeOutput(); // the fresh prelude's ready frame: the host has had one
+    }
+  }
+
+  function applyTimerOps(ops: string): void {
+    if (ops.length === 0) return;
+    for (const op of ops.split(";")) {
+      if (op.length === 0) continue;
+      const [id, delay, repeat] = op.split(",").map(Number) as [number, number, number];
+      if (delay < 0) {
+        const timer = timers.get(id);
+        if (timer) clearTimeout(timer);
+        timers.delete(id);
+        continue;
+      }
+      if (active === undefined) continue;
+      const ms = Math.min(Math.max(1, delay || 0), 2_147_483_647);
+      const fire = () => {
+        if (!repeat) timers.delete(id);
+        guarded(() => api.fire(id));
+        scheduleFlush();
+      };
+      timers.set(id, repeat ? setInterval(fire, ms) : setTimeout(fire, ms));
+    }
+  }
+
+  /** Calls into the realm; an exception there belongs to the program, never to the runner. */
+  function guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      try {
+        api.reportUncaught(error);
+      } catch {}
+    }
+  }
+
+  const RUN_PREFIX = '{"t":"run","id":';
+  function onLine(line: string): void {
+    if (line.startsWith(RUN_PREFIX)) {
+      let id: unknown;
+      try {
+        id = JSON.parse(line).id;
+      } catch {}
+      if (typeof id !== "string") return;
+      if (active !== undefined) {
+        // The host sends a run only after the last one ended: this runner is out of step.
+        proc.exit(3);
+      }
+      active = id;
+      stdout.write(`{"t":"started","run":${JSON.stringify(id)}}\n`);
+      guarded(() => api.receive(line));
+      scheduleFlush();
+      return;
+    }
+    if (active === undefined) return; // a late answer for a run that is over
+    guarded(() => api.receive(line));
+    scheduleFlush();
+  }
+
+  newRealm();
+  const ready = String(api.takeOutput());
+  // One run of a trivial program before the runner says it is ready, so that the first real
+  // execution does not pay for compiling the prelude's paths. Its frames are dropped.
+  guarded(() =>
+    api.receive('{"t":"run","id":"warm-up","code":"return 1","state":{},"servers":[],"limits":{}}'),
+  );
+  setImmediate(() => {
+    api.takeOutput();
+    api.takeTimerOps();
+    if (api.busy() === true || api.clean() !== true) newRealm();
+    api.takeOutput();
+    write(ready);
+  });
+  proc.on("unhandledRejection", (reason: unknown) => {
+    guarded(() => api.reportUncaught(reason));
+    scheduleFlush();
+  });
+
   let buffer = "";
   let scanFrom = 0;
   proc.stdin.setEncoding("utf8");
@@ -83,7 +217,7 @@ export function nodeGuestRunner(prelude: (host: GuestHost) => GuestEndpoint): vo
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + 1);
       scanFrom = 0;
-      if (line.length > 0) ready.receive(line);
+      if (line.length > 0) onLine(line);
     }
   });
   proc.stdin.on("end", () => proc.exit(0));

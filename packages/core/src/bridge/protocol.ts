@@ -33,6 +33,15 @@ export interface ReadyFrame {
   engine: string;
 }
 
+/**
+ * guest -> host: the runner took the run frame and starts the program. Sent by runners that
+ * acknowledge (the Node runner); until it comes, the program has not started.
+ */
+export interface StartedFrame {
+  t: "started";
+  run: string;
+}
+
 /** guest -> host: a request (tool call or discovery). */
 export type CallFrame = { t: "call"; id: number; run: string } & (
   | { kind: "tool"; server: string; tool: string; args: JsonValue; raw?: boolean }
@@ -61,7 +70,16 @@ export interface GuestErrorFrame {
   error: { code?: string; name?: string; message: string; stack?: string };
 }
 
-export type GuestFrame = ReadyFrame | CallFrame | LogFrame | DoneFrame | GuestErrorFrame;
+export type GuestFrame =
+  | ReadyFrame
+  | StartedFrame
+  | CallFrame
+  | LogFrame
+  | DoneFrame
+  | GuestErrorFrame;
+
+/** The deepest nesting a guest frame may have; the prelude refuses values deeper than 100. */
+export const MAX_FRAME_DEPTH = 128;
 
 const LOG_LEVELS = new Set(["log", "info", "warn", "error", "debug"]);
 
@@ -82,6 +100,9 @@ export function validateGuestFrame(frame: unknown): GuestFrame {
       if (typeof f.protocol !== "number") throw protocolError('"ready" frame needs "protocol"');
       str("engine");
       return f as unknown as ReadyFrame;
+    case "started":
+      str("run");
+      return f as unknown as StartedFrame;
     case "call": {
       if (typeof f.id !== "number" || !Number.isSafeInteger(f.id)) {
         throw protocolError('"call" frame needs an integer "id"');
@@ -126,6 +147,53 @@ export function validateGuestFrame(frame: unknown): GuestFrame {
     default:
       throw protocolError(`unknown frame type ${JSON.stringify(f.t)}`);
   }
+}
+
+/**
+ * Parses one guest line as a frame: refuses nesting deeper than MAX_FRAME_DEPTH before
+ * parsing (a deep value would overflow the host's stack wherever it is walked), then
+ * validates. Throws BRIDGE_PROTOCOL_ERROR.
+ */
+export function parseGuestFrame(line: string): GuestFrame {
+  const depth = jsonDepthOver(line, MAX_FRAME_DEPTH);
+  if (depth) {
+    throw new OptimizerError(
+      ErrorCodes.BRIDGE_PROTOCOL_ERROR,
+      `The sandbox sent a frame nested deeper than ${MAX_FRAME_DEPTH} levels. Return flatter data.`,
+      { details: { maxDepth: MAX_FRAME_DEPTH } },
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    const detail = line.length > 120 ? `${line.slice(0, 120)}…` : line;
+    throw new OptimizerError(
+      ErrorCodes.BRIDGE_PROTOCOL_ERROR,
+      `The sandbox wrote something that is not a bridge frame: ${JSON.stringify(detail)}. Programs must not write to stdout directly; use console.log.`,
+    );
+  }
+  return validateGuestFrame(parsed);
+}
+
+/** Whether a JSON text nests arrays and objects deeper than `max` (strings are skipped). */
+export function jsonDepthOver(text: string, max: number): boolean {
+  // Cheap exit: a text with fewer brackets than the limit cannot be too deep.
+  if (text.length <= max) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
 }
 
 /** Codes a guest may report by itself; tool-call codes are honoured only if the host sent them. */

@@ -9,6 +9,18 @@ export {
   sampleToolCallRecord,
 } from "./describe-audit-sink.js";
 export { describePiiDetector, PII_SAMPLES } from "./describe-pii-detector.js";
+export { describeHostileFrames, hostileFramesTests } from "./describe-hostile-frames.js";
+export { describeHostileRuns, hostileRunsTests } from "./describe-hostile-runs.js";
+export {
+  describeHostileSignals,
+  hostileSignalsTests,
+  processGroupOf,
+} from "./describe-hostile-signals.js";
+export {
+  describePeerIsolation,
+  PEER_RUNS,
+  peerIsolationTests,
+} from "./describe-peer-isolation.js";
 export { type DescribeSandboxOptions, describeSandbox } from "./describe-sandbox.js";
 export {
   type DescribeSessionStoreOptions,
@@ -18,3 +30,11 @@ export { describeTokenizer } from "./describe-tokenizer.js";
 export { type DescribeUpstreamOptions, describeUpstream } from "./describe-upstream.js";
 export { freePort } from "./free-port.js";
 export { oldNodeBinary } from "./old-node.js";
+export {
+  describeHostile,
+  expectOutcomeOrTypedError,
+  type HostileKit,
+  type HostileSuiteOptions,
+  hostileHost,
+  hostileKit,
+} from "./hostile-kit.js";

@@ -36,7 +36,9 @@ export class ProcessRunner {
     this.child = spawn(spec.command, spec.args, {
       env: {},
       stdio: ["pipe", "pipe", "pipe"],
-      detached: false,
+      // A session and process group of its own: `kill(0, ...)` from the guest reaches only
+      // the runner (and its unshare parent), never the host's group.
+      detached: true,
       windowsHide: true,
     });
     let settleReady: (error?: OptimizerError) => void = () => {};
@@ -146,9 +148,7 @@ export class ProcessRunner {
     if (this.dead) return;
     this.dead = true;
     this.stopWatchdog();
-    try {
-      this.child.kill("SIGKILL");
-    } catch {}
+    killGroup(this.child);
   }
 
   /** Kills and waits until the process and its pipes are gone. */
@@ -198,6 +198,19 @@ export class ProcessRunner {
     if (this.watchdog) clearInterval(this.watchdog);
     this.watchdog = undefined;
   }
+}
+
+/** SIGKILL to the runner's own process group (unshare and node), else to the child alone. */
+function killGroup(child: ChildProcess): void {
+  if (child.pid !== undefined && process.platform !== "win32") {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+      return;
+    } catch {}
+  }
+  try {
+    child.kill("SIGKILL");
+  } catch {}
 }
 
 const PAGE_SIZE = 4096;
