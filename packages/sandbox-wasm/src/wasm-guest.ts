@@ -6,10 +6,12 @@ import {
   type SandboxJob,
   type SandboxOutcome,
 } from "@mcp-optimizer/core";
-import type { WasmerEngineHost } from "./engine-host.js";
+import type { GuestThread } from "./guest-thread.js";
 
 /** Bytes of a line's start kept to recognise frames the guest ends a run with. */
 const HEAD_BYTES = 512;
+
+const decoder = new TextDecoder();
 
 export interface WasmGuestOptions {
   /** The mode name put in outcomes. */
@@ -18,25 +20,19 @@ export interface WasmGuestOptions {
   startTimeoutMs: number;
   /** How long a guest gets to stop by itself before it is killed, ms. */
   killGraceMs: number;
-  /**
-   * Called when a busy guest is killed: Wasmer reports it ended, but a guest that spins
-   * without system calls keeps its worker thread running, so its engine process must go.
-   */
-  onTaint: (guest: WasmGuest) => void;
 }
 
 type State = "starting" | "idle" | "busy" | "dead";
 
 /**
- * One QuickJS guest in an engine process: a long-lived instance of the runner that keeps its
- * JavaScript context (the session's globals) between runs. It runs one job at a time and
- * knows when the runner has finished a run (its done or error frame), so an abandoned run can
- * be finished by the runner (cancel) instead of killing the guest.
+ * One QuickJS guest: an instance of the runner on a guest thread, serving one session. It
+ * runs one job at a time and knows when the runner has finished a run (its done or error
+ * frame), so an abandoned run can be finished by the runner (cancel) instead of killing the
+ * guest. Killing it ends its thread and nothing else.
  */
 export class WasmGuest {
   readonly ready: Promise<void>;
   private state: State = "starting";
-  private readonly gid: number;
   private bridge: BridgeRun | undefined;
   /** The run the guest is busy with (possibly abandoned by the host already). */
   private busyRun: string | undefined;
@@ -48,11 +44,13 @@ export class WasmGuest {
   private deathError: OptimizerError | undefined;
   private stderrTail = "";
   private retireWhenIdle = false;
+  /** Ended by release(): the runner exits by itself and its thread may serve a fresh guest. */
+  private releasing = false;
   private readonly deathHooks: ((guest: WasmGuest) => void)[] = [];
   private settleReady!: (error?: OptimizerError) => void;
 
   constructor(
-    readonly engine: WasmerEngineHost,
+    readonly thread: GuestThread,
     boot: string,
     private readonly options: WasmGuestOptions,
   ) {
@@ -73,8 +71,8 @@ export class WasmGuest {
       () => clearTimeout(startTimer),
       () => clearTimeout(startTimer),
     );
-    this.gid = engine.startGuest(boot, {
-      stdout: (data) => this.onStdout(data),
+    thread.start(boot, {
+      stdout: (data) => this.onStdout(decoder.decode(data)),
       stderr: (data) => {
         if (this.stderrTail.length < 4096) this.stderrTail += data;
       },
@@ -87,7 +85,7 @@ export class WasmGuest {
   }
 
   get isIdle(): boolean {
-    return this.state === "idle";
+    return this.state === "idle" && !this.releasing;
   }
 
   get isBusy(): boolean {
@@ -135,7 +133,7 @@ export class WasmGuest {
             new OptimizerError(ErrorCodes.SANDBOX_CRASHED, "The wasm guest is gone.")
           );
         }
-        this.engine.write(this.gid, data.startsWith('{"t":"run"') ? limits + data : data);
+        this.thread.write(data.startsWith('{"t":"run"') ? limits + data : data);
       },
       onAbort: (error) => this.onAbort(job.id, error),
     });
@@ -151,19 +149,32 @@ export class WasmGuest {
     );
   }
 
-  /** Ends the guest: Wasmer's kill first, the engine process if that does not work. */
+  /** Ends the guest at once, whatever it is doing: its thread is terminated. */
   kill(error?: OptimizerError): void {
     if (this.state === "dead") return;
     if (error && !this.deathError) this.deathError = error;
-    if (this.state === "busy") this.options.onTaint(this);
-    this.engine.killGuest(this.gid);
-    if (!this.killTimer) {
-      this.killTimer = setTimeout(() => {
-        // The guest spins without system calls: only the process can stop it.
-        if (this.state !== "dead") this.engine.kill(this.deathError);
-      }, this.options.killGraceMs);
-      this.killTimer.unref();
+    this.thread.terminate(this.deathError);
+  }
+
+  /**
+   * Ends an idle guest cleanly: its input is closed, the runner returns, and its thread is
+   * free for a fresh guest. A guest that is not idle is killed instead.
+   */
+  release(): void {
+    if (this.state === "dead" || this.releasing) return;
+    if (this.state !== "idle") {
+      this.kill();
+      return;
     }
+    this.releasing = true;
+    this.thread.end();
+    this.killTimer = setTimeout(() => this.kill(), this.options.killGraceMs);
+    this.killTimer.unref();
+  }
+
+  /** Whether the guest ended by release() and its thread is free. */
+  get releasedCleanly(): boolean {
+    return this.state === "dead" && this.releasing && this.thread.free;
   }
 
   private onAbort(runId: string, error: OptimizerError): void {
@@ -174,7 +185,7 @@ export class WasmGuest {
     }
     // A timeout: the runner may be waiting for a reply that never comes, or spinning in a
     // built-in. Ask it to give the run up; if it has not within the grace period, kill it.
-    this.engine.write(this.gid, `${JSON.stringify({ t: "cancel", run: runId })}\n`);
+    this.thread.write(`${JSON.stringify({ t: "cancel", run: runId })}\n`);
     clearTimeout(this.graceTimer);
     this.graceTimer = setTimeout(() => {
       if (this.state === "busy" && this.busyRun === runId) this.kill(error);

@@ -13,10 +13,10 @@ import type { WasmGuest } from "./wasm-guest.js";
 import type { WasmSandbox } from "./wasm-sandbox.js";
 
 /**
- * One optimizer session on the wasm sandbox: a long-lived guest whose JavaScript globals
- * persist between executions. When the guest had to be replaced (killed after a deadline
- * overrun, after running out of memory, or with its engine process), the next execution gets
- * a fresh one: `state` carries over (the host sends it with every job), globals do not.
+ * One optimizer session on the wasm sandbox. It holds a guest only while it works: the first
+ * execution takes a fresh guest from the pool, later ones reuse it, and after `idleTimeoutMs`
+ * without work the guest is given back. `state` travels with every job, so nothing of the
+ * session lives in the guest in between.
  */
 export class WasmSandboxSession implements SandboxSession {
   readonly id: string;
@@ -34,38 +34,11 @@ export class WasmSandboxSession implements SandboxSession {
     this.id = sessionId ?? randomUUID();
   }
 
-  /** Takes a guest ahead of the first execution. */
-  async prepare(): Promise<void> {
-    try {
-      this.guest = await this.sandbox.acquire();
-      this.armIdleTimer();
-    } catch (error) {
-      this.sandbox.release(this);
-      this.closed = true;
-      throw error;
-    }
-  }
-
   execute(job: SandboxJob, host: SandboxHost): Promise<SandboxOutcome> {
     clearTimeout(this.idleTimer);
     return this.queue.run(async () => {
-      if (this.closed) {
-        throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "This sandbox session is closed.");
-      }
-      let guest = this.guest;
-      if (guest) await guest.whenIdle();
-      if (!guest?.isIdle) {
-        guest?.kill();
-        guest = await this.sandbox.acquire();
-        if (this.closed) {
-          guest.kill();
-          throw new OptimizerError(
-            ErrorCodes.SANDBOX_UNAVAILABLE,
-            "This sandbox session is closed.",
-          );
-        }
-        this.guest = guest;
-      }
+      this.assertOpen();
+      const guest = await this.guestForRun();
       const memoryMb = Math.max(8, Math.min(job.limits.maxMemoryMb, this.memoryMb));
       try {
         return await guest.run(job, host, memoryMb);
@@ -77,25 +50,51 @@ export class WasmSandboxSession implements SandboxSession {
     });
   }
 
-  /** An idle guest holds ~20 MB: stop it after idleTimeoutMs without work. */
+  /** The session's guest, once it can take a job; a fresh one when it has none or it died. */
+  private async guestForRun(): Promise<WasmGuest> {
+    let guest = this.guest;
+    if (guest) await guest.whenIdle();
+    if (guest?.isIdle) return guest;
+    guest?.kill();
+    this.guest = undefined;
+    guest = await this.sandbox.acquire();
+    if (this.closed) {
+      this.sandbox.giveBack(guest);
+      this.assertOpen();
+    }
+    this.guest = guest;
+    return guest;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) {
+      throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "This sandbox session is closed.");
+    }
+  }
+
+  /** An idle session holds no guest: give it back after idleTimeoutMs without work. */
   private armIdleTimer(): void {
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       if (this.queue.size > 0 || this.closed) return;
-      this.guest?.kill();
-      this.guest = undefined;
+      this.giveBackGuest();
     }, this.idleTimeoutMs);
     this.idleTimer.unref();
+  }
+
+  private giveBackGuest(): void {
+    const guest = this.guest;
+    this.guest = undefined;
+    if (guest) this.sandbox.giveBack(guest);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.idleTimer);
-    this.sandbox.release(this);
+    this.sandbox.forget(this);
     await this.queue.run(async () => {});
-    this.guest?.kill();
-    this.guest = undefined;
+    this.giveBackGuest();
   }
 }
 

@@ -1,0 +1,290 @@
+/**
+ * A guest thread: a Node worker thread that runs QuickJS guests (instances of the engine
+ * module) one after another, each in its own WebAssembly instance with its own linear memory.
+ * The instance sees only the WASI functions below: stdin (frames from the host), stdout
+ * (frames to the host), stderr (diagnostics), two clocks and poll(). No file, no environment,
+ * no argument, no socket exists for it.
+ *
+ * The guest blocks this thread while it lives (it waits for input inside poll/read): input
+ * arrives on a MessagePort that is read synchronously (receiveMessageOnPort), and the host
+ * bumps a shared counter and wakes the thread with Atomics.notify. The host stops a guest
+ * that does not stop by itself by terminating this thread (V8 interrupts wasm code at loop
+ * back-edges and function entries, and Atomics.wait).
+ *
+ * Run directly by Node (also as TypeScript, by type stripping, in this package's tests), so it
+ * imports nothing of this package and uses no syntax that needs a TypeScript transform.
+ */
+import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
+import type { WorkerInbound, WorkerOutbound } from "./guest-messages.js";
+
+interface GuestWorkerData {
+  /** The compiled engine module (compiled once per host, shared by every thread). */
+  module: WebAssembly.Module;
+  /** Host -> guest: start requests, stdin data, end of input. */
+  input: import("node:worker_threads").MessagePort;
+  /** Bumped by the host after each message on `input`; the guest waits on it. */
+  signal: Int32Array;
+}
+
+/** stderr kept per guest: diagnostics only, never a channel. */
+const MAX_STDERR_BYTES = 64 * 1024;
+
+// WASI errno values (wasi_snapshot_preview1).
+const OK = 0;
+const EBADF = 8;
+const EINVAL = 28;
+const ENOSYS = 52;
+const ESPIPE = 70;
+
+const CLOCK_REALTIME = 0;
+const SUBSCRIPTION_BYTES = 48;
+const EVENT_BYTES = 32;
+const EVENTTYPE_CLOCK = 0;
+const EVENTTYPE_FD_READ = 1;
+const EVENTTYPE_FD_WRITE = 2;
+const SUBCLOCKFLAG_ABSTIME = 1;
+const EVENTRWFLAG_HANGUP = 1;
+const FILETYPE_CHARACTER_DEVICE = 2;
+
+const { module, input, signal } = workerData as GuestWorkerData;
+
+/** The guest called proc_exit: unwinds the wasm stack back to run(). */
+class ProcExit {
+  readonly code: number;
+  constructor(code: number) {
+    this.code = code;
+  }
+}
+
+function post(message: WorkerOutbound, transfer?: ArrayBuffer[]): void {
+  parentPort!.postMessage(message, transfer ?? []);
+}
+
+/** Runs one guest to its end; reports its output and its exit. */
+function run(instanceId: number, boot: string): void {
+  const inbox: Uint8Array[] = [];
+  let inboxOffset = 0;
+  let inboxBytes = 0;
+  let ended = false;
+  let stderrBytes = 0;
+  let memory: WebAssembly.Memory | undefined;
+  const encoder = new TextEncoder();
+
+  const take = (message: unknown): void => {
+    if (message === null) ended = true;
+    else if (typeof message === "string") {
+      const bytes = encoder.encode(message);
+      inbox.push(bytes);
+      inboxBytes += bytes.length;
+    }
+  };
+  /** Moves what the host sent into the inbox; waits up to `waitMs` (-1: no limit) for it. */
+  const pull = (waitMs: number): void => {
+    const until = waitMs < 0 ? Infinity : performance.now() + waitMs;
+    for (;;) {
+      const seen = Atomics.load(signal, 0);
+      let got = false;
+      for (let m = receiveMessageOnPort(input); m; m = receiveMessageOnPort(input)) {
+        take(m.message);
+        got = true;
+      }
+      if (got || inboxBytes > 0 || ended) return;
+      const left = until - performance.now();
+      if (left <= 0) return;
+      Atomics.wait(signal, 0, seen, left === Infinity ? undefined : Math.ceil(left));
+    }
+  };
+
+  const view = () => new DataView(memory!.buffer);
+  const bytes = () => new Uint8Array(memory!.buffer);
+
+  /** Copies inbox bytes into the guest's iovecs; returns the count. */
+  const readInto = (iovs: number, count: number): number => {
+    const v = view();
+    const mem = bytes();
+    let total = 0;
+    for (let i = 0; i < count && inbox.length > 0; i++) {
+      const ptr = v.getUint32(iovs + i * 8, true);
+      const len = v.getUint32(iovs + i * 8 + 4, true);
+      let off = 0;
+      while (off < len && inbox.length > 0) {
+        const chunk = inbox[0]!;
+        const n = Math.min(len - off, chunk.length - inboxOffset);
+        mem.set(chunk.subarray(inboxOffset, inboxOffset + n), ptr + off);
+        off += n;
+        inboxOffset += n;
+        if (inboxOffset === chunk.length) {
+          inbox.shift();
+          inboxOffset = 0;
+        }
+      }
+      total += off;
+    }
+    inboxBytes -= total;
+    return total;
+  };
+
+  const gather = (iovs: number, count: number): Uint8Array => {
+    const v = view();
+    let size = 0;
+    for (let i = 0; i < count; i++) size += v.getUint32(iovs + i * 8 + 4, true);
+    const out = new Uint8Array(size);
+    const mem = bytes();
+    let off = 0;
+    for (let i = 0; i < count; i++) {
+      const ptr = v.getUint32(iovs + i * 8, true);
+      const len = v.getUint32(iovs + i * 8 + 4, true);
+      out.set(mem.subarray(ptr, ptr + len), off);
+      off += len;
+    }
+    return out;
+  };
+
+  const nowNs = (clock: number): bigint =>
+    clock === CLOCK_REALTIME
+      ? BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6))
+      : process.hrtime.bigint();
+
+  const wasi: Record<string, (...args: never[]) => number> = {
+    args_sizes_get(argc: number, size: number) {
+      view().setUint32(argc, 0, true);
+      view().setUint32(size, 0, true);
+      return OK;
+    },
+    args_get: () => OK,
+    environ_sizes_get(count: number, size: number) {
+      view().setUint32(count, 0, true);
+      view().setUint32(size, 0, true);
+      return OK;
+    },
+    environ_get: () => OK,
+    clock_res_get(_clock: number, out: number) {
+      view().setBigUint64(out, 1000n, true);
+      return OK;
+    },
+    clock_time_get(clock: number, _precision: bigint, out: number) {
+      view().setBigUint64(out, nowNs(clock), true);
+      return OK;
+    },
+    fd_fdstat_get(fd: number, out: number) {
+      if (fd > 2) return EBADF;
+      const v = view();
+      v.setUint8(out, FILETYPE_CHARACTER_DEVICE);
+      v.setUint16(out + 2, 0, true);
+      v.setBigUint64(out + 8, 0xffffffffn, true);
+      v.setBigUint64(out + 16, 0n, true);
+      return OK;
+    },
+    fd_prestat_get: () => EBADF,
+    fd_close: (fd: number) => (fd <= 2 ? OK : EBADF),
+    fd_seek: (fd: number) => (fd <= 2 ? ESPIPE : EBADF),
+    fd_read(fd: number, iovs: number, count: number, nread: number) {
+      if (fd !== 0) return EBADF;
+      pull(-1);
+      view().setUint32(nread, readInto(iovs, count), true);
+      return OK;
+    },
+    fd_write(fd: number, iovs: number, count: number, nwritten: number) {
+      if (fd !== 1 && fd !== 2) return EBADF;
+      const data = gather(iovs, count);
+      view().setUint32(nwritten, data.length, true);
+      if (fd === 1) {
+        if (data.length > 0)
+          post({ op: "out", id: instanceId, data }, [data.buffer as ArrayBuffer]);
+      } else if (stderrBytes < MAX_STDERR_BYTES) {
+        stderrBytes += data.length;
+        post({ op: "err", id: instanceId, data: new TextDecoder().decode(data) });
+      }
+      return OK;
+    },
+    poll_oneoff(subs: number, events: number, count: number, nevents: number) {
+      if (count === 0) return EINVAL;
+      const v = view();
+      let timeoutMs = -1;
+      let clockSub = -1;
+      let readSub = -1;
+      let writeSub = -1;
+      for (let i = 0; i < count; i++) {
+        const at = subs + i * SUBSCRIPTION_BYTES;
+        const tag = v.getUint8(at + 8);
+        if (tag === EVENTTYPE_CLOCK) {
+          const clock = v.getUint32(at + 16, true);
+          const ns = v.getBigUint64(at + 24, true);
+          const absolute = (v.getUint16(at + 40, true) & SUBCLOCKFLAG_ABSTIME) !== 0;
+          const ms = Number(absolute ? ns - nowNs(clock) : ns) / 1e6;
+          if (timeoutMs < 0 || ms < timeoutMs) {
+            timeoutMs = Math.max(0, ms);
+            clockSub = i;
+          }
+        } else if (tag === EVENTTYPE_FD_READ && v.getUint32(at + 16, true) === 0) {
+          readSub = i;
+        } else if (tag === EVENTTYPE_FD_WRITE) {
+          writeSub = i;
+        }
+      }
+      if (writeSub < 0 && readSub >= 0) pull(timeoutMs);
+      let n = 0;
+      const event = (sub: number, type: number, available: number, flags: number) => {
+        const at = events + n * EVENT_BYTES;
+        v.setBigUint64(at, v.getBigUint64(subs + sub * SUBSCRIPTION_BYTES, true), true);
+        v.setUint16(at + 8, OK, true);
+        v.setUint8(at + 10, type);
+        v.setBigUint64(at + 16, BigInt(available), true);
+        v.setUint16(at + 24, flags, true);
+        n++;
+      };
+      if (writeSub >= 0) event(writeSub, EVENTTYPE_FD_WRITE, 0, 0);
+      if (readSub >= 0 && (inboxBytes > 0 || ended)) {
+        event(readSub, EVENTTYPE_FD_READ, inboxBytes, ended ? EVENTRWFLAG_HANGUP : 0);
+      }
+      if (n === 0 && clockSub >= 0) {
+        if (readSub < 0) Atomics.wait(signal, 1, 0, Math.ceil(timeoutMs)); // a plain sleep
+        event(clockSub, EVENTTYPE_CLOCK, 0, 0);
+      }
+      v.setUint32(nevents, n, true);
+      return OK;
+    },
+    proc_exit(code: number) {
+      throw new ProcExit(code);
+    },
+    random_get(buf: number, len: number) {
+      crypto.getRandomValues(bytes().subarray(buf, buf + len));
+      return OK;
+    },
+    sched_yield: () => OK,
+  };
+
+  // Anything else WASI offers (files, sockets, ...) does not exist for the guest.
+  const imports: Record<string, (...args: never[]) => number> = {};
+  for (const entry of WebAssembly.Module.imports(module)) {
+    if (entry.module === "wasi_snapshot_preview1" && entry.kind === "function") {
+      imports[entry.name] = wasi[entry.name] ?? (() => ENOSYS);
+    }
+  }
+
+  let code = 0;
+  let reason = "exited";
+  let message: string | undefined;
+  try {
+    const instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: imports });
+    memory = instance.exports.memory as WebAssembly.Memory;
+    take(boot);
+    (instance.exports._start as () => void)();
+  } catch (error) {
+    if (error instanceof ProcExit) code = error.code;
+    else {
+      code = -1;
+      reason = error instanceof WebAssembly.RuntimeError ? "trap" : "failed";
+      message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    }
+  }
+  post({ op: "exit", id: instanceId, code, reason, message });
+}
+
+// Between guests the thread waits in its event loop for the next start request; input meant
+// for a guest that has ended is dropped.
+input.on("message", (message: WorkerInbound | string | null) => {
+  if (message !== null && typeof message === "object" && message.op === "start") {
+    run(message.id, message.boot);
+  }
+});
