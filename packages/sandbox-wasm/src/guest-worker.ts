@@ -62,20 +62,20 @@ function post(message: WorkerOutbound, transfer?: ArrayBuffer[]): void {
 
 /** Runs one guest to its end; reports its output and its exit. */
 function run(instanceId: number, boot: string): void {
-  const inbox: Uint8Array[] = [];
-  let inboxOffset = 0;
-  let inboxBytes = 0;
+  /** What the host sent and the guest has not read yet. */
+  const inbox: string[] = [];
+  let inboxChars = 0;
   let ended = false;
   let stderrBytes = 0;
   let memory: WebAssembly.Memory | undefined;
   const encoder = new TextEncoder();
+  const stderrDecoder = new TextDecoder();
 
   const take = (message: unknown): void => {
     if (message === null) ended = true;
-    else if (typeof message === "string") {
-      const bytes = encoder.encode(message);
-      inbox.push(bytes);
-      inboxBytes += bytes.length;
+    else if (typeof message === "string" && message.length > 0) {
+      inbox.push(message);
+      inboxChars += message.length;
     }
   };
   /** Moves what the host sent into the inbox; waits up to `waitMs` (-1: no limit) for it. */
@@ -88,48 +88,64 @@ function run(instanceId: number, boot: string): void {
         take(m.message);
         got = true;
       }
-      if (got || inboxBytes > 0 || ended) return;
+      if (got || inboxChars > 0 || ended) return;
       const left = until - performance.now();
       if (left <= 0) return;
       Atomics.wait(signal, 0, seen, left === Infinity ? undefined : Math.ceil(left));
     }
   };
 
-  const view = () => new DataView(memory!.buffer);
-  const bytes = () => new Uint8Array(memory!.buffer);
+  // Views on the guest's memory, made again only when it grew (growing replaces the buffer).
+  let buffer: ArrayBuffer | undefined;
+  let dataView: DataView;
+  let byteView: Uint8Array;
+  const view = (): DataView => {
+    if (memory!.buffer !== buffer) {
+      buffer = memory!.buffer;
+      dataView = new DataView(buffer);
+      byteView = new Uint8Array(buffer);
+    }
+    return dataView;
+  };
+  const bytes = (): Uint8Array => {
+    view();
+    return byteView;
+  };
 
-  /** Copies inbox bytes into the guest's iovecs; returns the count. */
+  /** Encodes inbox text straight into the guest's iovecs; returns the byte count. */
   const readInto = (iovs: number, count: number): number => {
     const v = view();
     const mem = bytes();
     let total = 0;
     for (let i = 0; i < count && inbox.length > 0; i++) {
-      const ptr = v.getUint32(iovs + i * 8, true);
-      const len = v.getUint32(iovs + i * 8 + 4, true);
-      let off = 0;
-      while (off < len && inbox.length > 0) {
-        const chunk = inbox[0]!;
-        const n = Math.min(len - off, chunk.length - inboxOffset);
-        mem.set(chunk.subarray(inboxOffset, inboxOffset + n), ptr + off);
-        off += n;
-        inboxOffset += n;
-        if (inboxOffset === chunk.length) {
-          inbox.shift();
-          inboxOffset = 0;
-        }
+      let at = v.getUint32(iovs + i * 8, true);
+      const end = at + v.getUint32(iovs + i * 8 + 4, true);
+      while (at < end && inbox.length > 0) {
+        const text = inbox[0]!;
+        const { read, written } = encoder.encodeInto(text, mem.subarray(at, end));
+        if (written === 0) break; // the next character does not fit in what is left
+        at += written;
+        total += written;
+        inboxChars -= read;
+        if (read === text.length) inbox.shift();
+        else inbox[0] = text.slice(read);
       }
-      total += off;
     }
-    inboxBytes -= total;
     return total;
   };
 
+  /** The bytes of the guest's iovecs, in a buffer of their own. */
   const gather = (iovs: number, count: number): Uint8Array => {
     const v = view();
+    const mem = bytes();
+    if (count === 1)
+      return mem.slice(
+        v.getUint32(iovs, true),
+        v.getUint32(iovs, true) + v.getUint32(iovs + 4, true),
+      );
     let size = 0;
     for (let i = 0; i < count; i++) size += v.getUint32(iovs + i * 8 + 4, true);
     const out = new Uint8Array(size);
-    const mem = bytes();
     let off = 0;
     for (let i = 0; i < count; i++) {
       const ptr = v.getUint32(iovs + i * 8, true);
@@ -181,7 +197,8 @@ function run(instanceId: number, boot: string): void {
     fd_read(fd: number, iovs: number, count: number, nread: number) {
       if (fd !== 0) return EBADF;
       pull(-1);
-      view().setUint32(nread, readInto(iovs, count), true);
+      const n = readInto(iovs, count);
+      view().setUint32(nread, n, true);
       return OK;
     },
     fd_write(fd: number, iovs: number, count: number, nwritten: number) {
@@ -193,7 +210,7 @@ function run(instanceId: number, boot: string): void {
           post({ op: "out", id: instanceId, data }, [data.buffer as ArrayBuffer]);
       } else if (stderrBytes < MAX_STDERR_BYTES) {
         stderrBytes += data.length;
-        post({ op: "err", id: instanceId, data: new TextDecoder().decode(data) });
+        post({ op: "err", id: instanceId, data: stderrDecoder.decode(data, { stream: true }) });
       }
       return OK;
     },
@@ -234,8 +251,8 @@ function run(instanceId: number, boot: string): void {
         n++;
       };
       if (writeSub >= 0) event(writeSub, EVENTTYPE_FD_WRITE, 0, 0);
-      if (readSub >= 0 && (inboxBytes > 0 || ended)) {
-        event(readSub, EVENTTYPE_FD_READ, inboxBytes, ended ? EVENTRWFLAG_HANGUP : 0);
+      if (readSub >= 0 && (inboxChars > 0 || ended)) {
+        event(readSub, EVENTTYPE_FD_READ, inboxChars, ended ? EVENTRWFLAG_HANGUP : 0);
       }
       if (n === 0 && clockSub >= 0) {
         if (readSub < 0) Atomics.wait(signal, 1, 0, Math.ceil(timeoutMs)); // a plain sleep

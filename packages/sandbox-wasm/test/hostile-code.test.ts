@@ -1,4 +1,4 @@
-import { ErrorCodes, hasErrorCode, type SandboxSession } from "@mcp-optimizer/core";
+import { ErrorCodes, hasErrorCode, isErrorCode, type SandboxSession } from "@mcp-optimizer/core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createWasmSandbox, type WasmSandbox } from "../src/index.js";
 import { calls, host, job } from "./helpers.js";
@@ -21,8 +21,9 @@ describe("hostile code on the wasm sandbox", () => {
     await sandbox?.close();
   });
 
-  test("infinite loops (plain, in try/catch, in a regex) time out and the guest keeps its globals", async () => {
-    await run("globalThis.kept = 'still here'; return 1");
+  test("infinite loops (plain, in try/catch, in a regex) time out inside the guest", async () => {
+    await alive();
+    const guests = sandbox.counters.guestsStarted;
     for (const code of [
       "while (true) {}",
       "for (;;) { try { while (true) {} } catch (e) {} finally { continue } }",
@@ -37,7 +38,58 @@ describe("hostile code on the wasm sandbox", () => {
       expect(Date.now() - started).toBeLessThan(5_000);
     }
     // The interrupt handler stopped each loop inside the guest: no guest was replaced.
-    expect((await run("return kept")).value).toBe("still here");
+    await alive();
+    expect(sandbox.counters.guestsStarted).toBe(guests);
+  });
+
+  test("every execution starts in a fresh realm: globals, built-ins and prototypes are clean", async () => {
+    await run(`
+      globalThis.leftover = 1;
+      Object.prototype.polluted = "yes";
+      Array.prototype.map = () => "hijacked";
+      Promise.prototype.then = function () { for (;;) {} };
+      return 1;
+    `).catch(() => undefined);
+    const out = await run(
+      "return [typeof leftover, ({}).polluted ?? 'clean', [1, 2].map((x) => x * 2), await demo.echo({ ok: true })]",
+    );
+    expect(out.value).toEqual(["undefined", "clean", [2, 4], { ok: true }]);
+  });
+
+  test("a program that breaks what the prelude relies on fails alone; the next run is clean", async () => {
+    for (const code of [
+      "JSON.parse = () => { for (;;) {} }; return await demo.echo({ a: 1 })",
+      "JSON.stringify = () => '{'; return 1",
+      "Object.keys = null; String.prototype.slice = null; return { a: 1 }",
+      "globalThis.Promise = function () { throw new Error('no promises') }; return await demo.echo({})",
+    ]) {
+      const error = await run(code, { timeoutMs: 500 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // Whatever the broken run ends with, it is typed and it is the only one affected.
+      if (error !== undefined)
+        expect(hasErrorCode(error, (error as { code: never }).code)).toBe(true);
+      const started = Date.now();
+      expect((await run("return JSON.parse(JSON.stringify({ b: [1] }))")).value).toEqual({
+        b: [1],
+      });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    }
+  });
+
+  test("jobs a finished run leaves queued are dropped with its realm", async () => {
+    const started = Date.now();
+    expect((await run("(async () => { for (;;) await null })(); return 1")).value).toBe(1);
+    expect(
+      (
+        await run(
+          "Promise.resolve().then(function f() { return Promise.resolve().then(f) }); return 2",
+        )
+      ).value,
+    ).toBe(2);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await alive();
   });
 
   test("recursion that catches its own stack overflows is stopped too", async () => {

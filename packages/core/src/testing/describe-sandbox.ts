@@ -487,8 +487,12 @@ export function describeSandbox(
         const next = await run("return [typeof globalThis.tick, globalThis.tick]", {
           limits: { ...limits, timeoutMs: 5_000 },
         });
-        // Same guest (the global survived), and the interval never fired after the run.
-        expect(next.value).toEqual(["number", 0]);
+        // The interval never fired after the run: the global is still 0 where globals persist,
+        // or gone where every execution gets a fresh realm.
+        expect([
+          ["number", 0],
+          ["undefined", null],
+        ]).toContainEqual(next.value);
       },
       timeout,
     );
