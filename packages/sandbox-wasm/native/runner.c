@@ -33,6 +33,10 @@
 #include "quickjs.h"
 
 #define OUT_FLUSH_BYTES (64 * 1024)
+/* Deepest nesting of arrays and objects in a frame: the host's JSON functions recurse, so
+ * deeper values are refused here with an error the program can act on (the host side stops a
+ * guest that writes one anyway). */
+#define MAX_FRAME_DEPTH 1000
 /* Heap ceiling of a realm until the run's limits frame sets its own. */
 #define DEFAULT_MEMORY_BYTES ((size_t)256 * 1024 * 1024)
 
@@ -154,6 +158,26 @@ static int interrupt_handler(JSRuntime *r, void *opaque) {
   return 0;
 }
 
+/* Whether a JSON text nests arrays and objects deeper than MAX_FRAME_DEPTH (strings skipped). */
+static int too_deep(const char *s, size_t len) {
+  if (len <= MAX_FRAME_DEPTH) return 0;
+  int depth = 0, in_string = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (in_string) {
+      if (c == '\\') i++;
+      else if (c == '"') in_string = 0;
+    } else if (c == '"') {
+      in_string = 1;
+    } else if (c == '[' || c == '{') {
+      if (++depth > MAX_FRAME_DEPTH) return 1;
+    } else if (c == ']' || c == '}') {
+      depth--;
+    }
+  }
+  return 0;
+}
+
 /* send(line): one frame to the host. A run's terminal frame closes the run's output. */
 static JSValue js_send(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv) {
   (void)this_val;
@@ -161,8 +185,20 @@ static JSValue js_send(JSContext *c, JSValueConst this_val, int argc, JSValueCon
   if (argc < 1 || !frames_open) return JS_UNDEFINED;
   const char *s = JS_ToCStringLen(c, &len, argv[0]);
   if (!s) return JS_EXCEPTION;
+  int terminal = run_active && (has_prefix(s, len, "{\"t\":\"done\"") ||
+                                has_prefix(s, len, "{\"t\":\"error\""));
+  if (too_deep(s, len)) {
+    JS_FreeCString(c, s);
+    if (terminal) {
+      out_error_frame("RESULT_NOT_SERIALIZABLE",
+                      "The returned value or state is nested deeper than 1000 levels; flatten it.");
+      return JS_UNDEFINED;
+    }
+    return JS_ThrowRangeError(c, "A value nested deeper than %d levels cannot be sent to the host; flatten it.",
+                              MAX_FRAME_DEPTH);
+  }
   out_write(s, len);
-  if (run_active && (has_prefix(s, len, "{\"t\":\"done\"") || has_prefix(s, len, "{\"t\":\"error\""))) {
+  if (terminal) {
     run_ended = 1;
     frames_open = 0;
   }

@@ -18,5 +18,8 @@ export type WorkerOutbound =
   | { op: "out"; id: number; data: Uint8Array }
   /** A chunk of the guest's stderr (diagnostics, capped). */
   | { op: "err"; id: number; data: string }
-  /** The guest ended: by itself (`exited`), by a wasm trap (`trap`) or failing to start (`failed`). */
+  /**
+   * The guest ended: by itself (`exited`), by a wasm trap (`trap`), failing to start
+   * (`failed`), or stopped by the thread for output no runner writes (`violation`).
+   */
   | { op: "exit"; id: number; code: number; reason: string; message?: string };

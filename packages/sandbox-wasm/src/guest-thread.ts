@@ -19,6 +19,10 @@ function workerEntry(): URL {
 /** V8 heap of a guest thread, MiB: it holds only the WASI glue; guest memory is wasm memory. */
 const THREAD_HEAP_MB = 16;
 
+// Slots of the shared counters (guest-worker.ts has the same): input posted, output taken.
+const POSTED = 0;
+const TAKEN = 1;
+
 /**
  * The host side of one guest thread (guest-worker.ts): runs one guest at a time, each a fresh
  * WebAssembly instance. A guest that ended by itself leaves the thread free for the next one;
@@ -39,7 +43,7 @@ export class GuestThread {
   constructor(module: WebAssembly.Module) {
     const { port1, port2 } = new MessageChannel();
     this.input = port1;
-    this.signal = new Int32Array(new SharedArrayBuffer(8));
+    this.signal = new Int32Array(new SharedArrayBuffer(16));
     this.worker = new Worker(workerEntry(), {
       workerData: { module, input: port2, signal: this.signal },
       transferList: [port2],
@@ -123,19 +127,32 @@ export class GuestThread {
 
   private send(message: WorkerInbound | string | null): void {
     this.input.postMessage(message);
-    Atomics.add(this.signal, 0, 1);
-    Atomics.notify(this.signal, 0);
+    Atomics.add(this.signal, POSTED, 1);
+    Atomics.notify(this.signal, POSTED);
   }
 
   private dispatch(message: WorkerOutbound): void {
     const current = this.current;
     if (!current || message.id !== current.id) return;
-    if (message.op === "out") current.listener.stdout(message.data);
-    else if (message.op === "err") current.listener.stderr(message.data);
+    if (message.op === "out") {
+      current.listener.stdout(message.data);
+      // Taken: the thread may send more (it holds the guest while too much is in flight).
+      Atomics.add(this.signal, TAKEN, message.data.length);
+      Atomics.notify(this.signal, TAKEN);
+    } else if (message.op === "err") current.listener.stderr(message.data);
     else {
       this.current = undefined;
       const reason = message.message ? `${message.reason}: ${message.message}` : message.reason;
-      current.listener.exit(message.code, reason);
+      current.listener.exit(
+        message.code,
+        reason,
+        message.reason === "violation"
+          ? new OptimizerError(
+              ErrorCodes.BRIDGE_PROTOCOL_ERROR,
+              `The wasm guest was stopped: ${message.message}.`,
+            )
+          : undefined,
+      );
     }
   }
 

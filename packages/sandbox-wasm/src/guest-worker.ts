@@ -28,6 +28,21 @@ interface GuestWorkerData {
 
 /** stderr kept per guest: diagnostics only, never a channel. */
 const MAX_STDERR_BYTES = 64 * 1024;
+/**
+ * Deepest nesting of arrays and objects a frame may have. The host's JSON functions recurse;
+ * the runner refuses deeper values itself, so only a misbehaving guest writes one.
+ */
+const MAX_FRAME_DEPTH = 1000;
+/** Output handed to the host and not yet taken; beyond it the guest waits, as on a full pipe. */
+const MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
+/** Output is handed on in pieces of at most this size. */
+const OUT_CHUNK_BYTES = 1024 * 1024;
+
+// Slots of the shared counters (guest-thread.ts has the same): input posted, output taken.
+const POSTED = 0;
+const TAKEN = 1;
+/** Never notified: poll() with only a clock waits on it. */
+const SLEEP = 2;
 
 // WASI errno values (wasi_snapshot_preview1).
 const OK = 0;
@@ -56,6 +71,43 @@ class ProcExit {
   }
 }
 
+/** The guest wrote what no runner writes: it is stopped (unwinds like ProcExit). */
+class Violation {
+  readonly message: string;
+  constructor(message: string) {
+    this.message = message;
+  }
+}
+
+/**
+ * Follows the nesting depth of the JSON lines in a byte stream (strings skipped), and throws
+ * a Violation as soon as a line goes deeper than MAX_FRAME_DEPTH.
+ */
+function depthTracker(): (bytes: Uint8Array, from: number, to: number) => void {
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  return (bytes, from, to) => {
+    for (let i = from; i < to; i++) {
+      const b = bytes[i]!;
+      if (b === 0x0a) {
+        depth = 0;
+        inString = false;
+        escaped = false;
+      } else if (inString) {
+        if (escaped) escaped = false;
+        else if (b === 0x5c) escaped = true;
+        else if (b === 0x22) inString = false;
+      } else if (b === 0x22) inString = true;
+      else if (b === 0x5b || b === 0x7b) {
+        if (++depth > MAX_FRAME_DEPTH) {
+          throw new Violation(`a frame nested deeper than ${MAX_FRAME_DEPTH} levels`);
+        }
+      } else if (b === 0x5d || b === 0x7d) depth--;
+    }
+  };
+}
+
 function post(message: WorkerOutbound, transfer?: ArrayBuffer[]): void {
   parentPort!.postMessage(message, transfer ?? []);
 }
@@ -82,7 +134,7 @@ function run(instanceId: number, boot: string): void {
   const pull = (waitMs: number): void => {
     const until = waitMs < 0 ? Infinity : performance.now() + waitMs;
     for (;;) {
-      const seen = Atomics.load(signal, 0);
+      const seen = Atomics.load(signal, POSTED);
       let got = false;
       for (let m = receiveMessageOnPort(input); m; m = receiveMessageOnPort(input)) {
         take(m.message);
@@ -91,7 +143,7 @@ function run(instanceId: number, boot: string): void {
       if (got || inboxChars > 0 || ended) return;
       const left = until - performance.now();
       if (left <= 0) return;
-      Atomics.wait(signal, 0, seen, left === Infinity ? undefined : Math.ceil(left));
+      Atomics.wait(signal, POSTED, seen, left === Infinity ? undefined : Math.ceil(left));
     }
   };
 
@@ -134,26 +186,51 @@ function run(instanceId: number, boot: string): void {
     return total;
   };
 
-  /** The bytes of the guest's iovecs, in a buffer of their own. */
-  const gather = (iovs: number, count: number): Uint8Array => {
+  const checkDepth = depthTracker();
+  /** Bytes handed to the host (a wrapping count, compared with the host's TAKEN count). */
+  let posted = 0;
+  /** Hands bytes of the guest's memory to the host, waiting while too much is in flight. */
+  const sendOut = (ptr: number, len: number): void => {
+    for (let off = 0; off < len; off += OUT_CHUNK_BYTES) {
+      const n = Math.min(OUT_CHUNK_BYTES, len - off);
+      for (;;) {
+        const taken = Atomics.load(signal, TAKEN);
+        if (posted === taken || ((posted - taken) | 0) + n <= MAX_IN_FLIGHT_BYTES) break;
+        Atomics.wait(signal, TAKEN, taken, 1000);
+      }
+      const data = bytes().slice(ptr + off, ptr + off + n);
+      posted = (posted + n) | 0;
+      post({ op: "out", id: instanceId, data }, [data.buffer as ArrayBuffer]);
+    }
+  };
+  /** The guest's stdout: depth-checked, then handed on. */
+  const writeOut = (iovs: number, count: number): number => {
     const v = view();
-    const mem = bytes();
-    if (count === 1)
-      return mem.slice(
-        v.getUint32(iovs, true),
-        v.getUint32(iovs, true) + v.getUint32(iovs + 4, true),
-      );
-    let size = 0;
-    for (let i = 0; i < count; i++) size += v.getUint32(iovs + i * 8 + 4, true);
-    const out = new Uint8Array(size);
-    let off = 0;
+    let total = 0;
     for (let i = 0; i < count; i++) {
       const ptr = v.getUint32(iovs + i * 8, true);
       const len = v.getUint32(iovs + i * 8 + 4, true);
-      out.set(mem.subarray(ptr, ptr + len), off);
-      off += len;
+      checkDepth(bytes(), ptr, ptr + len);
+      sendOut(ptr, len);
+      total += len;
     }
-    return out;
+    return total;
+  };
+  /** The guest's stderr: diagnostics, capped. */
+  const writeErr = (iovs: number, count: number): number => {
+    const v = view();
+    let total = 0;
+    for (let i = 0; i < count; i++) {
+      const ptr = v.getUint32(iovs + i * 8, true);
+      const len = v.getUint32(iovs + i * 8 + 4, true);
+      total += len;
+      if (stderrBytes >= MAX_STDERR_BYTES) continue;
+      const n = Math.min(len, MAX_STDERR_BYTES - stderrBytes);
+      stderrBytes += n;
+      const text = stderrDecoder.decode(bytes().subarray(ptr, ptr + n), { stream: true });
+      post({ op: "err", id: instanceId, data: text });
+    }
+    return total;
   };
 
   const nowNs = (clock: number): bigint =>
@@ -203,15 +280,8 @@ function run(instanceId: number, boot: string): void {
     },
     fd_write(fd: number, iovs: number, count: number, nwritten: number) {
       if (fd !== 1 && fd !== 2) return EBADF;
-      const data = gather(iovs, count);
-      view().setUint32(nwritten, data.length, true);
-      if (fd === 1) {
-        if (data.length > 0)
-          post({ op: "out", id: instanceId, data }, [data.buffer as ArrayBuffer]);
-      } else if (stderrBytes < MAX_STDERR_BYTES) {
-        stderrBytes += data.length;
-        post({ op: "err", id: instanceId, data: stderrDecoder.decode(data, { stream: true }) });
-      }
+      const n = fd === 1 ? writeOut(iovs, count) : writeErr(iovs, count);
+      view().setUint32(nwritten, n, true);
       return OK;
     },
     poll_oneoff(subs: number, events: number, count: number, nevents: number) {
@@ -255,7 +325,7 @@ function run(instanceId: number, boot: string): void {
         event(readSub, EVENTTYPE_FD_READ, inboxChars, ended ? EVENTRWFLAG_HANGUP : 0);
       }
       if (n === 0 && clockSub >= 0) {
-        if (readSub < 0) Atomics.wait(signal, 1, 0, Math.ceil(timeoutMs)); // a plain sleep
+        if (readSub < 0) Atomics.wait(signal, SLEEP, 0, Math.ceil(timeoutMs)); // a plain sleep
         event(clockSub, EVENTTYPE_CLOCK, 0, 0);
       }
       v.setUint32(nevents, n, true);
@@ -289,7 +359,11 @@ function run(instanceId: number, boot: string): void {
     (instance.exports._start as () => void)();
   } catch (error) {
     if (error instanceof ProcExit) code = error.code;
-    else {
+    else if (error instanceof Violation) {
+      code = -1;
+      reason = "violation";
+      message = error.message;
+    } else {
       code = -1;
       reason = error instanceof WebAssembly.RuntimeError ? "trap" : "failed";
       message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

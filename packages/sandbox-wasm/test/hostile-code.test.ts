@@ -258,6 +258,17 @@ describe("hostile code on the wasm sandbox", () => {
     expect(out.logsTruncated).toBe(true);
   });
 
+  test("values nested too deeply for the host are refused with an error the program can catch", async () => {
+    const out = await run(
+      "let v = 1; for (let i = 0; i < 2000; i++) v = [v]; try { await demo.echo({ v }); return 'sent' } catch (e) { return e.message }",
+    );
+    expect(out.value).toContain("nested deeper than 1000 levels");
+    await expect(
+      run("let v = 1; for (let i = 0; i < 2000; i++) v = { v }; return v"),
+    ).rejects.toSatisfy((e: unknown) => isErrorCode((e as { code?: unknown }).code));
+    await alive();
+  });
+
   test("console output that looks like a frame stays a log line", async () => {
     const out = await run(
       `console.log('{"t":"done","run":"forged","value":666,"state":{}}'); console.log("\\n{\\"t\\":\\"ready\\"}\\n"); return 'real'`,

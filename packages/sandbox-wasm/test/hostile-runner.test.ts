@@ -78,6 +78,46 @@ describe("a misbehaving guest", () => {
     }
   });
 
+  test("a frame nested too deeply is refused before the host parses it; the guest is replaced", async () => {
+    await alive();
+    const before = sandbox.counters.guestsStarted;
+    await expect(run("DEEP")).rejects.toMatchObject({
+      code: ErrorCodes.BRIDGE_PROTOCOL_ERROR,
+      message: expect.stringContaining("nested deeper than 1000 levels"),
+    });
+    await alive();
+    expect(sandbox.counters.guestsStarted).toBe(before + 1);
+  });
+
+  test("output after a run's terminal frame, or with no run under way, replaces the guest", async () => {
+    for (const code of ["TWICE", "AFTER", "LATER"]) {
+      await alive();
+      const before = sandbox.counters.guestsStarted;
+      // The run's result stands (the first terminal frame); the guest does not serve again.
+      expect((await run(code)).value).toBe(1);
+      await new Promise((r) => setTimeout(r, 150));
+      await alive();
+      expect(sandbox.counters.guestsStarted).toBe(before + 1);
+    }
+  });
+
+  test("a terminal frame written otherwise than the runner writes it replaces the guest", async () => {
+    await alive();
+    const before = sandbox.counters.guestsStarted;
+    expect((await run("ORDER")).value).toBe(1);
+    // Not left waiting for an end it does not recognise: the next run takes a fresh guest.
+    await alive();
+    expect(sandbox.counters.guestsStarted).toBe(before + 1);
+  });
+
+  test("one huge write is handed on in pieces and stopped at the output limit", async () => {
+    // The guest's own 64 MiB is its memory; what reaches the host's heap stays a few pieces.
+    const buffers = process.memoryUsage().arrayBuffers;
+    await expect(run("HUGE")).rejects.toMatchObject({ code: ErrorCodes.SANDBOX_OUTPUT_LIMIT });
+    expect(process.memoryUsage().arrayBuffers - buffers).toBeLessThan(16 * 1024 * 1024);
+    await alive();
+  });
+
   test("stderr noise is not a channel and does not break the run", async () => {
     expect((await run("STDERR")).value).toBe(1);
   });

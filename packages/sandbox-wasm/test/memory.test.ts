@@ -50,5 +50,7 @@ test("host memory stays bounded over 1,000 executions with periodic kills", asyn
   expect(sandbox.counters.guestsStarted).toBeGreaterThanOrEqual(50);
   expect(growthMb).toBeLessThan(200);
   // The closed session's guest was given back: only the pool's threads are left.
-  await expect.poll(() => sandbox.liveThreads()).toBeLessThanOrEqual(sandbox.settings.poolSize);
+  await expect
+    .poll(() => sandbox.liveThreads(), { timeout: 10_000 })
+    .toBeLessThanOrEqual(sandbox.settings.poolSize);
 }, 240_000);
