@@ -22,6 +22,8 @@ export interface WasmGuestOptions {
   startTimeoutMs: number;
   /** How long a guest gets to stop by itself before it is killed, ms. */
   killGraceMs: number;
+  /** Called when the guest is killed (its thread terminated), not when it ends cleanly. */
+  onKill?: () => void;
 }
 
 type State = "starting" | "idle" | "busy" | "dead";
@@ -173,6 +175,7 @@ export class WasmGuest {
   kill(error?: OptimizerError): void {
     if (this.state === "dead") return;
     if (error && !this.deathError) this.deathError = error;
+    this.options.onKill?.();
     this.thread.terminate(this.deathError);
   }
 

@@ -13,15 +13,25 @@ import type { WasmGuest } from "./wasm-guest.js";
 import type { WasmSandbox } from "./wasm-sandbox.js";
 
 /**
- * One optimizer session on the wasm sandbox. It holds a guest only while it works: the first
+ * An execution that starts within this many ms of the previous one's end runs on a second
+ * guest (when the pool has one ready), while the first makes its fresh realm.
+ */
+const BACK_TO_BACK_MS = 20;
+
+/**
+ * One optimizer session on the wasm sandbox. It holds guests only while it works: the first
  * execution takes a fresh guest from the pool, later ones reuse it, and after `idleTimeoutMs`
- * without work the guest is given back. `state` travels with every job, so nothing of the
- * session lives in the guest in between.
+ * without work the guests are given back. `state` travels with every job, so nothing of the
+ * session lives in a guest in between. A guest makes a fresh realm after each run; so that
+ * executions coming back to back do not wait for that, such a session takes a second guest
+ * and alternates between the two (both serve this session only).
  */
 export class WasmSandboxSession implements SandboxSession {
   readonly id: string;
   private readonly queue = new SerialQueue();
-  private guest: WasmGuest | undefined;
+  private guests: WasmGuest[] = [];
+  private turn = 0;
+  private lastEnd = Number.NEGATIVE_INFINITY;
   private closed = false;
   private idleTimer: NodeJS.Timeout | undefined;
 
@@ -45,24 +55,34 @@ export class WasmSandboxSession implements SandboxSession {
       } catch (error) {
         throw explain(toOptimizerError(error), job);
       } finally {
+        this.lastEnd = performance.now();
         if (this.queue.size <= 1) this.armIdleTimer();
       }
     });
   }
 
-  /** The session's guest, once it can take a job; a fresh one when it has none or it died. */
+  /** A guest of the session that can take a job; a fresh one when it has none left. */
   private async guestForRun(): Promise<WasmGuest> {
-    let guest = this.guest;
-    if (guest) await guest.whenIdle();
-    if (guest?.isIdle) return guest;
-    guest?.kill();
-    this.guest = undefined;
-    guest = await this.sandbox.acquire();
+    this.guests = this.guests.filter((g) => g.isAlive);
+    const backToBack = performance.now() - this.lastEnd < BACK_TO_BACK_MS;
+    if (backToBack && this.guests.length === 1) {
+      const spare = this.sandbox.takeReady();
+      if (spare) this.guests.push(spare);
+    }
+    while (this.guests.length > 0) {
+      this.turn = (this.turn + 1) % this.guests.length;
+      const guest = this.guests[this.turn]!;
+      await guest.whenIdle();
+      if (guest.isIdle) return guest;
+      guest.kill();
+      this.guests.splice(this.turn, 1);
+    }
+    const guest = await this.sandbox.acquire();
     if (this.closed) {
       this.sandbox.giveBack(guest);
       this.assertOpen();
     }
-    this.guest = guest;
+    this.guests.push(guest);
     return guest;
   }
 
@@ -72,20 +92,20 @@ export class WasmSandboxSession implements SandboxSession {
     }
   }
 
-  /** An idle session holds no guest: give it back after idleTimeoutMs without work. */
+  /** An idle session holds no guest: give them back after idleTimeoutMs without work. */
   private armIdleTimer(): void {
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       if (this.queue.size > 0 || this.closed) return;
-      this.giveBackGuest();
+      this.giveBackGuests();
     }, this.idleTimeoutMs);
     this.idleTimer.unref();
   }
 
-  private giveBackGuest(): void {
-    const guest = this.guest;
-    this.guest = undefined;
-    if (guest) this.sandbox.giveBack(guest);
+  private giveBackGuests(): void {
+    const guests = this.guests;
+    this.guests = [];
+    for (const guest of guests) this.sandbox.giveBack(guest);
   }
 
   async close(): Promise<void> {
@@ -94,7 +114,7 @@ export class WasmSandboxSession implements SandboxSession {
     clearTimeout(this.idleTimer);
     this.sandbox.forget(this);
     await this.queue.run(async () => {});
-    this.giveBackGuest();
+    this.giveBackGuests();
   }
 }
 

@@ -58,8 +58,8 @@ export class WasmSandbox implements Sandbox {
   private closed = false;
   private bootLine: string | undefined;
   private readonly info: EngineInfo | undefined;
-  /** Threads and guests started, threads killed, for capabilities and tests. */
-  readonly counters = { threadsStarted: 0, threadsKilled: 0, guestsStarted: 0 };
+  /** Threads started and ended, guests started and killed, for capabilities and tests. */
+  readonly counters = { threadsStarted: 0, threadsEnded: 0, guestsStarted: 0, guestsKilled: 0 };
 
   constructor(options: WasmSandboxOptions = {}) {
     this.settings = resolveSettings(options);
@@ -96,7 +96,8 @@ export class WasmSandbox implements Sandbox {
         globals:
           "ES2023 plus setTimeout, TextEncoder/TextDecoder, URL, atob/btoa, structuredClone, a minimal en-US Intl",
         threadsStarted: this.counters.threadsStarted,
-        threadsKilled: this.counters.threadsKilled,
+        threadsEnded: this.counters.threadsEnded,
+        guestsKilled: this.counters.guestsKilled,
       },
     };
   }
@@ -153,6 +154,15 @@ export class WasmSandbox implements Sandbox {
     return guest;
   }
 
+  /** A fresh guest that is ready now, without waiting for one to start; undefined if none is. */
+  takeReady(): WasmGuest | undefined {
+    const i = this.pool.findIndex((g) => g.isIdle);
+    if (i === -1) return undefined;
+    const [guest] = this.pool.splice(i, 1);
+    this.refill();
+    return guest;
+  }
+
   /**
    * Gives back a session's guest: it ends cleanly, and its thread serves a fresh guest for
    * the pool (never the same guest for another session) or ends.
@@ -201,7 +211,7 @@ export class WasmSandbox implements Sandbox {
     this.threads.add(thread);
     thread.whenDead(() => {
       this.threads.delete(thread);
-      this.counters.threadsKilled++;
+      this.counters.threadsEnded++;
     });
     return thread;
   }
@@ -213,6 +223,7 @@ export class WasmSandbox implements Sandbox {
       mode: this.mode,
       startTimeoutMs: this.settings.startTimeoutMs,
       killGraceMs: this.settings.killGraceMs,
+      onKill: () => this.counters.guestsKilled++,
     });
     guest.onDeath((g) => this.afterGuest(g));
     return guest;

@@ -58,7 +58,7 @@ describe("sessions are isolated from each other's failures", () => {
   });
 
   test("a guest stuck in a built-in past its deadline is killed alone", async () => {
-    const killed = sandbox.counters.threadsKilled;
+    const killed = sandbox.counters.guestsKilled;
     // One BigInt-to-string conversion runs for seconds without looking at the deadline.
     const stuck = failure(
       spinner.execute(job("return (7n ** 300000n).toString().length", { timeoutMs: 300 }), host),
@@ -72,7 +72,7 @@ describe("sessions are isolated from each other's failures", () => {
     expect(await stuck).toMatchObject({ code: "SANDBOX_TIMEOUT" });
     // It could not stop by itself within the grace period: its thread was terminated.
     await expect
-      .poll(() => sandbox.counters.threadsKilled, { timeout: 5_000 })
+      .poll(() => sandbox.counters.guestsKilled, { timeout: 5_000 })
       .toBeGreaterThan(killed);
     expect((await slow).value).toBe("peer done");
     expect((await spinner.execute(job("return 'next'"), host)).value).toBe("next");

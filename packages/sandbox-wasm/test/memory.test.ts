@@ -22,9 +22,10 @@ test("host memory stays bounded over 1,000 executions with periodic kills", asyn
       session = await sandbox.open();
     }
     if (i % 100 === 10) {
-      const error = await execute(
-        "const a = []; while (true) a.push(new Array(1e5).fill(1));",
-      ).catch((e: unknown) => e);
+      const error = await execute("const a = []; while (true) a.push(new Array(1e5).fill(1));", {
+        maxMemoryMb: 16,
+        timeoutMs: 30_000,
+      }).catch((e: unknown) => e);
       expect(hasErrorCode(error, ErrorCodes.SANDBOX_MEMORY)).toBe(true);
       failures++;
       continue;
