@@ -59,7 +59,6 @@ const job = (code: string, timeoutMs = limits.timeoutMs): SandboxJob => ({
 });
 
 const ms = (n: number) => `${n < 1 ? n.toFixed(3) : n.toFixed(1)} ms`;
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MB`;
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 const median = (xs: number[]) =>

@@ -2,7 +2,8 @@
 
 /**
  * host -> thread, on the input port: start a guest. Between a start and the guest's exit,
- * the port carries the guest's stdin: strings, then `null` for the end of input.
+ * the port carries the guest's stdin: strings (or UTF-8 bytes for long frames), then `null`
+ * for the end of input.
  */
 export interface WorkerInbound {
   op: "start";

@@ -19,6 +19,10 @@ function workerEntry(): URL {
 /** V8 heap of a guest thread, MiB: it holds only the WASI glue; guest memory is wasm memory. */
 const THREAD_HEAP_MB = 16;
 
+/** Frames longer than this travel as UTF-8 bytes (transferred), shorter ones as strings: measured in bench/channel.ts. */
+const BYTES_FROM_CHARS = 64 * 1024;
+const encoder = new TextEncoder();
+
 // Slots of the shared counters (guest-worker.ts has the same): input posted, output taken.
 const POSTED = 0;
 const TAKEN = 1;
@@ -99,9 +103,11 @@ export class GuestThread {
     this.send({ op: "start", id, boot } satisfies WorkerInbound);
   }
 
-  /** Bytes for the guest's stdin. */
+  /** Text for the guest's stdin. */
   write(data: string): void {
-    if (this.current) this.send(data);
+    if (!this.current) return;
+    if (data.length <= BYTES_FROM_CHARS) this.send(data);
+    else this.send(encoder.encode(data));
   }
 
   /** Closes the guest's stdin: the runner ends by itself and the thread becomes free. */
@@ -125,8 +131,10 @@ export class GuestThread {
     this.onExit("");
   }
 
-  private send(message: WorkerInbound | string | null): void {
-    this.input.postMessage(message);
+  private send(message: WorkerInbound | string | Uint8Array | null): void {
+    if (message instanceof Uint8Array)
+      this.input.postMessage(message, [message.buffer as ArrayBuffer]);
+    else this.input.postMessage(message);
     Atomics.add(this.signal, POSTED, 1);
     Atomics.notify(this.signal, POSTED);
   }

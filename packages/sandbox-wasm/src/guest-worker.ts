@@ -114,9 +114,10 @@ function post(message: WorkerOutbound, transfer?: ArrayBuffer[]): void {
 
 /** Runs one guest to its end; reports its output and its exit. */
 function run(instanceId: number, boot: string): void {
-  /** What the host sent and the guest has not read yet. */
-  const inbox: string[] = [];
-  let inboxChars = 0;
+  /** What the host sent and the guest has not read yet: text, or UTF-8 bytes for long frames. */
+  const inbox: (string | Uint8Array)[] = [];
+  /** Characters or bytes in the inbox: what poll() reports as available. */
+  let inboxSize = 0;
   let ended = false;
   let stderrBytes = 0;
   let memory: WebAssembly.Memory | undefined;
@@ -125,9 +126,9 @@ function run(instanceId: number, boot: string): void {
 
   const take = (message: unknown): void => {
     if (message === null) ended = true;
-    else if (typeof message === "string" && message.length > 0) {
+    else if ((typeof message === "string" || message instanceof Uint8Array) && message.length > 0) {
       inbox.push(message);
-      inboxChars += message.length;
+      inboxSize += message.length;
     }
   };
   /** Moves what the host sent into the inbox; waits up to `waitMs` (-1: no limit) for it. */
@@ -140,7 +141,7 @@ function run(instanceId: number, boot: string): void {
         take(m.message);
         got = true;
       }
-      if (got || inboxChars > 0 || ended) return;
+      if (got || inboxSize > 0 || ended) return;
       const left = until - performance.now();
       if (left <= 0) return;
       Atomics.wait(signal, POSTED, seen, left === Infinity ? undefined : Math.ceil(left));
@@ -173,14 +174,21 @@ function run(instanceId: number, boot: string): void {
       let at = v.getUint32(iovs + i * 8, true);
       const end = at + v.getUint32(iovs + i * 8 + 4, true);
       while (at < end && inbox.length > 0) {
-        const text = inbox[0]!;
-        const { read, written } = encoder.encodeInto(text, mem.subarray(at, end));
-        if (written === 0) break; // the next character does not fit in what is left
+        const next = inbox[0]!;
+        let read: number;
+        let written: number;
+        if (typeof next === "string") {
+          ({ read, written } = encoder.encodeInto(next, mem.subarray(at, end)));
+          if (written === 0) break; // the next character does not fit in what is left
+        } else {
+          read = written = Math.min(next.length, end - at);
+          mem.set(next.subarray(0, read), at);
+        }
         at += written;
         total += written;
-        inboxChars -= read;
-        if (read === text.length) inbox.shift();
-        else inbox[0] = text.slice(read);
+        inboxSize -= read;
+        if (read === next.length) inbox.shift();
+        else inbox[0] = typeof next === "string" ? next.slice(read) : next.subarray(read);
       }
     }
     return total;
@@ -321,8 +329,8 @@ function run(instanceId: number, boot: string): void {
         n++;
       };
       if (writeSub >= 0) event(writeSub, EVENTTYPE_FD_WRITE, 0, 0);
-      if (readSub >= 0 && (inboxChars > 0 || ended)) {
-        event(readSub, EVENTTYPE_FD_READ, inboxChars, ended ? EVENTRWFLAG_HANGUP : 0);
+      if (readSub >= 0 && (inboxSize > 0 || ended)) {
+        event(readSub, EVENTTYPE_FD_READ, inboxSize, ended ? EVENTRWFLAG_HANGUP : 0);
       }
       if (n === 0 && clockSub >= 0) {
         if (readSub < 0) Atomics.wait(signal, SLEEP, 0, Math.ceil(timeoutMs)); // a plain sleep
