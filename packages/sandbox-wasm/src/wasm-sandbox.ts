@@ -53,6 +53,8 @@ export class WasmSandbox implements Sandbox {
   readonly settings: WasmSandboxSettings;
   private readonly threads = new Set<GuestThread>();
   private readonly pool: WasmGuest[] = [];
+  /** acquire() calls waiting for the next guest the pool gets (undefined: none is coming). */
+  private readonly waiting: ((guest: WasmGuest | undefined) => void)[] = [];
   private readonly sessions = new Set<WasmSandboxSession>();
   private filling: Promise<void> | undefined;
   private closed = false;
@@ -149,6 +151,13 @@ export class WasmSandbox implements Sandbox {
       }
     }
     this.refill();
+    if (this.filling) {
+      // A guest for the pool is on its way: take it rather than start one more beside it.
+      const next = await new Promise<WasmGuest | undefined>((resolve) =>
+        this.waiting.push(resolve),
+      );
+      if (next) return next;
+    }
     const guest = await this.startGuest();
     await guest.ready;
     return guest;
@@ -252,6 +261,12 @@ export class WasmSandbox implements Sandbox {
     } catch {
       return;
     }
+    const waiter = this.waiting.shift();
+    if (waiter && guest.isIdle) {
+      waiter(guest);
+      return;
+    }
+    if (waiter) waiter(undefined);
     if (this.closed || this.livePooled() >= this.settings.poolSize) {
       guest.release();
       return;
@@ -277,6 +292,8 @@ export class WasmSandbox implements Sandbox {
     this.filling = filling;
     void filling.finally(() => {
       if (this.filling === filling) this.filling = undefined;
+      // Whoever still waits gets no guest from the pool: they start their own.
+      for (const waiter of this.waiting.splice(0)) waiter(undefined);
     });
   }
 }
