@@ -1,15 +1,18 @@
 /**
  * `pnpm bench`: figures for the wasm sandbox (QuickJS on wasm32-wasi, each guest a WebAssembly
  * instance on a worker thread), printed beside the figures recorded before this design
- * (docs/PERFORMANCE.md) and beside core's process sandbox where the goal is a ratio to it.
- * Prints figures and ratios; asserts nothing. Needs `pnpm build` first (the engine and dist/).
+ * (docs/PERFORMANCE.md and issue #17), beside the previous implementation measured now on the
+ * same machine when one is given, and beside core's process sandbox where the goal is a ratio
+ * to it. Prints figures and ratios; asserts nothing. Needs `pnpm build` first.
  *
  *   node --expose-gc bench/run.ts                  all figures
  *   BENCH_QUICK=1 node --expose-gc bench/run.ts    fewer iterations
+ *   BENCH_BEFORE=/path/to/old/dist/index.js ...    also measure an earlier build of this package
+ *   node bench/channel.ts                          the host <-> thread channel alone
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   createProcessSandbox,
   type Sandbox,
@@ -18,7 +21,6 @@ import {
   type SandboxLimits,
   type SandboxSession,
 } from "@mcp-optimizer/core";
-import { createWasmSandbox } from "../dist/index.js";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const WARM_RUNS = QUICK ? 300 : 2000;
@@ -27,18 +29,26 @@ const TOOL_CALLS = QUICK ? 300 : 2000;
 const FIRST_RUNS = QUICK ? 3 : 7;
 const THROUGHPUT_MS = QUICK ? 1500 : 3000;
 const IDLE_COUNTS = QUICK ? [1, 100] : [1, 100, 1000];
+/** The previous implementation holds a ~20 MB guest per open session: fewer of them. */
+const IDLE_COUNTS_BEFORE = [1, 10];
 const PEER_RUNS = QUICK ? 300 : 1000;
 
-/** The figures recorded before this design: docs/PERFORMANCE.md and the issues (#16, #17). */
-const BEFORE = {
-  warmP50Ms: 0.55,
-  roundTripMs: 0.308,
-  execPerSec1: 2517,
-  execPerSec4: 3405,
-  idlePerSessionMb: 19.1,
-  firstExecMs: 4200,
-  fiftyCallsMs: "96-133 (process 28-36)",
+/** The figures recorded before this design: docs/PERFORMANCE.md (wasm row) and issue #17. */
+const RECORDED = {
+  trivialP50: 0.55,
+  roundTrip: 0.308,
+  rate1: 2517,
+  rate4: 3405,
+  idleMb: 19.1,
+  firstMs: 4200,
 };
+
+interface Contender {
+  name: string;
+  /** The module to import in a fresh process for the first-execution figure. */
+  entry: string;
+  create: (options?: Record<string, unknown>) => Sandbox & { warm?: () => Promise<void> };
+}
 
 const limits: SandboxLimits = {
   timeoutMs: 30_000,
@@ -68,13 +78,27 @@ const median = (xs: number[]) =>
   );
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ")[0];
 
-/** Resident memory of this process (guests are threads of it), bytes. */
-function rss(): number {
-  return Number(readFileSync("/proc/self/statm", "utf8").split(" ")[1]) * 4096;
+/** Resident memory of this process and of every process it started (runners), bytes. */
+function rssWithChildren(): number {
+  const statm = (pid: string) =>
+    Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]) * 4096;
+  let total = statm("self");
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === process.pid) {
+        total += statm(pid);
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
-/** Latencies of `runs` sequential executions of `code` on a warm session. */
+/** Latencies of `runs` sequential executions of `code` on a warm session, sorted. */
 async function latencies(session: SandboxSession, code: string, runs: number): Promise<number[]> {
   for (let i = 0; i < Math.min(50, runs); i++) await session.execute(job(code), host);
   const times: number[] = [];
@@ -134,7 +158,6 @@ async function figures(sandbox: Sandbox) {
   await session.close();
   return {
     trivialP50: quantile(trivial, 0.5),
-    trivialP95: quantile(trivial, 0.95),
     oneCallP50: quantile(oneCall, 0.5),
     fiftyCallsP50: quantile(fiftyCalls, 0.5),
     roundTrip,
@@ -143,36 +166,37 @@ async function figures(sandbox: Sandbox) {
   };
 }
 
-/** Host memory per idle session: N sessions open, each ran once, all idle past idleTimeoutMs. */
-async function idleMemory(count: number): Promise<{ perSession: number; active: number }> {
-  const sandbox = createWasmSandbox();
-  await sandbox.warm();
+/**
+ * Memory per idle session: N sessions open, each ran once, then idle (past the wasm
+ * sandbox's idleTimeoutMs): this process and its runner processes, against before.
+ */
+async function idleMemory(contender: Contender, count: number): Promise<number> {
+  const sandbox = contender.create();
+  await sandbox.warm?.();
   const warmSession = await sandbox.open();
   await warmSession.execute(job("return 1"), host);
   await warmSession.close();
-  await sleep(sandbox.settings.idleTimeoutMs + 500);
+  await sleep(2_500);
   gc();
-  const base = rss();
+  const base = rssWithChildren();
   const sessions: SandboxSession[] = [];
   for (let i = 0; i < count; i++) {
     const s = await sandbox.open({ sessionId: `idle-${i}` });
     await s.execute(job("state.items = Array.from({ length: 100 }, (_, i) => i); return 1"), host);
     sessions.push(s);
   }
-  const active = sandbox.liveThreads();
-  await sleep(sandbox.settings.idleTimeoutMs + 1500);
+  await sleep(3_500);
   gc();
   await sleep(200);
-  const perSession = (rss() - base) / count;
+  const perSession = (rssWithChildren() - base) / count;
   await sandbox.close();
-  return { perSession, active };
+  return perSession;
 }
 
-/** A fresh Node process: import, create, open, first execution. */
-function firstExecution(): { fromCreate: number; fromProcessStart: number } {
-  const entry = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+/** A fresh Node process: import, create, open, first execution (ms from create). */
+function firstExecution(contender: Contender): { fromCreate: number; fromProcessStart: number } {
   const script = `
-    const { createWasmSandbox } = await import(${JSON.stringify(entry)});
+    const { createWasmSandbox } = await import(${JSON.stringify(pathToFileURL(contender.entry).href)});
     const t = performance.now();
     const sandbox = createWasmSandbox();
     const session = await sandbox.open();
@@ -188,10 +212,10 @@ function firstExecution(): { fromCreate: number; fromProcessStart: number } {
   return JSON.parse(out.trim().split("\n").pop()!);
 }
 
-/** A peer's latency while another session spins until its deadline, against no spinner. */
-async function peerLatency(): Promise<{ idleP99: number; spinningP99: number; failed: number }> {
-  const sandbox = createWasmSandbox();
-  await sandbox.warm();
+/** A peer's 1-call latency while another session spins until its deadline, and with none. */
+async function peerLatency(contender: Contender) {
+  const sandbox = contender.create();
+  await sandbox.warm?.();
   const peer = await sandbox.open({ sessionId: "peer" });
   const spinner = await sandbox.open({ sessionId: "spinner" });
   const measure = async () => {
@@ -217,85 +241,114 @@ async function peerLatency(): Promise<{ idleP99: number; spinningP99: number; fa
   spinning = false;
   await spin;
   await sandbox.close();
-  return { idleP99: idle.p99, spinningP99: busy.p99, failed: idle.failed + busy.failed };
+  return { idleP99: idle.p99, spinningP99: busy.p99, failed: busy.failed };
 }
 
-const compare = (
-  name: string,
-  now: number,
-  before: number,
-  unit: string,
-  higherIsBetter = false,
-) => {
-  const ratio = now / before;
-  const regressed = higherIsBetter ? ratio < 0.9 : ratio > 1.1;
-  const fmt = (n: number) =>
-    unit === "ms" ? ms(n) : unit === "MB" ? `${n.toFixed(2)} MB` : `${n.toFixed(0)}/s`;
-  console.log(
-    `${name.padEnd(44)} ${fmt(now).padStart(12)}   before ${fmt(before).padStart(12)}   ${ratio.toFixed(2)}x${regressed ? "   REGRESSED > 10%" : ""}`,
-  );
-};
+async function contender(name: string, entry: string): Promise<Contender> {
+  const mod = (await import(pathToFileURL(entry).href)) as {
+    createWasmSandbox: Contender["create"];
+  };
+  return { name, entry, create: (options) => mod.createWasmSandbox(options) };
+}
 
-const first = Array.from({ length: FIRST_RUNS }, firstExecution);
-const wasm = createWasmSandbox();
-await wasm.warm();
-const w = await figures(wasm);
-const caps = await wasm.capabilities();
-await wasm.close();
+const now = await contender("now", fileURLToPath(new URL("../dist/index.js", import.meta.url)));
+const before = process.env.BENCH_BEFORE
+  ? await contender("before", process.env.BENCH_BEFORE)
+  : undefined;
+const wasms = before ? [now, before] : [now];
+const loadAtStart = loadAverage();
+
+const results = new Map<string, Record<string, number>>();
+for (const c of wasms) {
+  const first = Array.from({ length: FIRST_RUNS }, () => firstExecution(c));
+  const sandbox = c.create();
+  await sandbox.warm?.();
+  const f = await figures(sandbox);
+  await sandbox.close();
+  const idle: Record<string, number> = {};
+  for (const count of c === before ? IDLE_COUNTS_BEFORE : IDLE_COUNTS) {
+    idle[`idle${count}`] = await idleMemory(c, count);
+  }
+  const peer = await peerLatency(c);
+  results.set(c.name, {
+    firstMs: median(first.map((x) => x.fromCreate)),
+    firstFromStartMs: median(first.map((x) => x.fromProcessStart)),
+    ...f,
+    ...idle,
+    peerIdleP99: peer.idleP99,
+    peerSpinningP99: peer.spinningP99,
+    peerFailed: peer.failed,
+  });
+}
 const processSandbox = createProcessSandbox();
 const p = await figures(processSandbox);
 await processSandbox.close();
-const idle = [];
-for (const count of IDLE_COUNTS) idle.push({ count, ...(await idleMemory(count)) });
-const peer = await peerLatency();
 
-console.log(`wasm sandbox: ${caps.details.engine}; ${caps.details.runtime}`);
+const r = results.get("now")!;
+const b = results.get("before");
 console.log(
-  `engine module: ${Math.round(Number(caps.details.wasmBytes) / 1024)} KB; Node ${process.version}; ${QUICK ? "quick" : "full"} run`,
-);
-console.log("");
-console.log(
-  "figure                                              now      before (docs, issues)   ratio",
-);
-compare(
-  "first execution after process start (create → result)",
-  median(first.map((f) => f.fromCreate)),
-  BEFORE.firstExecMs,
-  "ms",
+  `wasm sandbox, ${QUICK ? "quick" : "full"} run, Node ${process.version}, load average ${loadAtStart} at the start and ${loadAverage()} at the end (2 cores)`,
 );
 console.log(
-  `  (from the Node process's start, imports included: ${ms(median(first.map((f) => f.fromProcessStart)))}; goal <= 250 ms from create)`,
+  "figure                                      now   recorded before    ratio" +
+    (b ? "   before, measured now   ratio" : ""),
 );
-compare("warm trivial execution p50", w.trivialP50, BEFORE.warmP50Ms, "ms");
-compare("tool round trip", w.roundTrip, BEFORE.roundTripMs, "ms");
-compare("executions/s, 1 caller", w.rate1, BEFORE.execPerSec1, "/s", true);
-compare("executions/s, 4 callers", w.rate4, BEFORE.execPerSec4, "/s", true);
-for (const i of idle) {
-  compare(
-    `memory per idle session, ${i.count} session${i.count > 1 ? "s" : ""}`,
-    i.perSession / 1024 / 1024,
-    BEFORE.idlePerSessionMb,
-    "MB",
-  );
+const row = (
+  name: string,
+  key: string,
+  recorded: number | undefined,
+  unit: "ms" | "/s" | "MB",
+  higherIsBetter = false,
+) => {
+  const fmt = (n: number) =>
+    unit === "ms"
+      ? ms(n)
+      : unit === "MB"
+        ? `${(n / 1024 / 1024).toFixed(2)} MB`
+        : `${n.toFixed(0)}/s`;
+  const verdict = (ratio: number) =>
+    (higherIsBetter ? ratio < 0.9 : ratio > 1.1) ? " REGRESSED" : "";
+  const show = (n: number | undefined) => (n === undefined ? "-" : fmt(n));
+  let line = `${name.padEnd(36)} ${show(r[key]).padStart(11)}`;
+  if (recorded === undefined || r[key] === undefined) line += " ".repeat(36);
+  else {
+    const ratio = r[key]! / (unit === "MB" ? recorded * 1024 * 1024 : recorded);
+    line += `${fmt(unit === "MB" ? recorded * 1024 * 1024 : recorded).padStart(18)} ${ratio.toFixed(2).padStart(7)}x${verdict(ratio).padEnd(10)}`;
+  }
+  if (b) {
+    const ratio = r[key] === undefined || b[key] === undefined ? Number.NaN : r[key] / b[key];
+    line += `${show(b[key]).padStart(16)} ${Number.isNaN(ratio) ? "" : `${ratio.toFixed(2).padStart(7)}x${verdict(ratio)}`}`;
+  }
+  console.log(line);
+};
+row("first execution, create -> result", "firstMs", RECORDED.firstMs, "ms");
+row("  same, from the process start", "firstFromStartMs", undefined, "ms");
+row("warm trivial execution p50", "trivialP50", RECORDED.trivialP50, "ms");
+row("1-call program p50", "oneCallP50", undefined, "ms");
+row("50-call program p50", "fiftyCallsP50", undefined, "ms");
+row("tool round trip", "roundTrip", RECORDED.roundTrip, "ms");
+row("executions/s, 1 caller", "rate1", RECORDED.rate1, "/s", true);
+row("executions/s, 4 callers", "rate4", RECORDED.rate4, "/s", true);
+for (const count of [...new Set([...IDLE_COUNTS, ...(b ? IDLE_COUNTS_BEFORE : [])])].sort(
+  (x, y) => x - y,
+)) {
+  row(`memory per idle session, ${count}`, `idle${count}`, RECORDED.idleMb, "MB");
 }
+row("peer 1-call p99, no neighbour", "peerIdleP99", undefined, "ms");
+row("peer 1-call p99, a neighbour spins", "peerSpinningP99", undefined, "ms");
 console.log(
-  `  (goal <= 1 MB; guests held right after the executions, before they were given back: ${idle.map((i) => i.active).join(", ")})`,
+  `goals: first execution <= 250 ms; idle session <= 1 MB; peer p99 while a neighbour spins <= 2x: ${(r.peerSpinningP99! / r.peerIdleP99!).toFixed(2)}x (${r.peerFailed} of its runs failed)${b ? `; before: ${(b.peerSpinningP99! / b.peerIdleP99!).toFixed(2)}x (${b.peerFailed} failed)` : ""}`,
 );
 console.log("");
-console.log("wasm beside core's process sandbox (goal: wasm <= 1.5x process for 50 calls)");
-console.log("figure                         wasm        process     wasm/process");
-const side = (name: string, a: number, b: number, unit = "ms") =>
+console.log("wasm beside core's process sandbox, measured now (goal: 50 calls <= 1.5x process)");
+const side = (name: string, key: keyof typeof p, unit = "ms") =>
   console.log(
-    `${name.padEnd(28)} ${(unit === "ms" ? ms(a) : `${a.toFixed(0)}/s`).padStart(10)}  ${(unit === "ms" ? ms(b) : `${b.toFixed(0)}/s`).padStart(10)}   ${(a / b).toFixed(2)}x`,
+    `${name.padEnd(28)} ${(unit === "ms" ? ms(r[key]!) : `${r[key]!.toFixed(0)}/s`).padStart(10)}  ${(unit === "ms" ? ms(p[key]) : `${p[key].toFixed(0)}/s`).padStart(10)}   ${(r[key]! / p[key]).toFixed(2)}x`,
   );
-side("trivial execution p50", w.trivialP50, p.trivialP50);
-side("1-call program p50", w.oneCallP50, p.oneCallP50);
-side("50-call program p50", w.fiftyCallsP50, p.fiftyCallsP50);
-side("tool round trip", w.roundTrip, p.roundTrip);
-side("executions/s, 1 caller", w.rate1, p.rate1, "/s");
-side("executions/s, 4 callers", w.rate4, p.rate4, "/s");
-console.log(`  (before: 50 sequential tool calls ${BEFORE.fiftyCallsMs} ms, from issue #17)`);
-console.log("");
-console.log(
-  `peer's 1-call p99 while another session spins to its deadline: ${ms(peer.spinningP99)} against ${ms(peer.idleP99)} with no spinner: ${(peer.spinningP99 / peer.idleP99).toFixed(2)}x (goal <= 2x); failed runs: ${peer.failed}`,
-);
+console.log("figure                             wasm     process   wasm/process");
+side("trivial execution p50", "trivialP50");
+side("1-call program p50", "oneCallP50");
+side("50-call program p50", "fiftyCallsP50");
+side("tool round trip", "roundTrip");
+side("executions/s, 1 caller", "rate1", "/s");
+side("executions/s, 4 callers", "rate4", "/s");
