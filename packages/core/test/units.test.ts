@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import {
   approximateTokenizer,
+  BridgeRun,
   checkToolAllowed,
   compileProgram,
   createRedactor,
@@ -221,5 +222,35 @@ describe("the bridge's frame handling", () => {
       /log level/,
     );
     expect(validateGuestFrame({ t: "done", run: "r", state: {} })).toMatchObject({ t: "done" });
+  });
+
+  test("an answer the host cannot encode reaches the program as a typed refusal", async () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const written: string[] = [];
+    const run = new BridgeRun({
+      job: {
+        id: "r",
+        code: "",
+        servers: [],
+        state: {},
+        limits: { timeoutMs: 5000, maxMemoryMb: 64, maxOutputBytes: 1 << 20, maxLogBytes: 1024 },
+      },
+      host: { call: async () => deep as never },
+      write: (data) => written.push(data),
+      mode: "test",
+      onAbort: () => {},
+    });
+    run.push('{"t":"call","id":1,"run":"r","kind":"tool","server":"s","tool":"t","args":{}}\n');
+    await new Promise((r) => setTimeout(r, 10));
+    const reply = JSON.parse(written[1]!);
+    expect(reply).toMatchObject({
+      t: "result",
+      id: 1,
+      ok: false,
+      error: { code: ErrorCodes.RESULT_NOT_SERIALIZABLE },
+    });
+    run.push('{"t":"error","run":"r","error":{"code":"RESULT_NOT_SERIALIZABLE","message":"x"}}\n');
+    await expect(run.outcome).rejects.toMatchObject({ code: ErrorCodes.RESULT_NOT_SERIALIZABLE });
   });
 });

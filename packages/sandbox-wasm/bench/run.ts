@@ -1,21 +1,54 @@
 /**
- * `pnpm bench`: figures for the wasm sandbox (QuickJS on wasm32-wasi under @wasmer/sdk, in a
- * killable engine process). Prints figures and the issue's targets; asserts nothing.
- * Needs `pnpm build` first (the engine and dist/).
+ * `pnpm bench`: figures for the wasm sandbox (QuickJS on wasm32-wasi, each guest a WebAssembly
+ * instance on a worker thread), printed beside the figures recorded before this design
+ * (docs/PERFORMANCE.md and issue #17), beside the previous implementation measured now on the
+ * same machine when one is given, and beside core's process sandbox where the goal is a ratio
+ * to it. Prints figures and ratios; asserts nothing. Needs `pnpm build` first.
  *
- *   node bench/run.ts                  all figures
- *   BENCH_QUICK=1 node bench/run.ts    fewer iterations
+ *   node --expose-gc bench/run.ts                  all figures
+ *   BENCH_QUICK=1 node --expose-gc bench/run.ts    fewer iterations
+ *   BENCH_BEFORE=/path/to/old/dist/index.js ...    also measure an earlier build of this package
+ *   node bench/channel.ts                          the host <-> thread channel alone
  */
-import { readFileSync } from "node:fs";
-import type { SandboxHost, SandboxJob, SandboxLimits, SandboxSession } from "@mcp-optimizer/core";
-import { createWasmSandbox, type WasmSandbox } from "../dist/index.js";
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import {
+  createProcessSandbox,
+  type Sandbox,
+  type SandboxHost,
+  type SandboxJob,
+  type SandboxLimits,
+  type SandboxSession,
+} from "@mcp-optimizer/core";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const WARM_RUNS = QUICK ? 300 : 2000;
+const CALL_RUNS = QUICK ? 30 : 200;
 const TOOL_CALLS = QUICK ? 300 : 2000;
-const COLD_RUNS = QUICK ? 2 : 5;
-const IDLE_SESSIONS = 10;
+const FIRST_RUNS = QUICK ? 3 : 7;
 const THROUGHPUT_MS = QUICK ? 1500 : 3000;
+const IDLE_COUNTS = QUICK ? [1, 100] : [1, 100, 1000];
+/** The previous implementation holds a ~20 MB guest per open session: fewer of them. */
+const IDLE_COUNTS_BEFORE = [1, 10];
+const PEER_RUNS = QUICK ? 300 : 1000;
+
+/** The figures recorded before this design: docs/PERFORMANCE.md (wasm row) and issue #17. */
+const RECORDED = {
+  trivialP50: 0.55,
+  roundTrip: 0.308,
+  rate1: 2517,
+  rate4: 3405,
+  idleMb: 19.1,
+  firstMs: 4200,
+};
+
+interface Contender {
+  name: string;
+  /** The module to import in a fresh process for the first-execution figure. */
+  entry: string;
+  create: (options?: Record<string, unknown>) => Sandbox & { warm?: () => Promise<void> };
+}
 
 const limits: SandboxLimits = {
   timeoutMs: 30_000,
@@ -27,16 +60,15 @@ const host: SandboxHost = {
   call: async (request) => (request.kind === "tool" ? (request.args as never) : null),
 };
 let jobs = 0;
-const job = (code: string): SandboxJob => ({
+const job = (code: string, timeoutMs = limits.timeoutMs): SandboxJob => ({
   id: `bench-${++jobs}`,
   code,
   servers: [{ name: "bench", global: "bench", tools: ["echo"] }],
-  state: {},
-  limits,
+  state: { n: 0 },
+  limits: { ...limits, timeoutMs },
 });
 
 const ms = (n: number) => `${n < 1 ? n.toFixed(3) : n.toFixed(1)} ms`;
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 const median = (xs: number[]) =>
@@ -44,62 +76,38 @@ const median = (xs: number[]) =>
     [...xs].sort((a, b) => a - b),
     0.5,
   );
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ")[0];
 
-function rss(pid: number): number {
-  try {
-    return Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]) * 4096;
-  } catch {
-    return 0;
+/** Resident memory of this process and of every process it started (runners), bytes. */
+function rssWithChildren(): number {
+  const statm = (pid: string) =>
+    Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]) * 4096;
+  let total = statm("self");
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === process.pid) {
+        total += statm(pid);
+      }
+    } catch {
+      // gone meanwhile
+    }
   }
-}
-const enginesRss = (sandbox: WasmSandbox) =>
-  sandbox.enginePids().reduce((sum, pid) => sum + rss(pid), 0);
-
-async function coldStart(): Promise<{ process: number; guest: number; pooled: number }> {
-  const processStarts: number[] = [];
-  const guestStarts: number[] = [];
-  const pooledStarts: number[] = [];
-  for (let i = 0; i < COLD_RUNS; i++) {
-    // A new engine process, a new guest, the first execution.
-    const cold = createWasmSandbox({ poolSize: 0 });
-    let t = performance.now();
-    let s = await cold.open();
-    await s.execute(job("return 1"), host);
-    processStarts.push(performance.now() - t);
-    await s.close();
-    // A new guest in a running engine process.
-    t = performance.now();
-    s = await cold.open();
-    await s.execute(job("return 1"), host);
-    guestStarts.push(performance.now() - t);
-    await s.close();
-    await cold.close();
-    // A new session served from a warm pool.
-    const pooled = createWasmSandbox({ poolSize: 1 });
-    await pooled.warm();
-    t = performance.now();
-    s = await pooled.open();
-    await s.execute(job("return 1"), host);
-    pooledStarts.push(performance.now() - t);
-    await pooled.close();
-  }
-  return {
-    process: median(processStarts),
-    guest: median(guestStarts),
-    pooled: median(pooledStarts),
-  };
+  return total;
 }
 
-async function warmExec(session: SandboxSession): Promise<{ p50: number; p95: number }> {
-  for (let i = 0; i < 50; i++) await session.execute(job("return 1"), host);
+/** Latencies of `runs` sequential executions of `code` on a warm session, sorted. */
+async function latencies(session: SandboxSession, code: string, runs: number): Promise<number[]> {
+  for (let i = 0; i < Math.min(50, runs); i++) await session.execute(job(code), host);
   const times: number[] = [];
-  for (let i = 0; i < WARM_RUNS; i++) {
+  for (let i = 0; i < runs; i++) {
     const t = performance.now();
-    await session.execute(job("return 1"), host);
+    await session.execute(job(code), host);
     times.push(performance.now() - t);
   }
-  times.sort((a, b) => a - b);
-  return { p50: quantile(times, 0.5), p95: quantile(times, 0.95) };
+  return times.sort((a, b) => a - b);
 }
 
 async function toolRoundTrip(session: SandboxSession): Promise<number> {
@@ -119,15 +127,15 @@ async function toolRoundTrip(session: SandboxSession): Promise<number> {
   return (median(full) - median(empty)) / TOOL_CALLS;
 }
 
-async function throughput(sandbox: WasmSandbox, sessions: number): Promise<number> {
-  const opened = await Promise.all(Array.from({ length: sessions }, () => sandbox.open()));
+async function throughput(sandbox: Sandbox, callers: number): Promise<number> {
+  const opened = await Promise.all(Array.from({ length: callers }, () => sandbox.open()));
   for (const s of opened) await s.execute(job("return 1"), host);
   let done = 0;
   const until = performance.now() + THROUGHPUT_MS;
   await Promise.all(
     opened.map(async (s) => {
       while (performance.now() < until) {
-        await s.execute(job("return 1"), host);
+        await s.execute(job("state.n++; return state.n"), host);
         done++;
       }
     }),
@@ -136,60 +144,211 @@ async function throughput(sandbox: WasmSandbox, sessions: number): Promise<numbe
   return done / (THROUGHPUT_MS / 1000);
 }
 
-async function idleMemory(): Promise<{ perSession: number; engineBase: number }> {
-  const sandbox = createWasmSandbox({ poolSize: 0 });
-  const first = await sandbox.open();
-  await first.execute(job("return 1"), host);
-  await new Promise((r) => setTimeout(r, 500));
-  const base = enginesRss(sandbox);
-  const sessions: SandboxSession[] = [];
-  for (let i = 0; i < IDLE_SESSIONS; i++) {
-    const s = await sandbox.open();
-    await s.execute(
-      job("globalThis.cache = Array.from({ length: 100 }, (_, i) => i); return 1"),
-      host,
-    );
-    sessions.push(s);
-  }
-  await new Promise((r) => setTimeout(r, 500));
-  const after = enginesRss(sandbox);
-  await sandbox.close();
-  return { perSession: (after - base) / IDLE_SESSIONS, engineBase: base };
+/** Per-execution figures of one sandbox. */
+async function figures(sandbox: Sandbox) {
+  const session = await sandbox.open();
+  const trivial = await latencies(session, "state.n++; return state.n", WARM_RUNS);
+  const oneCall = await latencies(session, "return (await bench.echo({ i: 1 })).i", WARM_RUNS);
+  const fiftyCalls = await latencies(
+    session,
+    "let n = 0; for (let i = 0; i < 50; i++) n += (await bench.echo({ i })).i; return n",
+    CALL_RUNS,
+  );
+  const roundTrip = await toolRoundTrip(session);
+  await session.close();
+  return {
+    trivialP50: quantile(trivial, 0.5),
+    oneCallP50: quantile(oneCall, 0.5),
+    fiftyCallsP50: quantile(fiftyCalls, 0.5),
+    roundTrip,
+    rate1: await throughput(sandbox, 1),
+    rate4: await throughput(sandbox, 4),
+  };
 }
 
-const hostBefore = process.memoryUsage().rss;
-const cold = await coldStart();
-const sandbox = createWasmSandbox({ poolSize: 2 });
-await sandbox.warm();
-const session = await sandbox.open();
-const warm = await warmExec(session);
-const roundTrip = await toolRoundTrip(session);
-await session.close();
-const rate1 = await throughput(sandbox, 1);
-const rate2 = await throughput(sandbox, 2);
-const rate4 = await throughput(sandbox, 4);
-const caps = await sandbox.capabilities();
-await sandbox.close();
-const idle = await idleMemory();
+/**
+ * Memory per idle session: N sessions open, each ran once, then idle (past the wasm
+ * sandbox's idleTimeoutMs): this process and its runner processes, against before.
+ */
+async function idleMemory(contender: Contender, count: number): Promise<number> {
+  const sandbox = contender.create();
+  await sandbox.warm?.();
+  const warmSession = await sandbox.open();
+  await warmSession.execute(job("return 1"), host);
+  await warmSession.close();
+  await sleep(2_500);
+  gc();
+  const base = rssWithChildren();
+  const sessions: SandboxSession[] = [];
+  for (let i = 0; i < count; i++) {
+    const s = await sandbox.open({ sessionId: `idle-${i}` });
+    await s.execute(job("state.items = Array.from({ length: 100 }, (_, i) => i); return 1"), host);
+    sessions.push(s);
+  }
+  await sleep(3_500);
+  gc();
+  await sleep(200);
+  const perSession = (rssWithChildren() - base) / count;
+  await sandbox.close();
+  return perSession;
+}
 
-const target = (ok: boolean) => (ok ? "met" : "NOT met");
-console.log(`wasm sandbox: ${caps.details.engine}, ${caps.details.runtime}`);
-console.log(`engine module: ${Math.round(Number(caps.details.wasmBytes) / 1024)} KB`);
+/** A fresh Node process: import, create, open, first execution (ms from create). */
+function firstExecution(contender: Contender): { fromCreate: number; fromProcessStart: number } {
+  const script = `
+    const { createWasmSandbox } = await import(${JSON.stringify(pathToFileURL(contender.entry).href)});
+    const t = performance.now();
+    const sandbox = createWasmSandbox();
+    const session = await sandbox.open();
+    const out = await session.execute(${JSON.stringify(job("return 1"))}, { call: async () => null });
+    const done = performance.now();
+    if (out.value !== 1) throw new Error("wrong value");
+    console.log(JSON.stringify({ fromCreate: done - t, fromProcessStart: done }));
+    await sandbox.close();
+  `;
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+    encoding: "utf8",
+  });
+  return JSON.parse(out.trim().split("\n").pop()!);
+}
+
+/** A peer's 1-call latency while another session spins until its deadline, and with none. */
+async function peerLatency(contender: Contender) {
+  const sandbox = contender.create();
+  await sandbox.warm?.();
+  const peer = await sandbox.open({ sessionId: "peer" });
+  const spinner = await sandbox.open({ sessionId: "spinner" });
+  const measure = async () => {
+    const times: number[] = [];
+    let failed = 0;
+    for (let i = 0; i < PEER_RUNS; i++) {
+      const t = performance.now();
+      await peer.execute(job("return (await bench.echo({ i: 1 })).i", 5_000), host).catch(() => {
+        failed++;
+      });
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    return { p99: quantile(times, 0.99), failed };
+  };
+  await measure(); // warm-up
+  const idle = await measure();
+  let spinning = true;
+  const spin = (async () => {
+    while (spinning) await spinner.execute(job("for (;;) {}", 2_000), host).catch(() => {});
+  })();
+  const busy = await measure();
+  spinning = false;
+  await spin;
+  await sandbox.close();
+  return { idleP99: idle.p99, spinningP99: busy.p99, failed: busy.failed };
+}
+
+async function contender(name: string, entry: string): Promise<Contender> {
+  const mod = (await import(pathToFileURL(entry).href)) as {
+    createWasmSandbox: Contender["create"];
+  };
+  return { name, entry, create: (options) => mod.createWasmSandbox(options) };
+}
+
+const now = await contender("now", fileURLToPath(new URL("../dist/index.js", import.meta.url)));
+const before = process.env.BENCH_BEFORE
+  ? await contender("before", process.env.BENCH_BEFORE)
+  : undefined;
+const wasms = before ? [now, before] : [now];
+const loadAtStart = loadAverage();
+
+const results = new Map<string, Record<string, number>>();
+for (const c of wasms) {
+  const first = Array.from({ length: FIRST_RUNS }, () => firstExecution(c));
+  const sandbox = c.create();
+  await sandbox.warm?.();
+  const f = await figures(sandbox);
+  await sandbox.close();
+  const idle: Record<string, number> = {};
+  for (const count of c === before ? IDLE_COUNTS_BEFORE : IDLE_COUNTS) {
+    idle[`idle${count}`] = await idleMemory(c, count);
+  }
+  const peer = await peerLatency(c);
+  results.set(c.name, {
+    firstMs: median(first.map((x) => x.fromCreate)),
+    firstFromStartMs: median(first.map((x) => x.fromProcessStart)),
+    ...f,
+    ...idle,
+    peerIdleP99: peer.idleP99,
+    peerSpinningP99: peer.spinningP99,
+    peerFailed: peer.failed,
+  });
+}
+const processSandbox = createProcessSandbox();
+const p = await figures(processSandbox);
+await processSandbox.close();
+
+const r = results.get("now")!;
+const b = results.get("before");
+console.log(
+  `wasm sandbox, ${QUICK ? "quick" : "full"} run, Node ${process.version}, load average ${loadAtStart} at the start and ${loadAverage()} at the end (2 cores)`,
+);
+console.log(
+  "figure                                      now   recorded before    ratio" +
+    (b ? "   before, measured now   ratio" : ""),
+);
+const row = (
+  name: string,
+  key: string,
+  recorded: number | undefined,
+  unit: "ms" | "/s" | "MB",
+  higherIsBetter = false,
+) => {
+  const fmt = (n: number) =>
+    unit === "ms"
+      ? ms(n)
+      : unit === "MB"
+        ? `${(n / 1024 / 1024).toFixed(2)} MB`
+        : `${n.toFixed(0)}/s`;
+  const verdict = (ratio: number) =>
+    (higherIsBetter ? ratio < 0.9 : ratio > 1.1) ? " REGRESSED" : "";
+  const show = (n: number | undefined) => (n === undefined ? "-" : fmt(n));
+  let line = `${name.padEnd(36)} ${show(r[key]).padStart(11)}`;
+  if (recorded === undefined || r[key] === undefined) line += " ".repeat(36);
+  else {
+    const ratio = r[key]! / (unit === "MB" ? recorded * 1024 * 1024 : recorded);
+    line += `${fmt(unit === "MB" ? recorded * 1024 * 1024 : recorded).padStart(18)} ${ratio.toFixed(2).padStart(7)}x${verdict(ratio).padEnd(10)}`;
+  }
+  if (b) {
+    const ratio = r[key] === undefined || b[key] === undefined ? Number.NaN : r[key] / b[key];
+    line += `${show(b[key]).padStart(16)} ${Number.isNaN(ratio) ? "" : `${ratio.toFixed(2).padStart(7)}x${verdict(ratio)}`}`;
+  }
+  console.log(line);
+};
+row("first execution, create -> result", "firstMs", RECORDED.firstMs, "ms");
+row("  same, from the process start", "firstFromStartMs", undefined, "ms");
+row("warm trivial execution p50", "trivialP50", RECORDED.trivialP50, "ms");
+row("1-call program p50", "oneCallP50", undefined, "ms");
+row("50-call program p50", "fiftyCallsP50", undefined, "ms");
+row("tool round trip", "roundTrip", RECORDED.roundTrip, "ms");
+row("executions/s, 1 caller", "rate1", RECORDED.rate1, "/s", true);
+row("executions/s, 4 callers", "rate4", RECORDED.rate4, "/s", true);
+for (const count of [...new Set([...IDLE_COUNTS, ...(b ? IDLE_COUNTS_BEFORE : [])])].sort(
+  (x, y) => x - y,
+)) {
+  row(`memory per idle session, ${count}`, `idle${count}`, RECORDED.idleMb, "MB");
+}
+row("peer 1-call p99, no neighbour", "peerIdleP99", undefined, "ms");
+row("peer 1-call p99, a neighbour spins", "peerSpinningP99", undefined, "ms");
+console.log(
+  `goals: first execution <= 250 ms; idle session <= 1 MB; peer p99 while a neighbour spins <= 2x: ${(r.peerSpinningP99! / r.peerIdleP99!).toFixed(2)}x (${r.peerFailed} of its runs failed)${b ? `; before: ${(b.peerSpinningP99! / b.peerIdleP99!).toFixed(2)}x (${b.peerFailed} failed)` : ""}`,
+);
 console.log("");
-console.log(`cold start (new engine process + guest + first run), p50: ${ms(cold.process)}`);
-console.log(`new guest in a running engine process + first run, p50: ${ms(cold.guest)}`);
-console.log(`new session from the warm pool + first run, p50:        ${ms(cold.pooled)}`);
-console.log(
-  `warm trivial execution over ${WARM_RUNS} runs: p50 ${ms(warm.p50)}, p95 ${ms(warm.p95)}   (target p50 <= 1 ms: ${target(warm.p50 <= 1)})`,
-);
-console.log(
-  `tool round trip (${TOOL_CALLS} sequential calls): ${ms(roundTrip)} per call   (target <= 0.15 ms: ${target(roundTrip <= 0.15)})`,
-);
-console.log(
-  `executions/s: 1 session ${rate1.toFixed(0)}, 2 sessions ${rate2.toFixed(0)}, 4 sessions ${rate4.toFixed(0)}   (target >= 2000 on two cores: ${target(Math.max(rate2, rate4) >= 2000)})`,
-);
-console.log(
-  `memory per idle session (engine process RSS growth / ${IDLE_SESSIONS}): ${mb(idle.perSession)}   (target <= 20 MB: ${target(idle.perSession <= 20 * 1024 * 1024)})`,
-);
-console.log(`engine process with one guest (shared base): ${mb(idle.engineBase)}`);
-console.log(`host RSS growth during the benchmark: ${mb(process.memoryUsage().rss - hostBefore)}`);
+console.log("wasm beside core's process sandbox, measured now (goal: 50 calls <= 1.5x process)");
+const side = (name: string, key: keyof typeof p, unit = "ms") =>
+  console.log(
+    `${name.padEnd(28)} ${(unit === "ms" ? ms(r[key]!) : `${r[key]!.toFixed(0)}/s`).padStart(10)}  ${(unit === "ms" ? ms(p[key]) : `${p[key].toFixed(0)}/s`).padStart(10)}   ${(r[key]! / p[key]).toFixed(2)}x`,
+  );
+console.log("figure                             wasm     process   wasm/process");
+side("trivial execution p50", "trivialP50");
+side("1-call program p50", "oneCallP50");
+side("50-call program p50", "fiftyCallsP50");
+side("tool round trip", "roundTrip");
+side("executions/s, 1 caller", "rate1", "/s");
+side("executions/s, 4 callers", "rate4", "/s");

@@ -7,12 +7,19 @@
  *   {"t":"limits","run":"<id>","timeoutMs":N,"memoryMb":N}              before each run frame
  *   {"t":"run",...} / {"t":"result",...}                                 handed to the prelude
  *   {"t":"cancel","run":"<id>"}                                          the host gave up a run
- * Lines out: whatever the prelude sends (ready, call, log, done, error).
+ * Lines out: whatever the prelude sends (ready once, then per run: call and log frames and
+ * exactly one terminal frame, done or error).
+ *
+ * Every run gets a fresh realm: a new QuickJS context (and a new runtime after a run that
+ * did not end by itself), with the shims and the prelude evaluated from bytecode compiled once
+ * at boot. Nothing a program does (globals, overwritten built-ins, pending jobs, timers)
+ * outlives its run; `state` comes in with the run frame and goes out with the done frame. The
+ * next realm is made as soon as a run has ended, before the runner waits for the next run.
  *
  * The runner owns what JavaScript cannot do by itself: the wall-clock deadline (an interrupt
- * handler), the memory limit (JS_SetMemoryLimit), timers (the shims keep the list, the loop
- * waits with poll()) and the job queue (JS_ExecutePendingJob while awaiting host replies).
- * Session globals live in one JSContext for the guest's whole life.
+ * handler, and the waits), the memory limit (JS_SetMemoryLimit), timers (the shims keep the
+ * list, the loop waits with poll()) and the job queue (JS_ExecutePendingJob while awaiting host
+ * replies).
  */
 #include <errno.h>
 #include <poll.h>
@@ -26,25 +33,43 @@
 #include "quickjs.h"
 
 #define OUT_FLUSH_BYTES (64 * 1024)
+/* Deepest nesting of arrays and objects in a frame: the host's JSON functions recurse, so
+ * deeper values are refused here with an error the program can act on (the host side stops a
+ * guest that writes one anyway). */
+#define MAX_FRAME_DEPTH 1000
+/* Heap ceiling of a realm until the run's limits frame sets its own. */
+#define DEFAULT_MEMORY_BYTES ((size_t)256 * 1024 * 1024)
 
+/* The realm of the current (or next) run. */
 static JSRuntime *rt;
 static JSContext *ctx;
 static JSValue prelude_fn = JS_UNDEFINED; /* guestMain */
 static JSValue host_obj = JS_UNDEFINED;   /* { send, engine } handed to guestMain */
 static JSValue endpoint = JS_UNDEFINED;   /* { receive, reportUncaught, busy } */
-static JSValue timers = JS_UNDEFINED;     /* { next(), run(now), reset() } from the shims */
+static JSValue timers = JS_UNDEFINED;     /* { next(), run(), reset() } from the shims */
+
+/* What every realm is made from: compiled at boot, kept for the guest's life. */
+static char *shims_src, *prelude_src, *engine_name;
+static size_t shims_src_len, prelude_src_len;
+static uint8_t *shims_bc, *prelude_bc;
+static size_t shims_bc_len, prelude_bc_len;
+
+/* Frames reach the host only while this is set: during a run until its terminal frame, and
+ * while the first realm announces the guest (ready). */
+static int frames_open;
 
 static int64_t deadline_ms;  /* 0: no deadline */
-static int deadline_hit;     /* the interrupt handler fired for the current run */
 /*
- * Set when the deadline passed: from then on every piece of JavaScript is interrupted (the
- * program's other jobs too, and a catch that would swallow a stack overflow raised while
- * the interrupt was being thrown) until the job queue is empty. Then the runner reports the
- * timeout itself and starts the prelude afresh in the same context (globals survive).
+ * Set when the deadline passed: from then on every piece of JavaScript is interrupted (a
+ * catch or finally that would go on after the interrupt, the program's other jobs) until
+ * control is back in the runner, which ends the run and drops its realm.
  */
 static int aborting;
 static char run_id[256];     /* the run the limits frame announced */
-static int run_active;       /* a run frame was handed over and has not ended */
+static int run_active;       /* a run frame was handed over and the run has not ended */
+static int run_ended;        /* its terminal frame was sent */
+static double pending_timeout_ms;
+static double pending_memory_mb;
 
 /* Output buffer: frames are written in batches, flushed before the runner waits. */
 static char *out_buf;
@@ -66,16 +91,20 @@ static double now_ms_precise(void) {
   return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-static void out_flush(void) {
+static void write_all(const char *data, size_t len) {
   size_t off = 0;
-  while (off < out_len) {
-    ssize_t n = write(1, out_buf + off, out_len - off);
+  while (off < len) {
+    ssize_t n = write(1, data + off, len - off);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       exit(3); /* the host is gone */
     }
     off += (size_t)n;
   }
+}
+
+static void out_flush(void) {
+  write_all(out_buf, out_len);
   out_len = 0;
 }
 
@@ -84,17 +113,8 @@ static void out_write(const char *data, size_t len) {
     out_flush();
     if (len + 1 > out_cap) {
       /* One frame larger than the buffer: write it through. */
-      size_t off = 0;
-      while (off < len) {
-        ssize_t n = write(1, data + off, len - off);
-        if (n < 0) {
-          if (errno == EINTR || errno == EAGAIN) continue;
-          exit(3);
-        }
-        off += (size_t)n;
-      }
-      while (write(1, "\n", 1) < 0 && errno == EINTR) {
-      }
+      write_all(data, len);
+      write_all("\n", 1);
       return;
     }
   }
@@ -104,7 +124,12 @@ static void out_write(const char *data, size_t len) {
   if (out_len >= OUT_FLUSH_BYTES) out_flush();
 }
 
-/* A frame the runner writes itself (with a JSON-escaped run id it produced). */
+static int has_prefix(const char *line, size_t len, const char *prefix) {
+  size_t n = strlen(prefix);
+  return len >= n && memcmp(line, prefix, n) == 0;
+}
+
+/* The terminal frame of the current run, written by the runner itself. */
 static void out_error_frame(const char *code, const char *message) {
   char frame[1024];
   JSValue id = JS_NewString(ctx, run_id);
@@ -116,7 +141,10 @@ static void out_error_frame(const char *code, const char *message) {
   if (ids) JS_FreeCString(ctx, ids);
   JS_FreeValue(ctx, idj);
   JS_FreeValue(ctx, id);
+  if (JS_IsException(idj)) JS_FreeValue(ctx, JS_GetException(ctx));
   if (n > 0 && (size_t)n < sizeof frame) out_write(frame, (size_t)n);
+  run_ended = 1;
+  frames_open = 0;
 }
 
 static int interrupt_handler(JSRuntime *r, void *opaque) {
@@ -124,22 +152,56 @@ static int interrupt_handler(JSRuntime *r, void *opaque) {
   (void)opaque;
   if (aborting) return 1;
   if (deadline_ms != 0 && now_ms() >= deadline_ms) {
-    deadline_ms = 0;
-    deadline_hit = 1;
     aborting = 1;
     return 1;
   }
   return 0;
 }
 
-/* send(line): one frame to the host. */
+/* Whether a JSON text nests arrays and objects deeper than MAX_FRAME_DEPTH (strings skipped). */
+static int too_deep(const char *s, size_t len) {
+  if (len <= MAX_FRAME_DEPTH) return 0;
+  int depth = 0, in_string = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    if (in_string) {
+      if (c == '\\') i++;
+      else if (c == '"') in_string = 0;
+    } else if (c == '"') {
+      in_string = 1;
+    } else if (c == '[' || c == '{') {
+      if (++depth > MAX_FRAME_DEPTH) return 1;
+    } else if (c == ']' || c == '}') {
+      depth--;
+    }
+  }
+  return 0;
+}
+
+/* send(line): one frame to the host. A run's terminal frame closes the run's output. */
 static JSValue js_send(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv) {
   (void)this_val;
   size_t len;
-  if (argc < 1) return JS_UNDEFINED;
+  if (argc < 1 || !frames_open) return JS_UNDEFINED;
   const char *s = JS_ToCStringLen(c, &len, argv[0]);
   if (!s) return JS_EXCEPTION;
+  int terminal = run_active && (has_prefix(s, len, "{\"t\":\"done\"") ||
+                                has_prefix(s, len, "{\"t\":\"error\""));
+  if (too_deep(s, len)) {
+    JS_FreeCString(c, s);
+    if (terminal) {
+      out_error_frame("RESULT_NOT_SERIALIZABLE",
+                      "The returned value or state is nested deeper than 1000 levels; flatten it.");
+      return JS_UNDEFINED;
+    }
+    return JS_ThrowRangeError(c, "A value nested deeper than %d levels cannot be sent to the host; flatten it.",
+                              MAX_FRAME_DEPTH);
+  }
   out_write(s, len);
+  if (terminal) {
+    run_ended = 1;
+    frames_open = 0;
+  }
   JS_FreeCString(c, s);
   return JS_UNDEFINED;
 }
@@ -150,6 +212,120 @@ static JSValue js_now(JSContext *c, JSValueConst this_val, int argc, JSValueCons
   (void)argc;
   (void)argv;
   return JS_NewFloat64(c, now_ms_precise());
+}
+
+static void fatal(const char *what) {
+  JSValue exc = ctx ? JS_GetException(ctx) : JS_UNDEFINED;
+  const char *m = ctx ? JS_ToCString(ctx, exc) : NULL;
+  fprintf(stderr, "runner: %s: %s\n", what, m ? m : "?");
+  out_flush();
+  exit(4);
+}
+
+/* Evaluates a boot script in the current realm, from bytecode once it has been compiled. */
+static JSValue eval_boot_script(const char *src, size_t src_len, uint8_t **bc, size_t *bc_len,
+                                const char *name) {
+  JSValue fn;
+  if (*bc) {
+    fn = JS_ReadObject(ctx, *bc, *bc_len, JS_READ_OBJ_BYTECODE);
+  } else {
+    /* Without source text and debug information the bytecode is a fraction of the size,
+     * and every realm reads it again: programs keep theirs (their stack traces need it). */
+    JS_SetStripInfo(rt, JS_STRIP_DEBUG);
+    fn = JS_Eval(ctx, src, src_len, name, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+    JS_SetStripInfo(rt, 0);
+    if (!JS_IsException(fn)) {
+      size_t len;
+      uint8_t *buf = JS_WriteObject(ctx, &len, fn, JS_WRITE_OBJ_BYTECODE);
+      if (!buf) return JS_EXCEPTION;
+      *bc = malloc(len);
+      if (!*bc) exit(5);
+      memcpy(*bc, buf, len);
+      *bc_len = len;
+      js_free(ctx, buf);
+    }
+  }
+  if (JS_IsException(fn)) return fn;
+  return JS_EvalFunction(ctx, fn);
+}
+
+static JSValue call_method(JSValueConst obj, const char *name, int argc, JSValueConst *argv) {
+  JSValue fn = JS_GetPropertyStr(ctx, obj, name);
+  JSValue r = JS_Call(ctx, fn, obj, argc, argv);
+  JS_FreeValue(ctx, fn);
+  return r;
+}
+
+/* Makes the realm for the next run: context, shims, prelude (and a runtime if there is none). */
+static void realm_open(void) {
+  if (!rt) {
+    rt = JS_NewRuntime();
+    if (!rt) exit(5);
+    /* Below the shadow stack the linker reserves (see the build script), so deep recursion
+     * is a RangeError rather than a trap. */
+    JS_SetMaxStackSize(rt, (size_t)RUNNER_JS_STACK_BYTES);
+    JS_SetInterruptHandler(rt, interrupt_handler, NULL);
+  }
+  JS_SetMemoryLimit(rt, DEFAULT_MEMORY_BYTES);
+  ctx = JS_NewContext(rt);
+  if (!ctx) exit(5);
+
+  JSValue shims_fn = eval_boot_script(shims_src, shims_src_len, &shims_bc, &shims_bc_len, "<shims>");
+  if (JS_IsException(shims_fn)) fatal("the shims failed");
+  JSValue native = JS_NewObject(ctx);
+  JS_SetPropertyStr(ctx, native, "now", JS_NewCFunction(ctx, js_now, "now", 0));
+  timers = JS_Call(ctx, shims_fn, JS_UNDEFINED, 1, (JSValueConst *)&native);
+  JS_FreeValue(ctx, native);
+  JS_FreeValue(ctx, shims_fn);
+  if (JS_IsException(timers)) fatal("the shims failed");
+
+  prelude_fn = eval_boot_script(prelude_src, prelude_src_len, &prelude_bc, &prelude_bc_len, "<prelude>");
+  if (JS_IsException(prelude_fn)) fatal("the prelude failed");
+  host_obj = JS_NewObject(ctx);
+  JS_SetPropertyStr(ctx, host_obj, "send", JS_NewCFunction(ctx, js_send, "send", 1));
+  JS_SetPropertyStr(ctx, host_obj, "engine", JS_NewString(ctx, engine_name));
+  endpoint = JS_Call(ctx, prelude_fn, JS_UNDEFINED, 1, (JSValueConst *)&host_obj);
+  if (JS_IsException(endpoint)) fatal("the prelude failed");
+  /* Errors thrown by timer callbacks are reported like uncaught ones. */
+  JS_SetPropertyStr(ctx, timers, "report", JS_GetPropertyStr(ctx, endpoint, "reportUncaught"));
+}
+
+/*
+ * Drops the realm with everything in it. After a run that ended by itself with nothing left
+ * queued, the context goes and the runtime stays (it holds nothing a program can reach: the
+ * interned strings and shapes of what ran). Otherwise, or when collecting the context queued
+ * a job (a FinalizationRegistry callback), the runtime goes too, and its job queue with it.
+ */
+static void realm_close(int keep_runtime) {
+  JS_FreeValue(ctx, endpoint);
+  JS_FreeValue(ctx, timers);
+  JS_FreeValue(ctx, prelude_fn);
+  JS_FreeValue(ctx, host_obj);
+  endpoint = timers = prelude_fn = host_obj = JS_UNDEFINED;
+  if (JS_IsJobPending(rt)) keep_runtime = 0;
+  JS_FreeContext(ctx);
+  ctx = NULL;
+  if (keep_runtime) {
+    JS_RunGC(rt);
+    if (!JS_IsJobPending(rt)) return;
+  }
+  JS_FreeRuntime(rt);
+  rt = NULL;
+}
+
+/*
+ * The run is over (its terminal frame was sent, or it has to be ended now): report it if the
+ * program did not, hand the output on, and make a fresh realm for the next run.
+ */
+static void end_run(const char *code, const char *message) {
+  int clean = run_ended && !aborting;
+  if (!run_ended) out_error_frame(code, message);
+  out_flush();
+  run_active = 0;
+  deadline_ms = 0;
+  aborting = 0;
+  realm_close(clean);
+  realm_open();
 }
 
 static int is_exception_message(JSValueConst exc, const char *needle) {
@@ -166,24 +342,12 @@ static int is_exception_message(JSValueConst exc, const char *needle) {
   return found;
 }
 
-static void start_endpoint(void);
-
-/*
- * An exception reached the runner (interrupt, out of memory, a broken prelude). The run it
- * belonged to is reported as failed and the prelude starts afresh in the same context, so
- * session globals survive.
- */
+/* An exception reached the runner (interrupt, out of memory, a broken prelude): the run ends. */
 static void on_escaped_exception(void) {
   JSValue exc = JS_GetException(ctx);
-  if (aborting) {
-    /* finish_abort() reports once the queue is empty. */
-    JS_FreeValue(ctx, exc);
-    JS_ResetUncatchableError(ctx);
-    return;
-  }
   const char *code = "CODE_RUNTIME_ERROR";
   const char *message = "The program failed inside the runner.";
-  if (deadline_hit || is_exception_message(exc, "interrupted")) {
+  if (aborting || is_exception_message(exc, "interrupted")) {
     code = "SANDBOX_TIMEOUT";
     message = "interrupted";
   } else if (is_exception_message(exc, "out of memory") || JS_IsNull(exc)) {
@@ -193,78 +357,28 @@ static void on_escaped_exception(void) {
     message = "stack overflow";
   }
   JS_FreeValue(ctx, exc);
-  JS_ResetUncatchableError(ctx);
-  if (run_active) out_error_frame(code, message);
-  run_active = 0;
-  deadline_ms = 0;
-  start_endpoint();
-}
-
-static JSValue call_method(JSValueConst obj, const char *name, int argc, JSValueConst *argv) {
-  JSValue fn = JS_GetPropertyStr(ctx, obj, name);
-  JSValue r = JS_Call(ctx, fn, obj, argc, argv);
-  JS_FreeValue(ctx, fn);
-  return r;
-}
-
-static void start_endpoint(void) {
-  JS_FreeValue(ctx, endpoint);
-  endpoint = JS_Call(ctx, prelude_fn, JS_UNDEFINED, 1, (JSValueConst *)&host_obj);
-  if (JS_IsException(endpoint)) {
-    JSValue exc = JS_GetException(ctx);
-    const char *m = JS_ToCString(ctx, exc);
-    fprintf(stderr, "runner: the prelude failed: %s\n", m ? m : "?");
-    if (m) JS_FreeCString(ctx, m);
-    JS_FreeValue(ctx, exc);
-    out_flush();
-    exit(4);
-  }
-  /* Errors thrown by timer callbacks are reported like uncaught ones. */
-  if (!JS_IsUndefined(timers)) {
-    JS_SetPropertyStr(ctx, timers, "report", JS_GetPropertyStr(ctx, endpoint, "reportUncaught"));
-  }
-}
-
-static void timers_call(const char *name);
-
-/* The deadline passed and every job has been interrupted: report, start the prelude afresh. */
-static void finish_abort(void) {
-  aborting = 0;
-  deadline_ms = 0;
-  /* The prelude may have reported the interrupt itself already. */
-  int reported = 1;
   if (run_active) {
-    JSValue r = call_method(endpoint, "busy", 0, NULL);
-    reported = JS_IsException(r) ? 0 : !JS_ToBool(ctx, r);
-    if (JS_IsException(r)) JS_FreeValue(ctx, JS_GetException(ctx));
-    JS_FreeValue(ctx, r);
+    end_run(code, message);
+  } else {
+    /* No run: nothing to report; start from a clean realm all the same. */
+    realm_close(0);
+    realm_open();
   }
-  if (run_active && !reported) out_error_frame("SANDBOX_TIMEOUT", "interrupted");
-  run_active = 0;
-  timers_call("reset");
-  start_endpoint();
 }
 
+/* Runs queued jobs until none is left or the run is over; ends the run when it is. */
 static void drain_jobs(void) {
   JSContext *jctx;
-  for (;;) {
+  while (!run_ended && !aborting) {
     int r = JS_ExecutePendingJob(rt, &jctx);
     if (r == 0) break;
-    if (r < 0) on_escaped_exception();
+    if (r < 0) {
+      on_escaped_exception();
+      return;
+    }
   }
-  if (aborting) finish_abort();
-}
-
-static int endpoint_busy(void) {
-  JSValue r = call_method(endpoint, "busy", 0, NULL);
-  if (JS_IsException(r)) {
-    on_escaped_exception();
-    drain_jobs();
-    return 0;
-  }
-  int busy = JS_ToBool(ctx, r);
-  JS_FreeValue(ctx, r);
-  return busy;
+  if (run_active && aborting) end_run("SANDBOX_TIMEOUT", "interrupted");
+  else if (run_active && run_ended) end_run(NULL, NULL);
 }
 
 /* Milliseconds until the next timer is due, or -1 for none. */
@@ -281,8 +395,8 @@ static int64_t timers_next(void) {
   return (int64_t)d;
 }
 
-static void timers_call(const char *name) {
-  JSValue r = call_method(timers, name, 0, NULL);
+static void timers_run(void) {
+  JSValue r = call_method(timers, "run", 0, NULL);
   if (JS_IsException(r))
     on_escaped_exception();
   else
@@ -318,52 +432,46 @@ static void str_field(JSValueConst obj, const char *name, char *dst, size_t cap)
   JS_FreeValue(ctx, v);
 }
 
-static int has_prefix(const char *line, size_t len, const char *prefix) {
-  size_t n = strlen(prefix);
-  return len >= n && memcmp(line, prefix, n) == 0;
+/* Parses a control line of the host (limits, cancel) with the realm's JSON parser. */
+static JSValue parse_control(const char *line, size_t len) {
+  JSValue f = JS_ParseJSON(ctx, line, len, "<control>");
+  if (JS_IsException(f)) JS_FreeValue(ctx, JS_GetException(ctx));
+  return f;
 }
-
-static double pending_timeout_ms = 0;
 
 static void on_line(const char *line, size_t len) {
   if (has_prefix(line, len, "{\"t\":\"limits\"")) {
-    JSValue f = JS_ParseJSON(ctx, line, len, "<limits>");
-    if (JS_IsException(f)) {
-      JS_FreeValue(ctx, JS_GetException(ctx));
-      return;
-    }
+    JSValue f = parse_control(line, len);
+    if (JS_IsException(f)) return;
     str_field(f, "run", run_id, sizeof run_id);
     pending_timeout_ms = num_field(f, "timeoutMs", 0);
-    double mb = num_field(f, "memoryMb", 0);
-    if (mb > 0) JS_SetMemoryLimit(rt, (size_t)(mb * 1024 * 1024));
+    pending_memory_mb = num_field(f, "memoryMb", 0);
     JS_FreeValue(ctx, f);
     return;
   }
   if (has_prefix(line, len, "{\"t\":\"cancel\"")) {
     char id[256];
-    JSValue f = JS_ParseJSON(ctx, line, len, "<cancel>");
-    if (JS_IsException(f)) {
-      JS_FreeValue(ctx, JS_GetException(ctx));
-      return;
-    }
+    JSValue f = parse_control(line, len);
+    if (JS_IsException(f)) return;
     str_field(f, "run", id, sizeof id);
     JS_FreeValue(ctx, f);
-    if (run_active && strcmp(id, run_id) == 0) {
-      out_error_frame("SANDBOX_TIMEOUT", "cancelled by the host");
-      run_active = 0;
-      deadline_ms = 0;
-      timers_call("reset");
-      start_endpoint();
-    }
+    if (run_active && strcmp(id, run_id) == 0) end_run("SANDBOX_TIMEOUT", "cancelled by the host");
     return;
   }
   if (has_prefix(line, len, "{\"t\":\"run\"")) {
-    deadline_hit = 0;
+    if (run_active) return; /* one run at a time: the host never sends a second */
+    if (pending_memory_mb > 0) JS_SetMemoryLimit(rt, (size_t)(pending_memory_mb * 1024 * 1024));
     deadline_ms = pending_timeout_ms > 0 ? now_ms() + (int64_t)pending_timeout_ms : 0;
     pending_timeout_ms = 0;
+    pending_memory_mb = 0;
     run_active = 1;
+    run_ended = 0;
+    frames_open = 1;
+    receive(line, len);
+    return;
   }
-  receive(line, len);
+  /* A reply for a run that has ended is dropped with its realm. */
+  if (run_active) receive(line, len);
 }
 
 /* Reads what stdin has, waiting at most `wait_ms` (-1: no limit). Returns 0 at EOF. */
@@ -394,7 +502,7 @@ static void process_lines(void) {
     *nl = 0; /* JS_ParseJSON wants a terminated buffer */
     if (len > 0) {
       on_line(in_buf + start, len);
-      drain_jobs();
+      if (run_active) drain_jobs();
     }
     start += len + 1;
   }
@@ -404,58 +512,58 @@ static void process_lines(void) {
   }
 }
 
+/* Copies a string field of the boot frame into plain memory (it outlives every realm). */
+static char *boot_field(JSContext *c, JSValueConst frame, const char *name, size_t *len) {
+  JSValue v = JS_GetPropertyStr(c, frame, name);
+  size_t n = 0;
+  const char *s = JS_IsString(v) ? JS_ToCStringLen(c, &n, v) : NULL;
+  char *copy = NULL;
+  if (s) {
+    copy = malloc(n + 1);
+    if (!copy) exit(5);
+    memcpy(copy, s, n + 1);
+    JS_FreeCString(c, s);
+  }
+  JS_FreeValue(c, v);
+  if (len) *len = n;
+  return copy;
+}
+
+/* Reads the boot frame and makes the first realm, which announces the guest (ready). */
 static int boot(void) {
-  /* The first line is the boot frame; read until it is whole. */
   char *nl;
   while (!(nl = memchr(in_buf, '\n', in_len))) {
     if (!read_input(-1)) return 0;
   }
   size_t len = (size_t)(nl - in_buf);
   *nl = 0; /* JS_ParseJSON wants a terminated buffer */
-  JSValue f = JS_ParseJSON(ctx, in_buf, len, "<boot>");
+  JSRuntime *brt = JS_NewRuntime();
+  JSContext *bctx = brt ? JS_NewContext(brt) : NULL;
+  if (!bctx) exit(5);
+  JSValue f = JS_ParseJSON(bctx, in_buf, len, "<boot>");
   if (JS_IsException(f)) {
     fprintf(stderr, "runner: the boot frame is not JSON\n");
     return 0;
   }
-  JSValue shims_src = JS_GetPropertyStr(ctx, f, "shims");
-  JSValue prelude_src = JS_GetPropertyStr(ctx, f, "prelude");
-  JSValue engine = JS_GetPropertyStr(ctx, f, "engine");
-  JS_FreeValue(ctx, f);
+  shims_src = boot_field(bctx, f, "shims", &shims_src_len);
+  prelude_src = boot_field(bctx, f, "prelude", &prelude_src_len);
+  engine_name = boot_field(bctx, f, "engine", NULL);
+  JS_FreeValue(bctx, f);
+  JS_FreeContext(bctx);
+  JS_FreeRuntime(brt);
   memmove(in_buf, nl + 1, in_len - len - 1);
   in_len -= len + 1;
-
-  size_t slen;
-  const char *s = JS_ToCStringLen(ctx, &slen, shims_src);
-  JSValue shims_fn = s ? JS_Eval(ctx, s, slen, "<shims>", JS_EVAL_TYPE_GLOBAL) : JS_EXCEPTION;
-  if (s) JS_FreeCString(ctx, s);
-  const char *p = JS_ToCStringLen(ctx, &slen, prelude_src);
-  prelude_fn = p ? JS_Eval(ctx, p, slen, "<prelude>", JS_EVAL_TYPE_GLOBAL) : JS_EXCEPTION;
-  if (p) JS_FreeCString(ctx, p);
-  JS_FreeValue(ctx, shims_src);
-  JS_FreeValue(ctx, prelude_src);
-  if (JS_IsException(shims_fn) || JS_IsException(prelude_fn)) {
-    JSValue exc = JS_GetException(ctx);
-    const char *m = JS_ToCString(ctx, exc);
-    fprintf(stderr, "runner: boot failed: %s\n", m ? m : "?");
+  if (!shims_src || !prelude_src || !engine_name) {
+    fprintf(stderr, "runner: the boot frame lacks shims, prelude or engine\n");
     return 0;
   }
-
-  JSValue native = JS_NewObject(ctx);
-  JS_SetPropertyStr(ctx, native, "now", JS_NewCFunction(ctx, js_now, "now", 0));
-  timers = JS_Call(ctx, shims_fn, JS_UNDEFINED, 1, (JSValueConst *)&native);
-  JS_FreeValue(ctx, native);
-  JS_FreeValue(ctx, shims_fn);
-  if (JS_IsException(timers)) {
-    JSValue exc = JS_GetException(ctx);
-    const char *m = JS_ToCString(ctx, exc);
-    fprintf(stderr, "runner: the shims failed: %s\n", m ? m : "?");
-    return 0;
-  }
-
-  host_obj = JS_NewObject(ctx);
-  JS_SetPropertyStr(ctx, host_obj, "send", JS_NewCFunction(ctx, js_send, "send", 1));
-  JS_SetPropertyStr(ctx, host_obj, "engine", engine);
-  start_endpoint();
+  frames_open = 1; /* the first realm's prelude announces the guest */
+  realm_open();
+  frames_open = 0;
+  /* Every later realm starts from bytecode: the sources are no longer needed. */
+  free(shims_src);
+  free(prelude_src);
+  shims_src = prelude_src = NULL;
   return 1;
 }
 
@@ -466,16 +574,6 @@ int main(void) {
   in_buf = malloc(in_cap);
   if (!out_buf || !in_buf) return 5;
 
-  rt = JS_NewRuntime();
-  /* Until the first limits frame: a generous ceiling, replaced per run. */
-  JS_SetMemoryLimit(rt, (size_t)256 * 1024 * 1024);
-  /* Below the shadow stack the linker reserves (see the build script), so deep recursion is
-   * a RangeError rather than a trap. */
-  JS_SetMaxStackSize(rt, (size_t)RUNNER_JS_STACK_BYTES);
-  JS_SetInterruptHandler(rt, interrupt_handler, NULL);
-  ctx = JS_NewContext(rt);
-  if (!ctx) return 5;
-
   if (!boot()) {
     out_flush();
     return 2;
@@ -483,22 +581,34 @@ int main(void) {
 
   for (;;) {
     process_lines();
-    int busy = run_active && endpoint_busy();
     int64_t wait = -1;
-    if (busy) {
-      int64_t next = timers_next();
-      if (next == 0) {
-        timers_call("run");
-        drain_jobs();
+    if (run_active) {
+      JSValue r = call_method(endpoint, "busy", 0, NULL);
+      int busy = JS_IsException(r) ? -1 : JS_ToBool(ctx, r);
+      JS_FreeValue(ctx, r);
+      if (busy < 0) {
+        on_escaped_exception();
         continue;
       }
-      wait = next;
-    } else if (run_active) {
-      /* The run ended: timers it left behind are dropped, the deadline is off. */
-      run_active = 0;
-      deadline_ms = 0;
-      timers_call("reset");
-      drain_jobs();
+      if (!busy) {
+        /* The program ended without a terminal frame reaching us: say so. */
+        end_run("CODE_RUNTIME_ERROR", "The program ended without a result.");
+        continue;
+      }
+      int64_t left = deadline_ms != 0 ? deadline_ms - now_ms() : -1;
+      if (deadline_ms != 0 && left <= 0) {
+        /* The deadline passed while the program was waiting (a reply, a timer). */
+        end_run("SANDBOX_TIMEOUT", "interrupted");
+        continue;
+      }
+      int64_t next = timers_next();
+      if (!run_active) continue;
+      if (next == 0) {
+        timers_run();
+        if (run_active) drain_jobs();
+        continue;
+      }
+      wait = next < 0 ? left : (left < 0 || next < left ? next : left);
     }
     out_flush();
     if (!read_input(wait)) break;

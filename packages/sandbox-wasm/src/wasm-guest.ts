@@ -5,11 +5,15 @@ import {
   type SandboxHost,
   type SandboxJob,
   type SandboxOutcome,
+  validateGuestFrame,
 } from "@mcp-optimizer/core";
-import type { WasmerEngineHost } from "./engine-host.js";
+import type { GuestThread } from "./guest-thread.js";
+import { LineHeads } from "./line-heads.js";
 
-/** Bytes of a line's start kept to recognise frames the guest ends a run with. */
+/** Bytes of a line's start kept to recognise the frame that ends a run. */
 const HEAD_BYTES = 512;
+/** The ready frame is small; a first line longer than this is not one. */
+const MAX_READY_BYTES = 4096;
 
 export interface WasmGuestOptions {
   /** The mode name put in outcomes. */
@@ -18,41 +22,42 @@ export interface WasmGuestOptions {
   startTimeoutMs: number;
   /** How long a guest gets to stop by itself before it is killed, ms. */
   killGraceMs: number;
-  /**
-   * Called when a busy guest is killed: Wasmer reports it ended, but a guest that spins
-   * without system calls keeps its worker thread running, so its engine process must go.
-   */
-  onTaint: (guest: WasmGuest) => void;
+  /** Called when the guest is killed (its thread terminated), not when it ends cleanly. */
+  onKill?: () => void;
 }
 
 type State = "starting" | "idle" | "busy" | "dead";
 
 /**
- * One QuickJS guest in an engine process: a long-lived instance of the runner that keeps its
- * JavaScript context (the session's globals) between runs. It runs one job at a time and
- * knows when the runner has finished a run (its done or error frame), so an abandoned run can
- * be finished by the runner (cancel) instead of killing the guest.
+ * One QuickJS guest: an instance of the runner on a guest thread, serving one session. It
+ * runs one job at a time. Everything the guest writes is hostile input: the guest must
+ * announce itself with one ready frame, write only while a run is under way, and end each run
+ * with exactly one terminal frame (done or error) that starts the way the runner writes it;
+ * anything else ends the guest (its thread, nothing else) with a typed error. An abandoned run
+ * can still be finished by the runner (cancel) within `killGraceMs`, which keeps the guest.
  */
 export class WasmGuest {
   readonly ready: Promise<void>;
   private state: State = "starting";
-  private readonly gid: number;
   private bridge: BridgeRun | undefined;
   /** The run the guest is busy with (possibly abandoned by the host already). */
   private busyRun: string | undefined;
   private endMarkers: string[] = [];
-  private head = "";
+  private readonly lines = new LineHeads(HEAD_BYTES);
+  private readyLine: Uint8Array[] = [];
   private idleWaiters: (() => void)[] = [];
   private graceTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
   private deathError: OptimizerError | undefined;
   private stderrTail = "";
   private retireWhenIdle = false;
+  /** Ended by release(): the runner exits by itself and its thread may serve a fresh guest. */
+  private releasing = false;
   private readonly deathHooks: ((guest: WasmGuest) => void)[] = [];
   private settleReady!: (error?: OptimizerError) => void;
 
   constructor(
-    readonly engine: WasmerEngineHost,
+    readonly thread: GuestThread,
     boot: string,
     private readonly options: WasmGuestOptions,
   ) {
@@ -73,7 +78,7 @@ export class WasmGuest {
       () => clearTimeout(startTimer),
       () => clearTimeout(startTimer),
     );
-    this.gid = engine.startGuest(boot, {
+    thread.start(boot, {
       stdout: (data) => this.onStdout(data),
       stderr: (data) => {
         if (this.stderrTail.length < 4096) this.stderrTail += data;
@@ -87,7 +92,7 @@ export class WasmGuest {
   }
 
   get isIdle(): boolean {
-    return this.state === "idle";
+    return this.state === "idle" && !this.releasing;
   }
 
   get isBusy(): boolean {
@@ -124,6 +129,7 @@ export class WasmGuest {
     const { timeoutMs } = job.limits;
     const guestTimeoutMs = Math.max(1, Math.floor(timeoutMs - Math.min(20, timeoutMs * 0.05)));
     const limits = `${JSON.stringify({ t: "limits", run: job.id, timeoutMs: guestTimeoutMs, memoryMb })}\n`;
+    let aborted = false;
     const bridge = new BridgeRun({
       job,
       host,
@@ -135,14 +141,28 @@ export class WasmGuest {
             new OptimizerError(ErrorCodes.SANDBOX_CRASHED, "The wasm guest is gone.")
           );
         }
-        this.engine.write(this.gid, data.startsWith('{"t":"run"') ? limits + data : data);
+        this.thread.write(data.startsWith('{"t":"run"') ? limits + data : data);
       },
-      onAbort: (error) => this.onAbort(job.id, error),
+      onAbort: (error) => {
+        aborted = true;
+        this.onAbort(job.id, error);
+      },
     });
     this.bridge = bridge;
+    const settled = () => {
+      // The bridge accepted a terminal frame the runner would not have written that way:
+      // the result stands, the guest goes.
+      if (!aborted && this.state === "busy" && this.busyRun === job.id) {
+        this.violation("a run ended with a frame the runner does not write");
+      }
+    };
     return bridge.outcome.then(
-      (outcome) => outcome,
+      (outcome) => {
+        settled();
+        return outcome;
+      },
       (error: OptimizerError) => {
+        settled();
         // A run that ran out of memory leaves the guest's linear memory grown for good:
         // replace the guest once it is idle.
         if (error.code === ErrorCodes.SANDBOX_MEMORY) this.retireWhenIdle = true;
@@ -151,19 +171,28 @@ export class WasmGuest {
     );
   }
 
-  /** Ends the guest: Wasmer's kill first, the engine process if that does not work. */
+  /** Ends the guest at once, whatever it is doing: its thread is terminated. */
   kill(error?: OptimizerError): void {
     if (this.state === "dead") return;
     if (error && !this.deathError) this.deathError = error;
-    if (this.state === "busy") this.options.onTaint(this);
-    this.engine.killGuest(this.gid);
-    if (!this.killTimer) {
-      this.killTimer = setTimeout(() => {
-        // The guest spins without system calls: only the process can stop it.
-        if (this.state !== "dead") this.engine.kill(this.deathError);
-      }, this.options.killGraceMs);
-      this.killTimer.unref();
+    this.options.onKill?.();
+    this.thread.terminate(this.deathError);
+  }
+
+  /**
+   * Ends an idle guest cleanly: its input is closed, the runner returns, and its thread is
+   * free for a fresh guest. A guest that is not idle is killed instead.
+   */
+  release(): void {
+    if (this.state === "dead" || this.releasing) return;
+    if (this.state !== "idle") {
+      this.kill();
+      return;
     }
+    this.releasing = true;
+    this.thread.end();
+    this.killTimer = setTimeout(() => this.kill(), this.options.killGraceMs);
+    this.killTimer.unref();
   }
 
   private onAbort(runId: string, error: OptimizerError): void {
@@ -172,9 +201,9 @@ export class WasmGuest {
       this.kill(error);
       return;
     }
-    // A timeout: the runner may be waiting for a reply that never comes, or spinning in a
-    // built-in. Ask it to give the run up; if it has not within the grace period, kill it.
-    this.engine.write(this.gid, `${JSON.stringify({ t: "cancel", run: runId })}\n`);
+    // A timeout: the runner may be stuck in a built-in that does not look at the deadline.
+    // Ask it to give the run up; if it has not within the grace period, kill it.
+    this.thread.write(`${JSON.stringify({ t: "cancel", run: runId })}\n`);
     clearTimeout(this.graceTimer);
     this.graceTimer = setTimeout(() => {
       if (this.state === "busy" && this.busyRun === runId) this.kill(error);
@@ -182,58 +211,79 @@ export class WasmGuest {
     this.graceTimer.unref();
   }
 
-  private onStdout(data: string): void {
-    if (this.state === "starting") {
-      // The prelude's ready frame is the first line.
-      const nl = data.indexOf("\n");
-      this.head += nl === -1 ? data : data.slice(0, nl);
-      if (nl === -1) return;
-      const line = this.head;
-      this.head = "";
-      if (!line.startsWith('{"t":"ready"')) {
-        this.settleReady(
-          new OptimizerError(
-            ErrorCodes.SANDBOX_UNAVAILABLE,
-            `The wasm guest did not start: ${line.slice(0, 200)}`,
-          ),
-        );
-        this.kill();
-        return;
-      }
-      this.state = "idle";
-      this.settleReady();
-      data = data.slice(nl + 1);
-      if (data.length === 0) return;
-    }
-    if (this.bridge && !this.bridge.isSettled) this.bridge.push(data);
-    if (this.state === "busy") this.scanForEnd(data);
+  /** The guest broke the protocol outside what a run's bridge checks: it goes. */
+  private violation(what: string): void {
+    this.kill(
+      new OptimizerError(
+        ErrorCodes.BRIDGE_PROTOCOL_ERROR,
+        `The wasm guest broke the bridge protocol (${what}) and was replaced.`,
+      ),
+    );
   }
 
-  /** Watches line starts for the frame that ends the busy run. */
-  private scanForEnd(data: string): void {
-    let from = 0;
-    for (;;) {
-      const nl = data.indexOf("\n", from);
-      const end = nl === -1 ? data.length : nl;
-      if (this.head.length < HEAD_BYTES) {
-        this.head += data.slice(from, Math.min(end, from + HEAD_BYTES - this.head.length));
-      }
-      if (nl === -1) return;
-      const line = this.head;
-      this.head = "";
-      from = nl + 1;
-      if (this.endMarkers.some((m) => line.startsWith(m))) {
-        this.becomeIdle();
-        return;
-      }
+  private onStdout(data: Uint8Array): void {
+    if (this.state === "starting") {
+      this.onStartOutput(data);
+      return;
     }
+    if (this.state !== "busy") {
+      this.violation("it wrote while no run was under way");
+      return;
+    }
+    if (this.bridge && !this.bridge.isSettled) this.bridge.push(data);
+    if (this.state !== "busy") return; // the bridge gave up on it
+    let ended = false;
+    const after = this.lines.push(data, (head) => {
+      ended = this.endMarkers.some((m) => head.startsWith(m));
+      return ended;
+    });
+    if (!ended) return;
+    if (after > 0) this.violation("it wrote after the frame that ended the run");
+    else this.becomeIdle();
+  }
+
+  /** The prelude's ready frame is the first line; nothing may follow it before a run. */
+  private onStartOutput(data: Uint8Array): void {
+    const nl = data.indexOf(0x0a);
+    this.readyLine.push(nl === -1 ? data : data.subarray(0, nl));
+    const size = this.readyLine.reduce((n, part) => n + part.length, 0);
+    if (size > MAX_READY_BYTES) {
+      this.failStart(`its first line is over ${MAX_READY_BYTES} bytes`);
+      return;
+    }
+    if (nl === -1) return;
+    const line = Buffer.concat(this.readyLine).toString("utf8");
+    this.readyLine = [];
+    let frame: ReturnType<typeof validateGuestFrame> | undefined;
+    try {
+      frame = validateGuestFrame(JSON.parse(line));
+    } catch {
+      frame = undefined;
+    }
+    if (frame?.t !== "ready") {
+      this.failStart(`its first line is not a ready frame: ${line.slice(0, 200)}`);
+      return;
+    }
+    if (nl + 1 < data.length) {
+      this.failStart("it wrote after its ready frame");
+      return;
+    }
+    this.state = "idle";
+    this.settleReady();
+  }
+
+  private failStart(why: string): void {
+    this.settleReady(
+      new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, `The wasm guest did not start: ${why}.`),
+    );
+    this.kill();
   }
 
   private becomeIdle(): void {
     clearTimeout(this.graceTimer);
     this.bridge = undefined;
     this.busyRun = undefined;
-    this.head = "";
+    this.endMarkers = [];
     if (this.retireWhenIdle) {
       this.kill();
       return;

@@ -9,23 +9,24 @@ export interface WasmSandboxOptions {
   wasmPath?: string;
   /** JavaScript heap limit of each guest in MiB (a job's `limits.maxMemoryMb` lowers it per run). Default 128. */
   maxMemoryMb?: number;
-  /** Guests kept started and idle so a new session does not pay the cold start. Default 2. */
+  /** Fresh guests kept started and ready, so an execution never waits for one to start. Default 2. */
   poolSize?: number;
-  /** Replace the engine process after it has started this many guests (Wasmer keeps memory of closed ones). Default 64. */
-  recycleAfterGuests?: number;
-  /** Resident-memory ceiling of one engine process in MiB; over it the process is killed. Default 1024 + 4 x maxMemoryMb. */
-  maxEngineRssMb?: number;
-  /** V8 heap ceiling of the engine process in MiB (`--max-old-space-size`). Default 256. */
-  engineHeapMb?: number;
-  /** How often the engine process's resident memory is read, in ms. Default 500. */
-  memoryCheckIntervalMs?: number;
-  /** How long a guest that overran its deadline gets to stop by itself before it is killed, in ms. Default 250. */
+  /** How long a guest that overran its deadline gets to stop by itself before its thread is terminated, in ms. Default 250. */
   killGraceMs?: number;
-  /** How long the engine process or a guest may take to start, in ms. Default 30000. */
+  /** How long a guest may take to start, in ms. Default 30000. */
   startTimeoutMs?: number;
-  /** A session's guest idle this long is stopped; the session gets a fresh one (fresh globals) on its next execution. Default 300000 (5 min). */
+  /** A session without work for this long gives its guest back; its next execution takes a fresh one from the pool. Default 2000. */
   idleTimeoutMs?: number;
 }
+
+/** Options of earlier versions that no longer exist (there is no engine process any more). */
+const REMOVED_OPTIONS: Record<string, string> = {
+  recycleAfterGuests:
+    "guests run on worker threads of the host and free their memory when they end",
+  maxEngineRssMb: "there is no engine process; each guest's heap is limited by maxMemoryMb",
+  engineHeapMb: "there is no engine process",
+  memoryCheckIntervalMs: "there is no engine process",
+};
 
 /** Every option with its effective value. */
 export type WasmSandboxSettings = Required<WasmSandboxOptions>;
@@ -42,14 +43,18 @@ export function resolveSettings(options: WasmSandboxOptions): WasmSandboxSetting
     wasmPath: options.wasmPath ?? defaultWasmPath(),
     maxMemoryMb,
     poolSize: options.poolSize ?? 2,
-    recycleAfterGuests: options.recycleAfterGuests ?? 64,
-    maxEngineRssMb: options.maxEngineRssMb ?? 1024 + 4 * maxMemoryMb,
-    engineHeapMb: options.engineHeapMb ?? 256,
-    memoryCheckIntervalMs: options.memoryCheckIntervalMs ?? 500,
     killGraceMs: options.killGraceMs ?? 250,
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
-    idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
+    idleTimeoutMs: options.idleTimeoutMs ?? 2_000,
   };
+  for (const [name, why] of Object.entries(REMOVED_OPTIONS)) {
+    if (name in options) {
+      throw new OptimizerError(
+        ErrorCodes.INVALID_CONFIG,
+        `The wasm sandbox option ${name} no longer exists (${why}); remove it.`,
+      );
+    }
+  }
   const positiveInt = (name: keyof WasmSandboxSettings, min: number) => {
     const v = settings[name] as number;
     if (!Number.isInteger(v) || v < min) {
@@ -61,10 +66,6 @@ export function resolveSettings(options: WasmSandboxOptions): WasmSandboxSetting
   };
   positiveInt("maxMemoryMb", 8);
   positiveInt("poolSize", 0);
-  positiveInt("recycleAfterGuests", 1);
-  positiveInt("maxEngineRssMb", 64);
-  positiveInt("engineHeapMb", 32);
-  positiveInt("memoryCheckIntervalMs", 10);
   positiveInt("killGraceMs", 1);
   positiveInt("startTimeoutMs", 100);
   positiveInt("idleTimeoutMs", 1);

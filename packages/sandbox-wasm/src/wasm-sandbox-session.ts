@@ -13,15 +13,25 @@ import type { WasmGuest } from "./wasm-guest.js";
 import type { WasmSandbox } from "./wasm-sandbox.js";
 
 /**
- * One optimizer session on the wasm sandbox: a long-lived guest whose JavaScript globals
- * persist between executions. When the guest had to be replaced (killed after a deadline
- * overrun, after running out of memory, or with its engine process), the next execution gets
- * a fresh one: `state` carries over (the host sends it with every job), globals do not.
+ * An execution that starts within this many ms of the previous one's end runs on a second
+ * guest (when the pool has one ready), while the first makes its fresh realm.
+ */
+const BACK_TO_BACK_MS = 20;
+
+/**
+ * One optimizer session on the wasm sandbox. It holds guests only while it works: the first
+ * execution takes a fresh guest from the pool, later ones reuse it, and after `idleTimeoutMs`
+ * without work the guests are given back. `state` travels with every job, so nothing of the
+ * session lives in a guest in between. A guest makes a fresh realm after each run; so that
+ * executions coming back to back do not wait for that, such a session takes a second guest
+ * and alternates between the two (both serve this session only).
  */
 export class WasmSandboxSession implements SandboxSession {
   readonly id: string;
   private readonly queue = new SerialQueue();
-  private guest: WasmGuest | undefined;
+  private guests: WasmGuest[] = [];
+  private turn = 0;
+  private lastEnd = Number.NEGATIVE_INFINITY;
   private closed = false;
   private idleTimer: NodeJS.Timeout | undefined;
 
@@ -34,68 +44,77 @@ export class WasmSandboxSession implements SandboxSession {
     this.id = sessionId ?? randomUUID();
   }
 
-  /** Takes a guest ahead of the first execution. */
-  async prepare(): Promise<void> {
-    try {
-      this.guest = await this.sandbox.acquire();
-      this.armIdleTimer();
-    } catch (error) {
-      this.sandbox.release(this);
-      this.closed = true;
-      throw error;
-    }
-  }
-
   execute(job: SandboxJob, host: SandboxHost): Promise<SandboxOutcome> {
     clearTimeout(this.idleTimer);
     return this.queue.run(async () => {
-      if (this.closed) {
-        throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "This sandbox session is closed.");
-      }
-      let guest = this.guest;
-      if (guest) await guest.whenIdle();
-      if (!guest?.isIdle) {
-        guest?.kill();
-        guest = await this.sandbox.acquire();
-        if (this.closed) {
-          guest.kill();
-          throw new OptimizerError(
-            ErrorCodes.SANDBOX_UNAVAILABLE,
-            "This sandbox session is closed.",
-          );
-        }
-        this.guest = guest;
-      }
+      this.assertOpen();
+      const guest = await this.guestForRun();
       const memoryMb = Math.max(8, Math.min(job.limits.maxMemoryMb, this.memoryMb));
       try {
         return await guest.run(job, host, memoryMb);
       } catch (error) {
         throw explain(toOptimizerError(error), job);
       } finally {
+        this.lastEnd = performance.now();
         if (this.queue.size <= 1) this.armIdleTimer();
       }
     });
   }
 
-  /** An idle guest holds ~20 MB: stop it after idleTimeoutMs without work. */
+  /** A guest of the session that can take a job; a fresh one when it has none left. */
+  private async guestForRun(): Promise<WasmGuest> {
+    this.guests = this.guests.filter((g) => g.isAlive);
+    const backToBack = performance.now() - this.lastEnd < BACK_TO_BACK_MS;
+    if (backToBack && this.guests.length === 1) {
+      const spare = this.sandbox.takeReady();
+      if (spare) this.guests.push(spare);
+    }
+    while (this.guests.length > 0) {
+      this.turn = (this.turn + 1) % this.guests.length;
+      const guest = this.guests[this.turn]!;
+      await guest.whenIdle();
+      if (guest.isIdle) return guest;
+      guest.kill();
+      this.guests.splice(this.turn, 1);
+    }
+    const guest = await this.sandbox.acquire();
+    if (this.closed) {
+      this.sandbox.giveBack(guest);
+      this.assertOpen();
+    }
+    this.guests.push(guest);
+    return guest;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) {
+      throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "This sandbox session is closed.");
+    }
+  }
+
+  /** An idle session holds no guest: give them back after idleTimeoutMs without work. */
   private armIdleTimer(): void {
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       if (this.queue.size > 0 || this.closed) return;
-      this.guest?.kill();
-      this.guest = undefined;
+      this.giveBackGuests();
     }, this.idleTimeoutMs);
     this.idleTimer.unref();
+  }
+
+  private giveBackGuests(): void {
+    const guests = this.guests;
+    this.guests = [];
+    for (const guest of guests) this.sandbox.giveBack(guest);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.idleTimer);
-    this.sandbox.release(this);
+    this.sandbox.forget(this);
     await this.queue.run(async () => {});
-    this.guest?.kill();
-    this.guest = undefined;
+    this.giveBackGuests();
   }
 }
 

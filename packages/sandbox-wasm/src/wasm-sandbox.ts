@@ -1,5 +1,4 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import {
   ErrorCodes,
@@ -11,8 +10,9 @@ import {
   type SandboxPoolStats,
   type SandboxSession,
 } from "@mcp-optimizer/core";
-import { WasmerEngineHost } from "./engine-host.js";
+import { loadEngineModule } from "./engine-module.js";
 import { guestShimsSource } from "./guest-shims.js";
+import { GuestThread } from "./guest-thread.js";
 import { WasmGuest } from "./wasm-guest.js";
 import {
   assertEngineBuilt,
@@ -21,9 +21,6 @@ import {
   type WasmSandboxSettings,
 } from "./wasm-sandbox-options.js";
 import { WasmSandboxSession } from "./wasm-sandbox-session.js";
-
-/** How long a tainted engine process may go on serving runs already under way, ms. */
-const TAINTED_ENGINE_DRAIN_MS = 2000;
 
 /** What engine/engine.json (written by the build) says about the module. */
 export interface EngineInfo {
@@ -45,37 +42,26 @@ function readEngineInfo(wasmPath: string): EngineInfo | undefined {
   }
 }
 
-function wasmerVersion(): string {
-  try {
-    const require = createRequire(import.meta.url);
-    // The package exports no ./package.json: find it above the entry point.
-    const pkgPath = join(dirname(dirname(require.resolve("@wasmer/sdk"))), "package.json");
-    return (JSON.parse(readFileSync(pkgPath, "utf8")) as { version: string }).version;
-  } catch {
-    return "unknown";
-  }
-}
-
 /**
- * QuickJS compiled to wasm32-wasi, run by @wasmer/sdk inside a killable Node child (the
- * engine process). One long-lived guest per session; guests have no filesystem of the host,
- * no network and no environment: the bridge over stdio is their only way out. See
- * docs/adr/0006-wasm-sandbox.md.
+ * QuickJS compiled to wasm32-wasi, each guest a WebAssembly instance of its own on a worker
+ * thread of its own (guest-worker.ts), with nothing but the bridge over stdio to reach. A
+ * guest serves one session; an idle session's guest is released, and fresh guests are kept
+ * ready in a pool. See docs/adr/0010-wasm-guests-on-worker-threads.md.
  */
 export class WasmSandbox implements Sandbox {
   readonly mode: string;
   readonly settings: WasmSandboxSettings;
-  private engine: WasmerEngineHost | undefined;
-  private readonly engines = new Set<WasmerEngineHost>();
-  private readonly guests = new Map<WasmerEngineHost, Set<WasmGuest>>();
+  private readonly threads = new Set<GuestThread>();
   private readonly pool: WasmGuest[] = [];
+  /** acquire() calls waiting for the next guest the pool gets (undefined: none is coming). */
+  private readonly waiting: ((guest: WasmGuest | undefined) => void)[] = [];
   private readonly sessions = new Set<WasmSandboxSession>();
   private filling: Promise<void> | undefined;
   private closed = false;
   private bootLine: string | undefined;
   private readonly info: EngineInfo | undefined;
-  /** Engine processes started and killed, for capabilities and tests. */
-  readonly counters = { enginesStarted: 0, enginesKilled: 0, guestsStarted: 0 };
+  /** Threads started and ended, guests started and killed, for capabilities and tests. */
+  readonly counters = { threadsStarted: 0, threadsEnded: 0, guestsStarted: 0, guestsKilled: 0 };
 
   constructor(options: WasmSandboxOptions = {}) {
     this.settings = resolveSettings(options);
@@ -96,31 +82,31 @@ export class WasmSandbox implements Sandbox {
         engine,
         engineSource: this.info?.source,
         target: "wasm32-wasi",
-        runtime: `@wasmer/sdk ${wasmerVersion()} in a killable Node child process`,
+        runtime: `V8 WebAssembly (Node ${process.versions.node}), one instance per guest on a worker thread of its own`,
         wasmBytes: built ? statSync(this.settings.wasmPath).size : undefined,
         wasmSha256: this.info?.wasmSha256,
         heapLimitMb: this.settings.maxMemoryMb,
-        engineRssLimitMb: this.settings.maxEngineRssMb,
-        engineHeapMb: this.settings.engineHeapMb,
         killGraceMs: this.settings.killGraceMs,
         idleTimeoutMs: this.settings.idleTimeoutMs,
         poolSize: this.settings.poolSize,
         idleGuests: this.pool.length,
         activeSessions: this.sessions.size,
+        liveThreads: this.threads.size,
         network: "none",
-        filesystem: "none (no host mounts; an empty in-memory filesystem per guest)",
+        filesystem: "none (no WASI file or directory exists for the guest)",
         environment: "empty",
         globals:
           "ES2023 plus setTimeout, TextEncoder/TextDecoder, URL, atob/btoa, structuredClone, a minimal en-US Intl",
-        enginesStarted: this.counters.enginesStarted,
-        enginesKilled: this.counters.enginesKilled,
+        threadsStarted: this.counters.threadsStarted,
+        threadsEnded: this.counters.threadsEnded,
+        guestsKilled: this.counters.guestsKilled,
       },
     };
   }
 
-  /** Process ids of the live engine processes (diagnostics, tests). */
-  enginePids(): number[] {
-    return [...this.engines].flatMap((e) => (e.alive && e.pid !== undefined ? [e.pid] : []));
+  /** Guest threads alive now (diagnostics, tests). */
+  liveThreads(): number {
+    return this.threads.size;
   }
 
   poolStats(): SandboxPoolStats[] {
@@ -146,31 +132,55 @@ export class WasmSandbox implements Sandbox {
       options.sessionId,
     );
     this.sessions.add(session);
-    // The first guest is taken now, so the first execution does not wait for one.
-    await session.prepare();
+    // No guest yet: the first execution takes one from the pool, which starts filling now.
+    this.refill();
     return session;
   }
 
-  /** A ready guest: from the pool when it has one, else a new one. */
+  /** A fresh, ready guest: from the pool when it has one, else a new one. */
   async acquire(): Promise<WasmGuest> {
     if (this.closed) {
       throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "The wasm sandbox is closed.");
     }
     while (this.pool.length > 0) {
       const guest = this.pool.shift()!;
-      if (guest.isAlive && guest.engine.alive) {
+      if (guest.isAlive) {
         this.refill();
         await guest.ready;
         return guest;
       }
     }
     this.refill();
+    if (this.filling) {
+      // A guest for the pool is on its way: take it rather than start one more beside it.
+      const next = await new Promise<WasmGuest | undefined>((resolve) =>
+        this.waiting.push(resolve),
+      );
+      if (next) return next;
+    }
     const guest = await this.startGuest();
     await guest.ready;
     return guest;
   }
 
-  release(session: WasmSandboxSession): void {
+  /** A fresh guest that is ready now, without waiting for one to start; undefined if none is. */
+  takeReady(): WasmGuest | undefined {
+    const i = this.pool.findIndex((g) => g.isIdle);
+    if (i === -1) return undefined;
+    const [guest] = this.pool.splice(i, 1);
+    this.refill();
+    return guest;
+  }
+
+  /**
+   * Gives back a session's guest: it ends cleanly, and its thread serves a fresh guest for
+   * the pool (never the same guest for another session) or ends.
+   */
+  giveBack(guest: WasmGuest): void {
+    guest.release();
+  }
+
+  forget(session: WasmSandboxSession): void {
     this.sessions.delete(session);
   }
 
@@ -186,9 +196,8 @@ export class WasmSandbox implements Sandbox {
     const sessions = [...this.sessions];
     await Promise.all(sessions.map((s) => s.close()));
     this.pool.length = 0;
-    for (const engine of this.engines) engine.kill();
-    this.engines.clear();
-    this.engine = undefined;
+    for (const thread of this.threads) thread.terminate();
+    this.threads.clear();
   }
 
   private boot(): string {
@@ -196,119 +205,80 @@ export class WasmSandbox implements Sandbox {
       t: "boot",
       shims: guestShimsSource(),
       prelude: guestPreludeSource(),
-      engine: `${this.info?.engine ?? "quickjs"} (wasm32-wasi, @wasmer/sdk ${wasmerVersion()})`,
+      engine: `${this.info?.engine ?? "quickjs"} (wasm32-wasi, V8 WebAssembly)`,
     })}\n`;
     return this.bootLine;
   }
 
-  /** The engine process new guests go to; a fresh one once the current one is used up. */
-  private async currentEngine(): Promise<WasmerEngineHost> {
-    let engine = this.engine;
-    if (!engine?.alive || engine.started >= this.settings.recycleAfterGuests) {
-      if (engine?.alive) this.retire(engine);
-      engine = new WasmerEngineHost({
-        wasmPath: this.settings.wasmPath,
-        heapMb: this.settings.engineHeapMb,
-        maxRssMb: this.settings.maxEngineRssMb,
-        memoryCheckIntervalMs: this.settings.memoryCheckIntervalMs,
-        startTimeoutMs: this.settings.startTimeoutMs,
-      });
-      this.counters.enginesStarted++;
-      this.engine = engine;
-      this.engines.add(engine);
-      const started = engine;
-      this.guests.set(engine, new Set());
-      engine.whenDead(() => {
-        this.engines.delete(started);
-        this.guests.delete(started);
-        this.counters.enginesKilled++;
-        if (this.engine === started) this.engine = undefined;
-      });
+  private async newThread(): Promise<GuestThread> {
+    const module = await loadEngineModule(this.settings.wasmPath);
+    if (this.closed) {
+      throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "The wasm sandbox is closed.");
     }
-    try {
-      await engine.ready;
-    } catch (error) {
-      if (this.engine === engine) this.engine = undefined;
-      throw error;
-    }
-    return engine;
+    const thread = new GuestThread(module);
+    this.counters.threadsStarted++;
+    this.threads.add(thread);
+    thread.whenDead(() => {
+      this.threads.delete(thread);
+      this.counters.threadsEnded++;
+    });
+    return thread;
   }
 
-  /** An engine that takes no new guests ends once its last guest has. */
-  private retire(engine: WasmerEngineHost): void {
-    // Pooled guests on it are dropped; sessions keep theirs until they end.
-    for (let i = this.pool.length - 1; i >= 0; i--) {
-      const guest = this.pool[i]!;
-      if (guest.engine === engine) {
-        this.pool.splice(i, 1);
-        guest.kill();
-      }
-    }
-    const check = () => {
-      if (engine.guests === 0) engine.kill();
-    };
-    check();
-    if (engine.alive) {
-      const timer = setInterval(() => {
-        if (!engine.alive) clearInterval(timer);
-        else check();
-      }, 1000);
-      timer.unref();
-    }
-  }
-
-  private async startGuest(): Promise<WasmGuest> {
-    const engine = await this.currentEngine();
+  private async startGuest(thread?: GuestThread): Promise<WasmGuest> {
+    const on = thread ?? (await this.newThread());
     this.counters.guestsStarted++;
-    const guest = new WasmGuest(engine, this.boot(), {
+    const guest = new WasmGuest(on, this.boot(), {
       mode: this.mode,
       startTimeoutMs: this.settings.startTimeoutMs,
       killGraceMs: this.settings.killGraceMs,
-      onTaint: (g) => this.taint(g.engine),
+      onKill: () => this.counters.guestsKilled++,
     });
-    const set = this.guests.get(engine);
-    set?.add(guest);
-    guest.onDeath((g) => set?.delete(g));
+    guest.onDeath((g) => this.afterGuest(g));
     return guest;
   }
 
-  /**
-   * A busy guest was killed and may spin on inside its engine process: new guests go to a
-   * fresh process, and this one is killed as soon as no other guest in it is running a job
-   * (at most TAINTED_ENGINE_DRAIN_MS later). Idle guests in it end with it; their sessions
-   * get fresh guests on their next execution.
-   */
-  private taint(engine: WasmerEngineHost): void {
-    if (!engine.alive) return;
-    if (this.engine === engine) this.engine = undefined;
-    for (let i = this.pool.length - 1; i >= 0; i--) {
-      if (this.pool[i]!.engine === engine) this.pool.splice(i, 1);
+  /** A guest ended: its thread, if free, serves a fresh guest for the pool, or ends. */
+  private afterGuest(guest: WasmGuest): void {
+    const i = this.pool.indexOf(guest);
+    if (i !== -1) this.pool.splice(i, 1);
+    const thread = guest.thread;
+    if (!thread.free) return;
+    if (this.closed || this.livePooled() >= this.settings.poolSize) {
+      thread.terminate();
+      return;
     }
-    const deadline = Date.now() + TAINTED_ENGINE_DRAIN_MS;
-    const check = () => {
-      if (!engine.alive) return;
-      const busy = [...(this.guests.get(engine) ?? [])].some((g) => g.isBusy);
-      if (!busy || Date.now() >= deadline) {
-        engine.kill(
-          new OptimizerError(
-            ErrorCodes.SANDBOX_CRASHED,
-            "The wasm engine process was replaced after a guest in it overran its deadline.",
-          ),
-        );
-        return;
-      }
-      setTimeout(check, 20).unref();
-    };
-    // Let the tainted guest's own run settle first.
-    setTimeout(check, 0).unref();
-    this.refill();
+    void this.startGuest(thread).then((fresh) => this.addToPool(fresh));
+  }
+
+  private livePooled(): number {
+    return this.pool.filter((g) => g.isAlive).length;
+  }
+
+  private async addToPool(guest: WasmGuest): Promise<void> {
+    try {
+      await guest.ready;
+    } catch {
+      return;
+    }
+    const waiter = this.waiting.shift();
+    if (waiter && guest.isIdle) {
+      waiter(guest);
+      return;
+    }
+    if (waiter) waiter(undefined);
+    if (this.closed || this.livePooled() >= this.settings.poolSize) {
+      guest.release();
+      return;
+    }
+    this.pool.push(guest);
   }
 
   /** Starts guests in the background until the pool is full. */
   private refill(): void {
     if (this.closed || this.filling || this.settings.poolSize === 0) return;
     const filling = (async () => {
-      while (!this.closed && this.pool.filter((g) => g.isAlive).length < this.settings.poolSize) {
+      while (!this.closed && this.livePooled() < this.settings.poolSize) {
         let guest: WasmGuest;
         try {
           guest = await this.startGuest();
@@ -316,25 +286,19 @@ export class WasmSandbox implements Sandbox {
         } catch {
           return; // cannot start guests right now; acquire() will report why
         }
-        if (this.closed) {
-          guest.kill();
-          return;
-        }
-        this.pool.push(guest);
-        guest.onDeath((g) => {
-          const i = this.pool.indexOf(g);
-          if (i !== -1) this.pool.splice(i, 1);
-        });
+        await this.addToPool(guest);
       }
     })();
     this.filling = filling;
     void filling.finally(() => {
       if (this.filling === filling) this.filling = undefined;
+      // Whoever still waits gets no guest from the pool: they start their own.
+      for (const waiter of this.waiting.splice(0)) waiter(undefined);
     });
   }
 }
 
-/** Creates the wasm sandbox. Engine processes start on first use (or `warm()`). */
+/** Creates the wasm sandbox. Guest threads start on first use (or `warm()`). */
 export function createWasmSandbox(options: WasmSandboxOptions = {}): WasmSandbox {
   return new WasmSandbox(options);
 }

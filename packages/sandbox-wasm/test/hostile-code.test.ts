@@ -1,4 +1,4 @@
-import { ErrorCodes, hasErrorCode, type SandboxSession } from "@mcp-optimizer/core";
+import { ErrorCodes, hasErrorCode, isErrorCode, type SandboxSession } from "@mcp-optimizer/core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createWasmSandbox, type WasmSandbox } from "../src/index.js";
 import { calls, host, job } from "./helpers.js";
@@ -21,8 +21,9 @@ describe("hostile code on the wasm sandbox", () => {
     await sandbox?.close();
   });
 
-  test("infinite loops (plain, in try/catch, in a regex) time out and the guest keeps its globals", async () => {
-    await run("globalThis.kept = 'still here'; return 1");
+  test("infinite loops (plain, in try/catch, in a regex) time out inside the guest", async () => {
+    await alive();
+    const killed = sandbox.counters.guestsKilled;
     for (const code of [
       "while (true) {}",
       "for (;;) { try { while (true) {} } catch (e) {} finally { continue } }",
@@ -36,8 +37,59 @@ describe("hostile code on the wasm sandbox", () => {
       });
       expect(Date.now() - started).toBeLessThan(5_000);
     }
-    // The interrupt handler stopped each loop inside the guest: no guest was replaced.
-    expect((await run("return kept")).value).toBe("still here");
+    // The interrupt handler stopped each loop inside the guest: no guest was killed.
+    await alive();
+    expect(sandbox.counters.guestsKilled).toBe(killed);
+  });
+
+  test("every execution starts in a fresh realm: globals, built-ins and prototypes are clean", async () => {
+    await run(`
+      globalThis.leftover = 1;
+      Object.prototype.polluted = "yes";
+      Array.prototype.map = () => "hijacked";
+      Promise.prototype.then = function () { for (;;) {} };
+      return 1;
+    `).catch(() => undefined);
+    const out = await run(
+      "return [typeof leftover, ({}).polluted ?? 'clean', [1, 2].map((x) => x * 2), await demo.echo({ ok: true })]",
+    );
+    expect(out.value).toEqual(["undefined", "clean", [2, 4], { ok: true }]);
+  });
+
+  test("a program that breaks what the prelude relies on fails alone; the next run is clean", async () => {
+    for (const code of [
+      "JSON.parse = () => { for (;;) {} }; return await demo.echo({ a: 1 })",
+      "JSON.stringify = () => '{'; return 1",
+      "Object.keys = null; String.prototype.slice = null; return { a: 1 }",
+      "globalThis.Promise = function () { throw new Error('no promises') }; return await demo.echo({})",
+    ]) {
+      const error = await run(code, { timeoutMs: 500 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // Whatever the broken run ends with, it is typed and it is the only one affected.
+      if (error !== undefined)
+        expect(hasErrorCode(error, (error as { code: never }).code)).toBe(true);
+      const started = Date.now();
+      expect((await run("return JSON.parse(JSON.stringify({ b: [1] }))")).value).toEqual({
+        b: [1],
+      });
+      expect(Date.now() - started).toBeLessThan(2_000);
+    }
+  });
+
+  test("jobs a finished run leaves queued are dropped with its realm", async () => {
+    const started = Date.now();
+    expect((await run("(async () => { for (;;) await null })(); return 1")).value).toBe(1);
+    expect(
+      (
+        await run(
+          "Promise.resolve().then(function f() { return Promise.resolve().then(f) }); return 2",
+        )
+      ).value,
+    ).toBe(2);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await alive();
   });
 
   test("recursion that catches its own stack overflows is stopped too", async () => {
@@ -66,7 +118,10 @@ describe("hostile code on the wasm sandbox", () => {
       "const m = new Map(); for (let i = 0; ; i++) m.set(i, { i, s: 'v' + i });",
       "new ArrayBuffer(1024 * 1024 * 1024)",
     ]) {
-      const error = await run(code, { timeoutMs: 20_000 }).catch((e: unknown) => e);
+      // A small heap, so that filling it is quick even before V8 has optimised the engine.
+      const error = await run(code, { timeoutMs: 30_000, maxMemoryMb: 16 }).catch(
+        (e: unknown) => e,
+      );
       expect(
         hasErrorCode(error, ErrorCodes.SANDBOX_MEMORY) ||
           hasErrorCode(error, ErrorCodes.CODE_RUNTIME_ERROR),
@@ -201,6 +256,17 @@ describe("hostile code on the wasm sandbox", () => {
     );
     expect(out.value).toBe("ok");
     expect(out.logsTruncated).toBe(true);
+  });
+
+  test("values nested too deeply for the host are refused with an error the program can catch", async () => {
+    const out = await run(
+      "let v = 1; for (let i = 0; i < 2000; i++) v = [v]; try { await demo.echo({ v }); return 'sent' } catch (e) { return e.message }",
+    );
+    expect(out.value).toContain("nested deeper than 1000 levels");
+    await expect(
+      run("let v = 1; for (let i = 0; i < 2000; i++) v = { v }; return v"),
+    ).rejects.toSatisfy((e: unknown) => isErrorCode((e as { code?: unknown }).code));
+    await alive();
   });
 
   test("console output that looks like a frame stays a log line", async () => {

@@ -271,21 +271,37 @@ export class BridgeRun {
       answer = Promise.reject(error);
     }
     answer.then(
-      (value) =>
-        this.reply(encodeFrame({ t: "result", id: frame.id, ok: true, value: value as never })),
-      (error: unknown) => {
-        const e = toOptimizerError(error);
-        this.hostSentCodes.add(e.code);
-        this.reply(
-          encodeFrame({
-            t: "result",
-            id: frame.id,
-            ok: false,
-            error: { code: e.code, message: e.message },
-          }),
-        );
-      },
+      (value) => this.reply(this.answerFrame(frame.id, value)),
+      (error: unknown) => this.reply(this.refusalFrame(frame.id, toOptimizerError(error))),
     );
+  }
+
+  /**
+   * The result frame of a call. An answer JSON cannot carry (nested too deeply for the host
+   * to encode, a BigInt) is refused with a typed error, so the program is not left waiting.
+   */
+  private answerFrame(id: number, value: unknown): string {
+    try {
+      return encodeFrame({ t: "result", id, ok: true, value: value as never });
+    } catch (error) {
+      return this.refusalFrame(
+        id,
+        new OptimizerError(
+          ErrorCodes.RESULT_NOT_SERIALIZABLE,
+          `The answer to this call cannot be passed to the program: ${error instanceof Error ? error.message : String(error)}.`,
+        ),
+      );
+    }
+  }
+
+  private refusalFrame(id: number, error: OptimizerError): string {
+    this.hostSentCodes.add(error.code);
+    return encodeFrame({
+      t: "result",
+      id,
+      ok: false,
+      error: { code: error.code, message: error.message },
+    });
   }
 
   private reply(data: string): void {

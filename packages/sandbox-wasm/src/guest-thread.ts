@@ -1,0 +1,182 @@
+import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
+import { ErrorCodes, OptimizerError } from "@mcp-optimizer/core";
+import type { WorkerInbound, WorkerOutbound } from "./guest-messages.js";
+
+/** What the host hears about the guest a thread runs. */
+export interface GuestListener {
+  stdout(data: Uint8Array): void;
+  stderr(data: string): void;
+  /** The guest ended; `error` says why when it did not end by itself. */
+  exit(code: number, reason: string, error?: OptimizerError): void;
+}
+
+/** The file the thread runs: the compiled .js beside this one, or the .ts in tests. */
+function workerEntry(): URL {
+  const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+  return new URL(`./guest-worker${ext}`, import.meta.url);
+}
+
+/** V8 heap of a guest thread, MiB: it holds only the WASI glue; guest memory is wasm memory. */
+const THREAD_HEAP_MB = 16;
+
+/** Frames longer than this travel as UTF-8 bytes (transferred), shorter ones as strings: measured in bench/channel.ts. */
+const BYTES_FROM_CHARS = 64 * 1024;
+const encoder = new TextEncoder();
+
+// Slots of the shared counters (guest-worker.ts has the same): input posted, output taken.
+const POSTED = 0;
+const TAKEN = 1;
+
+/**
+ * The host side of one guest thread (guest-worker.ts): runs one guest at a time, each a fresh
+ * WebAssembly instance. A guest that ended by itself leaves the thread free for the next one;
+ * `terminate()` ends the thread and the guest in it, whatever the guest is doing.
+ */
+export class GuestThread {
+  /** Guests started on this thread. */
+  started = 0;
+  private readonly worker: Worker;
+  private readonly input: MessagePort;
+  private readonly signal: Int32Array;
+  private current: { id: number; listener: GuestListener } | undefined;
+  private dead = false;
+  private deathError: OptimizerError | undefined;
+  private readonly deathHooks: (() => void)[] = [];
+  private nextId = 1;
+
+  constructor(module: WebAssembly.Module) {
+    const { port1, port2 } = new MessageChannel();
+    this.input = port1;
+    this.signal = new Int32Array(new SharedArrayBuffer(16));
+    this.worker = new Worker(workerEntry(), {
+      workerData: { module, input: port2, signal: this.signal },
+      transferList: [port2],
+      // Nothing of the host's environment reaches the thread.
+      env: {},
+      argv: [],
+      execArgv: [],
+      stdout: false,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB, maxYoungGenerationSizeMb: 4 },
+    });
+    // A thread does not keep the host alive: runs in flight hold the event loop with their
+    // deadline timers.
+    this.worker.unref();
+    let threadStderr = "";
+    this.worker.stderr.setEncoding("utf8");
+    this.worker.stderr.on("data", (chunk: string) => {
+      if (threadStderr.length < 8192) threadStderr += chunk;
+    });
+    this.worker.on("message", (message: WorkerOutbound) => this.dispatch(message));
+    this.worker.on("error", (error) => {
+      this.deathError ??= new OptimizerError(
+        ErrorCodes.SANDBOX_CRASHED,
+        `The wasm guest thread failed: ${error.message}`,
+      );
+    });
+    this.worker.on("exit", () => this.onExit(threadStderr));
+  }
+
+  get alive(): boolean {
+    return !this.dead;
+  }
+
+  /** No guest runs on the thread. */
+  get free(): boolean {
+    return !this.dead && this.current === undefined;
+  }
+
+  get threadId(): number {
+    return this.worker.threadId;
+  }
+
+  /** Starts a guest; the thread must be free. */
+  start(boot: string, listener: GuestListener): void {
+    if (this.dead) {
+      queueMicrotask(() => listener.exit(-1, "killed", this.deathError));
+      return;
+    }
+    if (this.current) throw new Error("GuestThread.start: a guest is running");
+    const id = this.nextId++;
+    this.started++;
+    this.current = { id, listener };
+    this.send({ op: "start", id, boot } satisfies WorkerInbound);
+  }
+
+  /** Text for the guest's stdin. */
+  write(data: string): void {
+    if (!this.current) return;
+    if (data.length <= BYTES_FROM_CHARS) this.send(data);
+    else this.send(encoder.encode(data));
+  }
+
+  /** Closes the guest's stdin: the runner ends by itself and the thread becomes free. */
+  end(): void {
+    if (this.current) this.send(null);
+  }
+
+  whenDead(fn: () => void): void {
+    if (this.dead) fn();
+    else this.deathHooks.push(fn);
+  }
+
+  /** Ends the thread and the guest in it; the guest ends with `error`. */
+  terminate(error?: OptimizerError): void {
+    if (this.dead) return;
+    this.deathError ??=
+      error ?? new OptimizerError(ErrorCodes.SANDBOX_CRASHED, "The wasm guest was stopped.");
+    void this.worker.terminate();
+    // Report at once: terminate() has stopped JavaScript and wasm in the thread by the time
+    // the thread is gone, and nothing more of this guest is read.
+    this.onExit("");
+  }
+
+  private send(message: WorkerInbound | string | Uint8Array | null): void {
+    if (message instanceof Uint8Array)
+      this.input.postMessage(message, [message.buffer as ArrayBuffer]);
+    else this.input.postMessage(message);
+    Atomics.add(this.signal, POSTED, 1);
+    Atomics.notify(this.signal, POSTED);
+  }
+
+  private dispatch(message: WorkerOutbound): void {
+    const current = this.current;
+    if (!current || message.id !== current.id) return;
+    if (message.op === "out") {
+      current.listener.stdout(message.data);
+      // Taken: the thread may send more (it holds the guest while too much is in flight).
+      Atomics.add(this.signal, TAKEN, message.data.length);
+      Atomics.notify(this.signal, TAKEN);
+    } else if (message.op === "err") current.listener.stderr(message.data);
+    else {
+      this.current = undefined;
+      const reason = message.message ? `${message.reason}: ${message.message}` : message.reason;
+      current.listener.exit(
+        message.code,
+        reason,
+        message.reason === "violation"
+          ? new OptimizerError(
+              ErrorCodes.BRIDGE_PROTOCOL_ERROR,
+              `The wasm guest was stopped: ${message.message}.`,
+            )
+          : undefined,
+      );
+    }
+  }
+
+  private onExit(stderr: string): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.input.close();
+    const current = this.current;
+    this.current = undefined;
+    const error =
+      this.deathError ??
+      new OptimizerError(
+        ErrorCodes.SANDBOX_CRASHED,
+        `The wasm guest thread ended unexpectedly.${stderr ? ` ${stderr.trim().slice(0, 500)}` : ""}`,
+      );
+    current?.listener.exit(-1, "killed", error);
+    for (const fn of this.deathHooks.splice(0)) fn();
+  }
+}

@@ -1,0 +1,129 @@
+import { isErrorCode, type SandboxSession } from "@mcp-optimizer/core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createWasmSandbox, type WasmSandbox } from "../src/index.js";
+import { host, job } from "./helpers.js";
+
+/** Rejects with the error, or fails the test when the run succeeded. */
+async function failure(run: Promise<unknown>): Promise<unknown> {
+  return run.then(
+    (outcome) => {
+      throw new Error(`expected the run to fail, it returned ${JSON.stringify(outcome)}`);
+    },
+    (error: unknown) => error,
+  );
+}
+
+// One session's misbehaviour must not reach another: guests are WebAssembly instances on
+// threads of their own, a deadline stops only the guest that overran, and a guest that has
+// to be killed takes nothing else with it.
+describe("sessions are isolated from each other's failures", () => {
+  let sandbox: WasmSandbox;
+  let spinner: SandboxSession;
+  let peer: SandboxSession;
+
+  beforeAll(async () => {
+    sandbox = createWasmSandbox({ poolSize: 2 });
+    spinner = await sandbox.open({ sessionId: "spinner" });
+    peer = await sandbox.open({ sessionId: "peer" });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
+  test("while one session spins until its deadline, another's 100 short runs all succeed", async () => {
+    await peer.execute(job("return 0"), host);
+    const spinning = failure(spinner.execute(job("for (;;) {}", { timeoutMs: 3_000 }), host));
+    const values: unknown[] = [];
+    for (let i = 1; i <= 100; i++) {
+      const out = await peer.execute(
+        job(`return ${i} + (await demo.echo({ n: 0 })).n`, { timeoutMs: 2_000 }),
+        host,
+      );
+      values.push(out.value);
+    }
+    expect(values).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(await spinning).toMatchObject({ code: "SANDBOX_TIMEOUT" });
+  });
+
+  test("a 2 s program finishes while another session's loop times out beside it", async () => {
+    const spinning = failure(spinner.execute(job("for (;;) {}", { timeoutMs: 500 }), host));
+    const slow = peer.execute(
+      job("const end = Date.now() + 2000; while (Date.now() < end) {} return 'finished'", {
+        timeoutMs: 10_000,
+      }),
+      host,
+    );
+    expect(await spinning).toMatchObject({ code: "SANDBOX_TIMEOUT" });
+    expect((await slow).value).toBe("finished");
+  });
+
+  test("a guest stuck in a built-in past its deadline is killed alone", async () => {
+    const killed = sandbox.counters.guestsKilled;
+    // One BigInt-to-string conversion runs for seconds without looking at the deadline.
+    const stuck = failure(
+      spinner.execute(job("return (7n ** 300000n).toString().length", { timeoutMs: 300 }), host),
+    );
+    const slow = peer.execute(
+      job("await new Promise((r) => setTimeout(r, 1500)); return 'peer done'", {
+        timeoutMs: 10_000,
+      }),
+      host,
+    );
+    expect(await stuck).toMatchObject({ code: "SANDBOX_TIMEOUT" });
+    // It could not stop by itself within the grace period: its thread was terminated.
+    await expect
+      .poll(() => sandbox.counters.guestsKilled, { timeout: 5_000 })
+      .toBeGreaterThan(killed);
+    expect((await slow).value).toBe("peer done");
+    expect((await spinner.execute(job("return 'next'"), host)).value).toBe("next");
+  });
+});
+
+// Every class of hostile program, one at a time: the error is typed, and afterwards a benign
+// run succeeds in the same session and in another one (this process is the host, so its
+// being alive is the test running on).
+describe("after each hostile program, both sessions go on", () => {
+  let sandbox: WasmSandbox;
+  let hostile: SandboxSession;
+  let other: SandboxSession;
+
+  beforeAll(async () => {
+    sandbox = createWasmSandbox({ poolSize: 2 });
+    hostile = await sandbox.open({ sessionId: "hostile" });
+    other = await sandbox.open({ sessionId: "other" });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
+  const classes: [string, string, Record<string, number>?][] = [
+    ["an infinite loop", "for (;;) {}", { timeoutMs: 300 }],
+    [
+      "a loop that catches the interrupt",
+      "for (;;) { try { while (true) {} } catch (e) {} finally { continue } }",
+      { timeoutMs: 300 },
+    ],
+    [
+      "a catastrophic regular expression",
+      "return /(a+)+b/.test('a'.repeat(64))",
+      { timeoutMs: 300 },
+    ],
+    ["a built-in that ignores the deadline", "(7n ** 300000n).toString()", { timeoutMs: 300 }],
+    ["a memory bomb", "const a = []; while (true) a.push(new Array(1e5).fill(1));"],
+    ["deep recursion", "const f = (n) => f(n + 1) + 1; return f(0)"],
+    ["recursion through native frames", "const f = () => [1].map(() => f()); f()"],
+    ["an output over the limit", "return 'x'.repeat(4 * 1024 * 1024)"],
+    ["a tool argument over the limit", "await demo.echo({ big: 'x'.repeat(3 * 1024 * 1024) })"],
+    ["a tool call that never answers", "await demo.never({}); return 1", { timeoutMs: 300 }],
+    ["a promise that never settles", "await new Promise(() => {}); return 1", { timeoutMs: 300 }],
+    ["a value JSON cannot carry", "return { a: 1n }"],
+    ["a throw of a non-error", "throw { toString() { for (;;) {} } }", { timeoutMs: 300 }],
+  ];
+
+  test.each(classes)("%s", async (_name, code, limits) => {
+    const error = await failure(hostile.execute(job(code, limits), host));
+    expect(isErrorCode((error as { code?: unknown }).code)).toBe(true);
+    expect((await hostile.execute(job("return 'same session'"), host)).value).toBe("same session");
+    expect((await other.execute(job("return 'other session'"), host)).value).toBe("other session");
+  });
+});
