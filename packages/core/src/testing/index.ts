@@ -8,7 +8,6 @@ export {
   sampleExecutionRecord,
   sampleToolCallRecord,
 } from "./describe-audit-sink.js";
-export { describePiiDetector, PII_SAMPLES } from "./describe-pii-detector.js";
 export { describeHostileFrames, hostileFramesTests } from "./describe-hostile-frames.js";
 export { describeHostileRuns, hostileRunsTests } from "./describe-hostile-runs.js";
 export {
@@ -21,6 +20,7 @@ export {
   PEER_RUNS,
   peerIsolationTests,
 } from "./describe-peer-isolation.js";
+export { describePiiDetector, PII_SAMPLES } from "./describe-pii-detector.js";
 export { type DescribeSandboxOptions, describeSandbox } from "./describe-sandbox.js";
 export {
   type DescribeSessionStoreOptions,
@@ -29,7 +29,6 @@ export {
 export { describeTokenizer } from "./describe-tokenizer.js";
 export { type DescribeUpstreamOptions, describeUpstream } from "./describe-upstream.js";
 export { freePort } from "./free-port.js";
-export { oldNodeBinary } from "./old-node.js";
 export {
   describeHostile,
   expectOutcomeOrTypedError,
@@ -38,3 +37,4 @@ export {
   hostileHost,
   hostileKit,
 } from "./hostile-kit.js";
+export { oldNodeBinary } from "./old-node.js";
