@@ -40,6 +40,8 @@ export const ErrorCodes = {
   UPSTREAM_TIMEOUT: "UPSTREAM_TIMEOUT",
   /** The upstream server is not connected (crashed, dropped, unreachable). */
   UPSTREAM_UNAVAILABLE: "UPSTREAM_UNAVAILABLE",
+  /** An upstream's API description (an OpenAPI document) is invalid; the message names the problem. */
+  UPSTREAM_SPEC_INVALID: "UPSTREAM_SPEC_INVALID",
   /** A compare-and-set update lost against a concurrent writer. */
   SESSION_CONFLICT: "SESSION_CONFLICT",
   /** No session has that id (or it expired). */

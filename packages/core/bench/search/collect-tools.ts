@@ -80,8 +80,8 @@ const SOURCES: Source[] = [
 ];
 
 const here = dirname(fileURLToPath(import.meta.url));
-const dir = process.argv[2];
-if (!dir)
+const dir = process.argv[2] ?? "";
+if (dir === "")
   throw new Error(
     "usage: node bench/search/collect-tools.ts DIR (where the servers are installed)",
   );

@@ -7,6 +7,7 @@
  *
  *   node bench/search/run.ts              both parts
  *   node bench/search/run.ts --misses     also list the tuning part's misses
+ *   node bench/search/run.ts --tune-only  only the tuning part (while tuning)
  *
  * Needs `pnpm build` first (it runs the built catalog).
  */
@@ -73,7 +74,10 @@ async function main(): Promise<void> {
   const rank = async (q: string) =>
     (await catalog.search(q, { limit: 10, detail: "name" })).map((h) => h.name);
   const rows: Record<string, Record<string, string>> = {};
-  for (const part of ["tune", "heldout"] as const) {
+  const parts = process.argv.includes("--tune-only")
+    ? (["tune"] as const)
+    : (["tune", "heldout"] as const);
+  for (const part of parts) {
     const f = await evaluate(loadPrompts(part), rank);
     rows[`catalog search, ${part} (${f.n} prompts)`] = {
       top1: pct(f.top1),

@@ -146,6 +146,7 @@ export class ToolCatalog {
             name,
             ...(typeof p?.description === "string" ? { description: p.description } : {}),
           })),
+          ...(t.tool.annotations ? { annotations: t.tool.annotations } : {}),
         })),
       ),
     );
