@@ -45,6 +45,8 @@ export {
   isStdioServer,
   type McpServersConfig,
   McpServersSchema,
+  type MemoConfig,
+  MemoConfigSchema,
   type ResolvedSandboxConfig,
   SANDBOX_MODES,
   type SandboxConfig,
@@ -60,6 +62,7 @@ export type {
   ExecutionAuditRecord,
   ToolCallAuditRecord,
 } from "./contracts/audit-sink.js";
+export type { CallCache, CallCacheKey, CallCacheLookup } from "./contracts/call-cache.js";
 export type {
   ExecutionHints,
   GuestRequest,
@@ -104,7 +107,13 @@ export type {
   UpstreamResource,
   UpstreamTool,
 } from "./contracts/upstream.js";
-export { ExecutionHost, unwrapToolResult } from "./engine/execution-host.js";
+export {
+  ExecutionHost,
+  type ExecutionHostDeps,
+  type ExecutionIdentity,
+  unwrapToolResult,
+  ValidatorCache,
+} from "./engine/execution-host.js";
 export type { OperationDefinition, StandardSchemaLike } from "./engine/operations.js";
 export {
   type ExecuteOptions,
@@ -130,6 +139,21 @@ export {
   toOptimizerError,
 } from "./errors.js";
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json.js";
+export {
+  CallMemo,
+  type CallMemoOptions,
+  canonicalJson,
+  createCallMemo,
+  DEFAULT_MEMO_TTL_MS,
+  type MemoDecision,
+  type MemoLookup,
+  memoSettings,
+} from "./memo/call-memo.js";
+export {
+  createMemoryCallCache,
+  MemoryCallCache,
+  type MemoryCallCacheOptions,
+} from "./memo/memory-call-cache.js";
 export * from "./sandbox/hybrid-sandbox.js";
 export {
   importPlugin,

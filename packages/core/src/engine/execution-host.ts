@@ -9,6 +9,7 @@ import type { Tokenizer } from "../contracts/tokenizer.js";
 import type { ToolCallResult, Upstream } from "../contracts/upstream.js";
 import { ErrorCodes, OptimizerError, toOptimizerError } from "../errors.js";
 import { isPlainObject, type JsonObject, type JsonValue } from "../json.js";
+import type { CallMemo } from "../memo/call-memo.js";
 import { Attr, Instruments, SpanKind, type Telemetry } from "../telemetry/instruments.js";
 import { plainCallTokens } from "../tokens/token-accounting.js";
 import { checkToolAllowed, serverVisible } from "./policy.js";
@@ -35,6 +36,8 @@ export interface ExecutionHostDeps {
   auditArguments: boolean;
   /** Upper bound for one upstream call, in ms (the execution's own deadline also applies). */
   callTimeoutMs?: number;
+  /** Memoised read-only calls of the servers that opted in. Default: none. */
+  memo?: CallMemo;
 }
 
 /** Compiled argument validators, per catalog version and tool. */
@@ -107,6 +110,7 @@ export class ExecutionHost implements SandboxHost {
     let tool = toolName;
     let attempts = 0;
     let resultBytes = 0;
+    let cached = false;
     let outcome: "ok" | "error" = "ok";
     let errorCode: string | undefined;
     try {
@@ -136,38 +140,31 @@ export class ExecutionHost implements SandboxHost {
       }
       const annotations = effectiveAnnotations(entry.tool.annotations);
       const retryable = annotations.readOnlyHint || annotations.idempotentHint;
-      const result = await telemetry.span(
-        `tools/call ${tool}`,
-        {
-          [Attr.mcpMethodName]: "tools/call",
-          [Attr.toolName]: tool,
-          [Attr.operationName]: "execute_tool",
-          [Attr.server]: server,
-          [Attr.sessionId]: this.identity.sessionId,
-          [Attr.tenant]: this.identity.tenant,
-        },
-        async () => {
-          const { value, attempts: n } = await withRetry(
-            () => {
-              const remaining = this.deadline - Date.now();
-              if (remaining <= 0) {
-                throw new OptimizerError(ErrorCodes.SANDBOX_TIMEOUT, "The execution's time is up.");
-              }
-              const timeoutMs = Math.min(remaining, this.deps.callTimeoutMs ?? remaining);
-              return upstream.callTool(tool, args as JsonObject, { timeoutMs });
-            },
-            { ...this.deps.retry, retryable: (e) => retryable && isTransient(e) },
-          );
-          attempts = n;
-          return value;
-        },
-        SpanKind.CLIENT,
-        this.traceContext,
-      );
+      const memo = this.deps.memo?.decide(server, tool, entry.tool.annotations);
+      const lookup =
+        memo?.kind === "cache"
+          ? await this.deps.memo!.lookup(this.identity.tenant, server, tool, args, memo.ttlMs)
+          : undefined;
+      let result: ToolCallResult;
+      if (lookup?.hit) {
+        // Kept already redacted; the plain-MCP figures below still count the call.
+        result = lookup.result;
+        cached = true;
+      } else {
+        try {
+          result = await this.invoke(upstream, server, tool, args as JsonObject, retryable, (n) => {
+            attempts = n;
+          });
+        } finally {
+          // A tool that may write changed what the server's reads return.
+          if (memo?.kind === "invalidate") await this.deps.memo!.invalidate(server);
+        }
+      }
       this.plainCalls.push({ tool, args, result });
-      const redacted = this.deps.redactor.json(
-        result as unknown as JsonValue,
-      ) as unknown as ToolCallResult;
+      const redacted = cached
+        ? result
+        : (this.deps.redactor.json(result as unknown as JsonValue) as unknown as ToolCallResult);
+      if (lookup && !lookup.hit) await this.deps.memo!.store(lookup, redacted);
       resultBytes = approximateBytes(redacted);
       if (redacted.isError) {
         const message = errorText(redacted) || "the tool reported an error without a message";
@@ -196,6 +193,7 @@ export class ExecutionHost implements SandboxHost {
         outcome,
         ...(errorCode ? { errorCode } : {}),
         durationMs: Math.round(durationMs * 100) / 100,
+        ...(cached ? { cached } : {}),
       });
       const attrs = {
         [Attr.server]: server,
@@ -227,9 +225,49 @@ export class ExecutionHost implements SandboxHost {
         tool,
         args: this.deps.auditArguments ? this.deps.redactor.json(args) : undefined,
         resultBytes,
-        attempts: Math.max(attempts, 1),
+        attempts: cached ? 0 : Math.max(attempts, 1),
+        ...(cached ? { cached } : {}),
       });
     }
+  }
+
+  /** One upstream call in a span, with retries for tools that may be repeated. */
+  private invoke(
+    upstream: Upstream,
+    server: string,
+    tool: string,
+    args: JsonObject,
+    retryable: boolean,
+    onAttempts: (n: number) => void,
+  ): Promise<ToolCallResult> {
+    return this.deps.telemetry.span(
+      `tools/call ${tool}`,
+      {
+        [Attr.mcpMethodName]: "tools/call",
+        [Attr.toolName]: tool,
+        [Attr.operationName]: "execute_tool",
+        [Attr.server]: server,
+        [Attr.sessionId]: this.identity.sessionId,
+        [Attr.tenant]: this.identity.tenant,
+      },
+      async () => {
+        const { value, attempts } = await withRetry(
+          () => {
+            const remaining = this.deadline - Date.now();
+            if (remaining <= 0) {
+              throw new OptimizerError(ErrorCodes.SANDBOX_TIMEOUT, "The execution's time is up.");
+            }
+            const timeoutMs = Math.min(remaining, this.deps.callTimeoutMs ?? remaining);
+            return upstream.callTool(tool, args, { timeoutMs });
+          },
+          { ...this.deps.retry, retryable: (e) => retryable && isTransient(e) },
+        );
+        onAttempts(attempts);
+        return value;
+      },
+      SpanKind.CLIENT,
+      this.traceContext,
+    );
   }
 
   /** Tokens the calls would have cost over plain MCP: each call the model writes and each result it reads. */

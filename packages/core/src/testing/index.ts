@@ -2,12 +2,14 @@
  * Conformance suites for the core contracts, run by every implementation against its real
  * backend. Import from "@mcp-optimizer/core/testing" inside a vitest test file.
  */
+
 export {
   type DescribeAuditSinkOptions,
   describeAuditSink,
   sampleExecutionRecord,
   sampleToolCallRecord,
 } from "./describe-audit-sink.js";
+export { type DescribeCallCacheOptions, describeCallCache } from "./describe-call-cache.js";
 export { type DescribeSandboxOptions, describeSandbox } from "./describe-sandbox.js";
 export {
   type DescribeSessionStoreOptions,
