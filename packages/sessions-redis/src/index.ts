@@ -1,4 +1,9 @@
 export { createSessionStore } from "./create-session-store.js";
+export {
+  createRedisCallCache,
+  RedisCallCache,
+  type RedisCallCacheOptions,
+} from "./redis-call-cache.js";
 export type { RedisClient } from "./redis-connection.js";
 export { createRedisSessionStore, RedisSessionStore } from "./redis-session-store.js";
 export type {
