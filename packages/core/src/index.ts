@@ -22,7 +22,28 @@ export {
   validateGuestFrame,
 } from "./bridge/protocol.js";
 export { GUEST_GLOBALS, serverGlobalName, toIdentifier } from "./catalog/identifiers.js";
+export { LearnedRanking, type LearnedRankingOptions } from "./catalog/learned-ranking.js";
 export {
+  createMemoryToolUsageStore,
+  MemoryToolUsageStore,
+  type MemoryToolUsageStoreOptions,
+} from "./catalog/memory-tool-usage-store.js";
+export {
+  createOpenAIEmbedder,
+  OpenAIEmbedder,
+  type OpenAIEmbedderOptions,
+} from "./catalog/openai-embedder.js";
+export { SearchFeedback, type SearchFeedbackOptions } from "./catalog/search-feedback.js";
+export {
+  createSearchIndex,
+  type SearchDocument,
+  type SearchField,
+  type SearchIndex,
+  type SearchIndexOptions,
+} from "./catalog/search-index.js";
+export { expandQuery, searchTokens, stem } from "./catalog/search-text.js";
+export {
+  type CatalogSearchOptions,
   type CatalogServer,
   type CatalogTool,
   type DetailLevel,
@@ -31,6 +52,11 @@ export {
   ToolCatalog,
   type ToolDescription,
 } from "./catalog/tool-catalog.js";
+export {
+  reciprocalRankFusion,
+  VectorIndex,
+  type VectorIndexOptions,
+} from "./catalog/vector-index.js";
 export {
   expandVariables,
   formatIssues,
@@ -63,6 +89,7 @@ export type {
   ToolCallAuditRecord,
 } from "./contracts/audit-sink.js";
 export type { CallCache, CallCacheKey, CallCacheLookup } from "./contracts/call-cache.js";
+export type { Embedder } from "./contracts/embedder.js";
 export type {
   ExecutionHints,
   GuestRequest,
@@ -96,6 +123,7 @@ export type {
   SessionToolCallLog,
 } from "./contracts/session-store.js";
 export type { Tokenizer } from "./contracts/tokenizer.js";
+export type { ToolUsageStore } from "./contracts/tool-usage-store.js";
 export type {
   CallToolOptions,
   ContentBlock,

@@ -25,6 +25,13 @@ export interface SearchIndex {
     query: string,
     options?: { limit?: number; server?: string },
   ): { id: string; score: number }[];
+  /** The request's own search terms (stems) with their idf in this index. */
+  terms(query: string): { term: string; idf: number }[];
+  /**
+   * What a tool matching every word of the request about as well as BM25 allows would score
+   * (the sum of idf x (k1 + 1)): scores divided by it compare across requests.
+   */
+  scale(query: string): number;
   readonly size: number;
 }
 
@@ -152,6 +159,21 @@ export function createSearchIndex(
     for (const t of seen) docFreq.set(t, (docFreq.get(t) ?? 0) + 1);
   }
   for (const f of FIELDS) avg[f] = n === 0 ? 1 : Math.max(avg[f] / n, 1e-9);
+  // Postings: term -> (document, field-weighted and length-normalised frequency), built once
+  // so a search visits only the documents that hold one of its terms.
+  const postings = new Map<string, { doc: number; tf: number }[]>();
+  indexed.forEach((entry, doc) => {
+    const tfs = new Map<string, number>();
+    for (const f of FIELDS) {
+      const norm = 1 - B[f] + (B[f] * entry.lengths[f]) / avg[f];
+      for (const [t, c] of entry.fields[f]) tfs.set(t, (tfs.get(t) ?? 0) + (weights[f] * c) / norm);
+    }
+    for (const [t, tf] of tfs) {
+      const list = postings.get(t) ?? [];
+      postings.set(t, list);
+      list.push({ doc, tf });
+    }
+  });
   const serverWords = new Map<string, string>(); // stem -> server
   for (const entry of indexed)
     for (const s of entry.serverStems) serverWords.set(s, entry.doc.server);
@@ -175,6 +197,14 @@ export function createSearchIndex(
 
   return {
     size: n,
+    scale(query) {
+      return this.terms(query).reduce((a, t) => a + t.idf * (K1 + 1), 0) || 1;
+    },
+    terms(query) {
+      return [...new Set(searchTokens(query))]
+        .map((term) => ({ term, idf: idf(term) }))
+        .filter((t) => t.idf > 0);
+    },
     search(query, options = {}) {
       const limit = Math.max(1, Math.trunc(options.limit ?? 10));
       const terms = expandQuery(query)
@@ -184,24 +214,23 @@ export function createSearchIndex(
       const ownIdf = terms.filter((t) => t.weight === 1).reduce((a, t) => a + t.idf, 0);
       const intents = queryIntents(query);
       const named = namedServers(query);
-      const hits: { id: string; score: number }[] = [];
-      for (const entry of indexed) {
-        if (options.server !== undefined && entry.doc.server !== options.server) continue;
-        let score = 0;
-        let matchedOwn = 0;
-        for (const q of terms) {
-          let tf = 0;
-          for (const f of FIELDS) {
-            const c = entry.fields[f].get(q.term);
-            if (!c) continue;
-            tf += (weights[f] * c) / (1 - B[f] + (B[f] * entry.lengths[f]) / avg[f]);
-          }
-          if (tf === 0) continue;
-          score += q.weight * q.idf * ((tf * (K1 + 1)) / (tf + K1));
-          if (q.weight === 1) matchedOwn += q.idf;
+      const scores = new Map<number, { score: number; matchedOwn: number }>();
+      for (const q of terms) {
+        for (const { doc, tf } of postings.get(q.term) ?? []) {
+          const entry = indexed[doc]!;
+          if (options.server !== undefined && entry.doc.server !== options.server) continue;
+          const acc = scores.get(doc) ?? { score: 0, matchedOwn: 0 };
+          scores.set(doc, acc);
+          acc.score += q.weight * q.idf * ((tf * (K1 + 1)) / (tf + K1));
+          if (q.weight === 1) acc.matchedOwn += q.idf;
         }
+      }
+      const hits: { id: string; score: number }[] = [];
+      for (const [doc, acc] of scores) {
+        const entry = indexed[doc]!;
+        let score = acc.score;
         if (score <= 0) continue;
-        if (ownIdf > 0) score *= 1 - coverage + coverage * (matchedOwn / ownIdf);
+        if (ownIdf > 0) score *= 1 - coverage + coverage * (acc.matchedOwn / ownIdf);
         const fit = intentFit(intents, entry.intents);
         score *= fit >= 0 ? 1 + intentBonus * fit : 1 - intentPenalty;
         if (named.has(entry.doc.server)) score *= serverBoost;

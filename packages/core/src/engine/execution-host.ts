@@ -166,6 +166,8 @@ export class ExecutionHost implements SandboxHost {
         : (this.deps.redactor.json(result as unknown as JsonValue) as unknown as ToolCallResult);
       if (lookup && !lookup.hit) await this.deps.memo!.store(lookup, redacted);
       resultBytes = approximateBytes(redacted);
+      if (!redacted.isError)
+        catalog.noteCall(this.identity.tenant, this.identity.sessionId, entry.qualifiedName);
       if (redacted.isError) {
         const message = errorText(redacted) || "the tool reported an error without a message";
         throw new OptimizerError(
@@ -279,7 +281,7 @@ export class ExecutionHost implements SandboxHost {
     return total;
   }
 
-  private search(query: string, options: JsonObject): JsonValue {
+  private async search(query: string, options: JsonObject): Promise<JsonValue> {
     const detail = options.detail;
     if (detail !== undefined && detail !== "name" && detail !== "signature" && detail !== "full") {
       throw new OptimizerError(
@@ -287,11 +289,14 @@ export class ExecutionHost implements SandboxHost {
         'mcp.search detail is "name", "signature" or "full".',
       );
     }
-    const hits = this.deps.catalog.search(query, {
+    const hits = await this.deps.catalog.search(query, {
       ...(typeof options.limit === "number" ? { limit: options.limit } : {}),
       ...(detail ? { detail } : {}),
       ...(typeof options.server === "string" ? { server: options.server } : {}),
       allow: this.identity.allow,
+      // The tenant's learned pairs rank the search; the session's next calls teach it.
+      tenant: this.identity.tenant,
+      sessionId: this.identity.sessionId,
     });
     return hits as unknown as JsonValue;
   }

@@ -10,11 +10,16 @@ export {
   sampleToolCallRecord,
 } from "./describe-audit-sink.js";
 export { type DescribeCallCacheOptions, describeCallCache } from "./describe-call-cache.js";
+export { type DescribeEmbedderOptions, describeEmbedder } from "./describe-embedder.js";
 export { type DescribeSandboxOptions, describeSandbox } from "./describe-sandbox.js";
 export {
   type DescribeSessionStoreOptions,
   describeSessionStore,
 } from "./describe-session-store.js";
 export { describeTokenizer } from "./describe-tokenizer.js";
+export {
+  type DescribeToolUsageStoreOptions,
+  describeToolUsageStore,
+} from "./describe-tool-usage-store.js";
 export { type DescribeUpstreamOptions, describeUpstream } from "./describe-upstream.js";
 export { freePort } from "./free-port.js";

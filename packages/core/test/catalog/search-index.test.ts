@@ -399,7 +399,8 @@ describe("createSearchIndex", () => {
     console.log(
       `search index: built 5,000 tools in ${built.toFixed(0)} ms, ${perQuery.toFixed(2)} ms per query`,
     );
-    expect(built).toBeLessThan(5000);
-    expect(perQuery).toBeLessThan(50);
+    // Loose bounds: they catch a quadratic regression, not a busy machine (figures: bench/search).
+    expect(built).toBeLessThan(20_000);
+    expect(perQuery).toBeLessThan(500);
   });
 });
