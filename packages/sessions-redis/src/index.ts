@@ -11,4 +11,9 @@ export type {
   RedisSessionCacheOptions,
   RedisSessionStoreOptions,
 } from "./redis-session-store-options.js";
+export {
+  createRedisToolUsageStore,
+  RedisToolUsageStore,
+  type RedisToolUsageStoreOptions,
+} from "./redis-tool-usage-store.js";
 export { FORMAT_DEFLATE, FORMAT_JSON } from "./session-encoding.js";
