@@ -7,13 +7,19 @@ export interface LearnedRankingOptions {
   minSessions?: number;
   /**
    * Most a learned signal adds to a tool's score, on the scale where a tool matching every
-   * word of the request as well as possible scores about 1. Default 1.
+   * word of the request as well as possible scores about 1. Default 1.5.
    */
   weight?: number;
   /** Pseudo-count of other tools per term: a few sessions cannot claim a whole word. Default 1. */
   smoothing?: number;
   /** Sessions at which a pair's evidence counts half (n / (n + confidence)). Default 2. */
   confidence?: number;
+  /**
+   * How much a tool's evidence must span the request: the bonus is scaled by the share of
+   * the request's words (by idf) that led to the tool, to this power. A word all requests
+   * use ("show") then cannot carry a tool into unrelated requests. Default 2.
+   */
+  coverage?: number;
 }
 
 /**
@@ -29,13 +35,15 @@ export class LearnedRanking {
   private readonly weight: number;
   private readonly smoothing: number;
   private readonly confidence: number;
+  private readonly coverage: number;
 
   constructor(options: LearnedRankingOptions) {
     this.store = options.store;
     this.minSessions = Math.max(1, options.minSessions ?? 2);
-    this.weight = Math.max(0, options.weight ?? 1);
+    this.weight = Math.max(0, options.weight ?? 1.5);
     this.smoothing = Math.max(0, options.smoothing ?? 1);
     this.confidence = Math.max(0, options.confidence ?? 2);
+    this.coverage = Math.max(0, options.coverage ?? 2);
   }
 
   /** tool id -> bonus in [0, weight], for a request's terms and their idf. */
@@ -55,6 +63,7 @@ export class LearnedRanking {
       return out; // a store that is down leaves the lexical ranking as it is
     }
     const totalIdf = terms.reduce((a, t) => a + t.idf, 0) || 1;
+    const covered = new Map<string, number>();
     for (const { term, idf } of terms) {
       const tools = found.get(term);
       if (!tools) continue;
@@ -71,8 +80,11 @@ export class LearnedRanking {
         const share = n / (total + this.smoothing);
         const sure = n / (n + this.confidence);
         out.set(tool, (out.get(tool) ?? 0) + (this.weight * share * sure * idf) / totalIdf);
+        covered.set(tool, (covered.get(tool) ?? 0) + idf / totalIdf);
       }
     }
+    for (const [tool, score] of out)
+      out.set(tool, score * (covered.get(tool) ?? 0) ** this.coverage);
     return out;
   }
 
