@@ -1,6 +1,6 @@
 /**
  * `pnpm bench`: the Redis session store beside core's memory store, in one run on one
-^ * machine. Prints figures; asserts nothing. Needs `pnpm build` first and redis-server on PATH
+ * machine. Prints figures; asserts nothing. Needs `pnpm build` first and redis-server on PATH
  * (a private instance is started on a free port; set REDIS_URL to use a running server).
  *
  *   node bench/run.ts                 all figures
