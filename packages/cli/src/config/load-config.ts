@@ -8,7 +8,13 @@ import {
   OptimizerError,
   parseMcpServers,
 } from "@mcp-optimizer/core";
+import {
+  loadOpenApiEntries,
+  type OpenApiEntry,
+  type OpenApiModule,
+} from "./load-openapi-entries.js";
 import { type CliConfig, CliConfigSchema, CONFIG_ENV, CONFIG_FILE_NAMES } from "./schema.js";
+import { splitServers } from "./split-servers.js";
 
 export interface LoadedConfig {
   /** The parsed config (sandbox mode defaulted to "wasm"). */
@@ -17,6 +23,10 @@ export interface LoadedConfig {
   file: string | undefined;
   /** Expanded values that must never be printed (env and header values, the Redis URL). */
   secrets: string[];
+  /** The MCP servers, for core's `mcpServers`. */
+  mcpServers: Record<string, unknown>;
+  /** The OpenAPI entries, validated, and the package that serves them (when there are some). */
+  openapi: { entries: OpenApiEntry[]; module?: OpenApiModule };
 }
 
 export interface FindConfigOptions {
@@ -60,6 +70,8 @@ export async function loadConfig(options: FindConfigOptions = {}): Promise<Loade
       config: parseConfigObject({}, "(defaults)", options.env),
       file: undefined,
       secrets: [],
+      mcpServers: {},
+      openapi: { entries: [] },
     };
   const raw = await readConfigFile(file);
   const config = parseConfigObject(raw, file, options.env);
@@ -69,9 +81,20 @@ export async function loadConfig(options: FindConfigOptions = {}): Promise<Loade
   if (auditFile && !isAbsolute(auditFile) && config.telemetry) {
     config.telemetry.auditFile = resolve(dirname(file), auditFile);
   }
-  const { secrets } = parseMcpServers(config.mcpServers, options.env ? { env: options.env } : {});
+  const servers = splitServers(config.mcpServers);
+  const { secrets } = parseMcpServers(servers.mcp, options.env ? { env: options.env } : {});
+  const openapi = await loadOpenApiEntries(servers.openapi, file, options.env);
   const redis = config.sessions?.redisUrl;
-  return { config, file, secrets: redis ? [...secrets, redis] : secrets };
+  return {
+    config,
+    file,
+    secrets: [...secrets, ...openapi.secrets, ...(redis ? [redis] : [])],
+    mcpServers: servers.mcp,
+    openapi: {
+      entries: openapi.entries,
+      ...(openapi.module ? { module: openapi.module } : {}),
+    },
+  };
 }
 
 /** Reads JSON, or imports a .ts/.mjs/.js module's default export. */
@@ -169,7 +192,7 @@ export function parseConfigObject(
   const config = parsed.data;
   // ${VAR} in mcpServers is checked now so that the error names the file; expanded again later.
   try {
-    parseMcpServers(config.mcpServers, { env });
+    parseMcpServers(splitServers(config.mcpServers).mcp, { env });
     if (config.sessions?.redisUrl) {
       config.sessions.redisUrl = expandVariables(
         config.sessions.redisUrl,

@@ -1,4 +1,4 @@
-import { McpServersSchema, SandboxConfigSchema } from "@mcp-optimizer/core";
+import { SandboxConfigSchema, ServerConfigSchema } from "@mcp-optimizer/core";
 import * as z from "zod";
 
 /** Where sessions live. No `redisUrl`: in the memory of the serving process. */
@@ -32,11 +32,30 @@ export const TelemetryConfigSchema = z.looseObject({
   auditFile: z.string().min(1).optional(),
 });
 
-/** The CLI's config file: the standard `mcpServers` map plus sandbox, sessions and telemetry. */
+/** The CLI's config file: the standard `mcpServers` map (plus OpenAPI entries), sandbox, sessions and telemetry. */
 export const CliConfigSchema = z.strictObject({
   /** A JSON schema URL editors may use; ignored. */
   $schema: z.string().optional(),
-  mcpServers: McpServersSchema.default({}),
+  /**
+   * Servers by name: MCP servers (`command` or `url`, validated by core) and OpenAPI documents
+   * (`openapi`, validated by @mcp-optimizer/upstream-openapi).
+   */
+  mcpServers: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9][\w.-]{0,63}$/, "server names are 1-64 letters, digits, _ . -"),
+      z.unknown(),
+    )
+    .superRefine((servers, ctx) => {
+      // MCP servers are checked here, with the rest of the file; OpenAPI entries when loaded.
+      for (const [name, entry] of Object.entries(servers)) {
+        if (typeof entry === "object" && entry !== null && "openapi" in entry) continue;
+        const parsed = ServerConfigSchema.safeParse(entry);
+        if (parsed.success) continue;
+        for (const issue of parsed.error.issues)
+          ctx.addIssue({ ...issue, path: [name, ...issue.path] } as never);
+      }
+    })
+    .default({}),
   /** SandboxConfig fields; the CLI's default mode is "wasm" (falling back to "process"). */
   sandbox: SandboxConfigSchema.optional(),
   sessions: SessionsConfigSchema.optional(),

@@ -7,6 +7,7 @@ import {
   type SessionStore,
 } from "@mcp-optimizer/core";
 import { type LoadedConfig, loadConfig } from "../config/load-config.js";
+import { openApiUpstreams } from "./load-openapi-upstreams.js";
 import { loadCliSandbox } from "./load-sandbox.js";
 import { loadSessionStore } from "./load-session-store.js";
 import { type LoadedTelemetry, loadTelemetry } from "./load-telemetry.js";
@@ -73,7 +74,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     sandboxConfig: { ...coreSandboxConfig, mode: sandboxConfig.mode },
     sandbox: sandbox.sandbox,
     sessions,
-    mcpServers: loaded.config.mcpServers,
+    mcpServers: loaded.mcpServers,
+    upstreams: openApiUpstreams(loaded),
     audit: telemetry.audit,
     secrets: loaded.secrets,
     ...(sessionsConfig?.tenant || sessionsConfig?.ttlMs

@@ -207,22 +207,38 @@ export function createSearchIndex(
     },
     search(query, options = {}) {
       const limit = Math.max(1, Math.trunc(options.limit ?? 10));
-      const terms = expandQuery(query)
-        .map((q) => ({ ...q, idf: idf(q.term) }))
-        .filter((q) => q.idf > 0);
-      if (!terms.some((t) => t.weight === 1)) return [];
-      const ownIdf = terms.filter((t) => t.weight === 1).reduce((a, t) => a + t.idf, 0);
+      // Each request word is a concept: its postings and its thesaurus words' (weaker), with
+      // the idf of the commonest of them, so a synonym never outweighs the word itself.
+      const concepts = expandQuery(query)
+        .map((c) => ({
+          ...c,
+          idf: Math.min(
+            ...c.alternatives.filter((a) => docFreq.has(a.term)).map((a) => idf(a.term)),
+          ),
+        }))
+        .filter((c) => Number.isFinite(c.idf) && c.idf > 0);
+      if (concepts.length === 0) return [];
+      const ownIdf = concepts.reduce((a, c) => a + c.idf, 0);
       const intents = queryIntents(query);
       const named = namedServers(query);
       const scores = new Map<number, { score: number; matchedOwn: number }>();
-      for (const q of terms) {
-        for (const { doc, tf } of postings.get(q.term) ?? []) {
-          const entry = indexed[doc]!;
-          if (options.server !== undefined && entry.doc.server !== options.server) continue;
+      for (const c of concepts) {
+        const tf = new Map<number, { tf: number; own: boolean }>();
+        for (const alt of c.alternatives) {
+          for (const { doc, tf: f } of postings.get(alt.term) ?? []) {
+            if (options.server !== undefined && indexed[doc]!.doc.server !== options.server)
+              continue;
+            const acc = tf.get(doc) ?? { tf: 0, own: false };
+            tf.set(doc, acc);
+            acc.tf += alt.weight * f;
+            if (alt.weight === 1) acc.own = true;
+          }
+        }
+        for (const [doc, { tf: f, own }] of tf) {
           const acc = scores.get(doc) ?? { score: 0, matchedOwn: 0 };
           scores.set(doc, acc);
-          acc.score += q.weight * q.idf * ((tf * (K1 + 1)) / (tf + K1));
-          if (q.weight === 1) acc.matchedOwn += q.idf;
+          acc.score += c.idf * ((f * (K1 + 1)) / (f + K1));
+          acc.matchedOwn += own ? c.idf : c.idf / 2;
         }
       }
       const hits: { id: string; score: number }[] = [];

@@ -52,7 +52,7 @@ const SYNONYM_GROUPS: string[][] = [
   ["delete", "remove", "erase", "drop", "destroy", "purge", "wipe", "discard", "forget", "rid"],
   ["create", "new", "make", "add", "insert", "generate"],
   ["update", "change", "modify", "edit", "alter", "patch", "set", "rewrite"],
-  ["get", "retrieve", "fetch", "read", "show", "view", "display", "open", "load", "pull"],
+  ["get", "retrieve", "fetch", "read", "show", "view", "display", "load"],
   ["list", "enumerate", "all", "every"],
   ["search", "find", "look", "lookup", "locate", "query", "grep", "seek"],
   ["run", "execute", "exec", "trigger", "launch", "start", "invoke"],
@@ -123,25 +123,35 @@ export interface QueryTerm {
   weight: number;
 }
 
+/** One word of the request and the words that stand for it (itself first, at weight 1). */
+export interface QueryConcept {
+  term: string;
+  alternatives: QueryTerm[];
+}
+
 /**
- * The terms a query searches: its own stems, and the thesaurus's other words for them
- * (including two-word entries such as "pull request" for "PR").
+ * The words a request searches: each of its own stems with the thesaurus's other words for
+ * it (two-word entries such as "pull request" for "PR" included). A thesaurus word counts as
+ * a weaker occurrence of the request's word, never as a word of its own: "read" cannot score
+ * higher through "retrieve" than through "read".
  */
-export function expandQuery(query: string): QueryTerm[] {
-  const own = searchTokens(query);
-  const out = new Map<string, number>();
-  for (const t of own) out.set(t, 1);
-  const add = (term: string, weight: number) => {
-    for (const part of term.split(" ")) {
-      if (!out.has(part)) out.set(part, weight);
+export function expandQuery(query: string): QueryConcept[] {
+  const own = [...new Set(searchTokens(query))];
+  const tokens = searchTokens(query);
+  return own.map((term) => {
+    const alternatives = new Map<string, number>([[term, 1]]);
+    const at = tokens.indexOf(term);
+    const keys = [term];
+    if (at >= 0 && at + 1 < tokens.length) keys.unshift(`${term} ${tokens[at + 1]}`);
+    for (const key of keys) {
+      for (const [syn, weight] of SYNONYMS.get(key) ?? []) {
+        for (const part of syn.split(" "))
+          if (!alternatives.has(part) && !own.includes(part)) alternatives.set(part, weight);
+      }
     }
-  };
-  for (let i = 0; i < own.length; i++) {
-    const single = own[i]!;
-    const pair = i + 1 < own.length ? `${single} ${own[i + 1]}` : undefined;
-    for (const key of pair ? [pair, single] : [single]) {
-      for (const [syn, weight] of SYNONYMS.get(key) ?? []) add(syn, weight);
-    }
-  }
-  return [...out].map(([term, weight]) => ({ term, weight }));
+    return {
+      term,
+      alternatives: [...alternatives].map(([t, weight]) => ({ term: t, weight })),
+    };
+  });
 }

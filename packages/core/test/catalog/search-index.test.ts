@@ -312,11 +312,19 @@ describe("searchTokens", () => {
   });
 
   test("a request's words bring their thesaurus words at a lower weight; abbreviations nearly in full", () => {
-    const terms = new Map(expandQuery("remove the PR folder").map((t) => [t.term, t.weight]));
-    expect(terms.get(stem("remove"))).toBe(1);
-    expect(terms.get(stem("delete"))).toBeLessThan(1);
-    expect(terms.get(stem("directory"))).toBeLessThan(1);
-    expect(terms.get(stem("pull"))).toBeGreaterThan(terms.get(stem("delete"))!);
+    const concepts = new Map(
+      expandQuery("remove the PR folder").map((c) => [
+        c.term,
+        new Map(c.alternatives.map((a) => [a.term, a.weight])),
+      ]),
+    );
+    expect([...concepts.keys()]).toEqual([stem("remove"), "pr", stem("folder")]);
+    expect(concepts.get(stem("remove"))!.get(stem("remove"))).toBe(1);
+    expect(concepts.get(stem("remove"))!.get(stem("delete"))).toBeLessThan(1);
+    expect(concepts.get(stem("folder"))!.get(stem("directory"))).toBeLessThan(1);
+    expect(concepts.get("pr")!.get(stem("pull"))).toBeGreaterThan(
+      concepts.get(stem("remove"))!.get(stem("delete"))!,
+    );
   });
 });
 
