@@ -177,6 +177,7 @@ export {
   type MemoLookup,
   memoSettings,
 } from "./memo/call-memo.js";
+export { callMemoFor, useCallMemo } from "./memo/memo-hook.js";
 export {
   createMemoryCallCache,
   MemoryCallCache,

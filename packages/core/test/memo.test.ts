@@ -12,12 +12,15 @@ import {
   createRedactor,
   ExecutionHost,
   type ExecutionHostDeps,
+  MCPOptimizer,
   type McpUpstream,
   type MemoryAuditSink,
   type MemoryCallCache,
+  memoSettings,
   parseMcpServers,
   Telemetry,
   ToolCatalog,
+  useCallMemo,
   ValidatorCache,
 } from "../src/index.js";
 import { describeCallCache } from "../src/testing/index.js";
@@ -150,4 +153,40 @@ describe("memoised read-only calls through the execution host (server-memory ove
     expect(h.toolCalls[0]).toMatchObject({ outcome: "ok" });
     expect(h.toolCalls[0]!.cached).toBeUndefined();
   });
+});
+
+describe("memoised calls through the engine (useCallMemo)", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "mcpo-memo-engine-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("a second execution's read comes from the cache: toolCalls say so, plain-MCP figures stay", async () => {
+    const servers = { memory: { ...memoryServer(join(dir, "g.jsonl")), memo: { ttlMs: 60_000 } } };
+    const optimizer = new MCPOptimizer({ sandboxConfig: { mode: "process" }, mcpServers: servers });
+    const cache = createMemoryCallCache();
+    useCallMemo(
+      optimizer,
+      createCallMemo({ cache, servers: memoSettings(parseMcpServers(servers).servers) }),
+    );
+    try {
+      const code = "return (await memory.read_graph({})).entities.length";
+      const first = await optimizer.run(code, { sessionId: "a" });
+      const second = await optimizer.run(code, { sessionId: "b" });
+      expect(first.toolCalls[0]!.cached).toBeUndefined();
+      expect(second.toolCalls[0]).toMatchObject({ tool: "read_graph", cached: true });
+      expect(second.value).toBe(first.value);
+      expect(second.tokens.plainMcp).toBe(first.tokens.plainMcp);
+      await optimizer.run(
+        "await memory.create_entities({ entities: [{ name: 'X', entityType: 't', observations: [] }] })",
+        { sessionId: "c" },
+      );
+      const third = await optimizer.run(code, { sessionId: "d" });
+      expect(third.toolCalls[0]!.cached).toBeUndefined();
+      expect(third.value).toBe((first.value as number) + 1);
+    } finally {
+      await optimizer.close();
+    }
+  }, 30_000);
 });

@@ -85,10 +85,21 @@ export async function loadConfig(options: FindConfigOptions = {}): Promise<Loade
   const { secrets } = parseMcpServers(servers.mcp, options.env ? { env: options.env } : {});
   const openapi = await loadOpenApiEntries(servers.openapi, file, options.env);
   const redis = config.sessions?.redisUrl;
+  const embeddings = config.search?.embeddings;
+  const searchSecrets = new Set<string>();
+  if (embeddings?.apiKey) {
+    embeddings.apiKey = expandVariables(
+      embeddings.apiKey,
+      options.env ?? process.env,
+      "search.embeddings.apiKey",
+      searchSecrets,
+    );
+    if (embeddings.apiKey.length >= 4) searchSecrets.add(embeddings.apiKey);
+  }
   return {
     config,
     file,
-    secrets: [...secrets, ...openapi.secrets, ...(redis ? [redis] : [])],
+    secrets: [...secrets, ...openapi.secrets, ...searchSecrets, ...(redis ? [redis] : [])],
     mcpServers: servers.mcp,
     openapi: {
       entries: openapi.entries,

@@ -32,6 +32,27 @@ export const TelemetryConfigSchema = z.looseObject({
   auditFile: z.string().min(1).optional(),
 });
 
+/** How tools are searched beyond the lexical ranking (docs/search.md). */
+export const SearchConfigSchema = z.strictObject({
+  /** Rank by what each tenant's programs called after a search (in Redis with sessions.redisUrl). Default true. */
+  learnFromUse: z.boolean().optional(),
+  /** Hybrid ranking with an OpenAI-compatible embeddings endpoint (OpenAI, Ollama, vLLM). Default: off. */
+  embeddings: z
+    .strictObject({
+      /** Up to and including /v1, e.g. "http://127.0.0.1:11434/v1". */
+      baseUrl: z.string().min(1),
+      /** The embedding model, e.g. "nomic-embed-text". */
+      model: z.string().min(1),
+      /** Sent as a bearer token; `${VAR}` is expanded and the value redacted. Default: none. */
+      apiKey: z.string().optional(),
+      /** Vector size, for models that take one. Default: the model's. */
+      dimensions: z.number().int().positive().optional(),
+      /** Longest wait for one request, in ms. Default 30000. */
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .optional(),
+});
+
 /** The CLI's config file: the standard `mcpServers` map (plus OpenAPI entries), sandbox, sessions and telemetry. */
 export const CliConfigSchema = z.strictObject({
   /** A JSON schema URL editors may use; ignored. */
@@ -60,12 +81,14 @@ export const CliConfigSchema = z.strictObject({
   sandbox: SandboxConfigSchema.optional(),
   sessions: SessionsConfigSchema.optional(),
   telemetry: TelemetryConfigSchema.optional(),
+  search: SearchConfigSchema.optional(),
 });
 
 export type CliConfigInput = z.input<typeof CliConfigSchema>;
 export type CliConfig = z.output<typeof CliConfigSchema>;
 export type SessionsConfig = z.output<typeof SessionsConfigSchema>;
 export type TelemetryConfig = z.output<typeof TelemetryConfigSchema>;
+export type SearchConfig = z.output<typeof SearchConfigSchema>;
 
 /** The file names discovery looks for in the working directory, in order. */
 export const CONFIG_FILE_NAMES = [

@@ -36,6 +36,7 @@ export class LearnedRanking {
   private readonly smoothing: number;
   private readonly confidence: number;
   private readonly coverage: number;
+  private readonly pending = new Set<Promise<void>>();
 
   constructor(options: LearnedRankingOptions) {
     this.store = options.store;
@@ -88,7 +89,17 @@ export class LearnedRanking {
     return out;
   }
 
+  /** Records a pair in the background; `flush()` waits for the records still on their way. */
   record(tenant: string, sessionId: string, terms: readonly string[], tool: string): Promise<void> {
-    return this.store.record(tenant, sessionId, terms, tool).catch(() => {});
+    const done = this.store
+      .record(tenant, sessionId, terms, tool)
+      .catch(() => {})
+      .finally(() => this.pending.delete(done));
+    this.pending.add(done);
+    return done;
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([...this.pending]);
   }
 }

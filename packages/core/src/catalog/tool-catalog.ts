@@ -203,6 +203,11 @@ export class ToolCatalog {
     void this.learned.record(tenant, sessionId, terms, qualifiedName);
   }
 
+  /** Waits for learned pairs still being written (before closing their store). */
+  async flushSearch(): Promise<void> {
+    await this.learned?.flush();
+  }
+
   listServers(): CatalogServer[] {
     return [...this.servers.values()];
   }

@@ -10,6 +10,7 @@ import type { ToolCallResult, Upstream } from "../contracts/upstream.js";
 import { ErrorCodes, OptimizerError, toOptimizerError } from "../errors.js";
 import { isPlainObject, type JsonObject, type JsonValue } from "../json.js";
 import type { CallMemo } from "../memo/call-memo.js";
+import { callMemoFor } from "../memo/memo-hook.js";
 import { Attr, Instruments, SpanKind, type Telemetry } from "../telemetry/instruments.js";
 import { plainCallTokens } from "../tokens/token-accounting.js";
 import { checkToolAllowed, serverVisible } from "./policy.js";
@@ -36,7 +37,7 @@ export interface ExecutionHostDeps {
   auditArguments: boolean;
   /** Upper bound for one upstream call, in ms (the execution's own deadline also applies). */
   callTimeoutMs?: number;
-  /** Memoised read-only calls of the servers that opted in. Default: none. */
+  /** Memoised read-only calls of the servers that opted in. Default: the one `useCallMemo` attached to the catalog's optimizer, else none. */
   memo?: CallMemo;
 }
 
@@ -140,10 +141,11 @@ export class ExecutionHost implements SandboxHost {
       }
       const annotations = effectiveAnnotations(entry.tool.annotations);
       const retryable = annotations.readOnlyHint || annotations.idempotentHint;
-      const memo = this.deps.memo?.decide(server, tool, entry.tool.annotations);
+      const memoizer = this.deps.memo ?? callMemoFor(catalog);
+      const memo = memoizer?.decide(server, tool, entry.tool.annotations);
       const lookup =
         memo?.kind === "cache"
-          ? await this.deps.memo!.lookup(this.identity.tenant, server, tool, args, memo.ttlMs)
+          ? await memoizer!.lookup(this.identity.tenant, server, tool, args, memo.ttlMs)
           : undefined;
       let result: ToolCallResult;
       if (lookup?.hit) {
@@ -157,14 +159,14 @@ export class ExecutionHost implements SandboxHost {
           });
         } finally {
           // A tool that may write changed what the server's reads return.
-          if (memo?.kind === "invalidate") await this.deps.memo!.invalidate(server);
+          if (memo?.kind === "invalidate") await memoizer!.invalidate(server);
         }
       }
       this.plainCalls.push({ tool, args, result });
       const redacted = cached
         ? result
         : (this.deps.redactor.json(result as unknown as JsonValue) as unknown as ToolCallResult);
-      if (lookup && !lookup.hit) await this.deps.memo!.store(lookup, redacted);
+      if (lookup && !lookup.hit) await memoizer!.store(lookup, redacted);
       resultBytes = approximateBytes(redacted);
       if (!redacted.isError)
         catalog.noteCall(this.identity.tenant, this.identity.sessionId, entry.qualifiedName);
