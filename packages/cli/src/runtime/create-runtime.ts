@@ -91,7 +91,11 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       : {}),
   });
   const redisUrl = loaded.config.sessions?.redisUrl ?? sandboxConfig.redisUrl;
-  const { memo, note: memoNote } = await loadCallMemo(loaded, redisUrl);
+  const { memo, note: memoNote } = await loadCallMemo(
+    loaded,
+    redisUrl,
+    sandboxConfig.enableMetrics,
+  );
   if (memoNote) say(memoNote);
   useCallMemo(optimizer, memo);
   const search = await configureSearch(optimizer, loaded, redisUrl);

@@ -5,6 +5,7 @@ import {
   type MemoConfig,
   memoSettings,
   parseMcpServers,
+  Telemetry,
 } from "@mcp-optimizer/core";
 import type { LoadedConfig } from "../config/load-config.js";
 import { REDIS_SESSIONS_PACKAGE } from "./load-session-store.js";
@@ -25,18 +26,23 @@ interface RedisCallCacheModule {
 export async function loadCallMemo(
   loaded: LoadedConfig,
   redisUrl: string | undefined,
+  metrics: boolean,
 ): Promise<{ memo?: CallMemo; note?: string }> {
+  // Hits, misses and invalidations go to the same global meter provider as the engine's metrics.
+  const telemetry = new Telemetry({ metrics, traces: false });
   const settings: Record<string, MemoConfig | undefined> = {
     ...memoSettings(parseMcpServers(loaded.mcpServers).servers),
     ...Object.fromEntries(loaded.openapi.entries.map((e) => [e.name, e.memo])),
   };
   if (!Object.values(settings).some(Boolean)) return {};
   if (!redisUrl)
-    return { memo: createCallMemo({ cache: createMemoryCallCache(), servers: settings }) };
+    return {
+      memo: createCallMemo({ cache: createMemoryCallCache(), servers: settings, telemetry }),
+    };
   const loadedModule = await importOptional<RedisCallCacheModule>(REDIS_SESSIONS_PACKAGE);
   if (!loadedModule.module) {
     return {
-      memo: createCallMemo({ cache: createMemoryCallCache(), servers: settings }),
+      memo: createCallMemo({ cache: createMemoryCallCache(), servers: settings, telemetry }),
       note: `memoised calls are kept in this process only: ${loadedModule.error}`,
     };
   }
@@ -48,6 +54,7 @@ export async function loadCallMemo(
         ...(prefix ? { prefix } : {}),
       }),
       servers: settings,
+      telemetry,
     }),
   };
 }
