@@ -28,6 +28,10 @@ export interface OpenApiUpstreamOptions {
   secrets?: string[];
   /** Largest response body read, in bytes; a larger one fails the call. Default 10 MiB. */
   maxResponseBytes?: number;
+  /** First retry delay after the document could not be fetched, in ms; doubles per attempt. Default 1000. */
+  retryInitialDelayMs?: number;
+  /** Longest retry delay, in ms. Default 60000. */
+  retryMaxDelayMs?: number;
 }
 
 /**
@@ -51,8 +55,12 @@ export class OpenApiUpstream implements Upstream {
   private closed = false;
   private connecting: Promise<void> | undefined;
   private lastError: string | undefined;
+  private readonly toolListeners = new Set<(tools: UpstreamTool[]) => void>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryAttempt = 0;
+  private reconnects = 0;
 
-  constructor(options: OpenApiUpstreamOptions) {
+  constructor(private readonly options: OpenApiUpstreamOptions) {
     this.name = options.name;
     this.config = options.config;
     this.timeoutMs = options.config.timeout ?? 60_000;
@@ -88,7 +96,7 @@ export class OpenApiUpstream implements Upstream {
             ...(doc.info.description ? { instructions: doc.info.description } : {}),
           }
         : {}),
-      reconnects: 0,
+      reconnects: this.reconnects,
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }
@@ -130,9 +138,16 @@ export class OpenApiUpstream implements Upstream {
     return result.result;
   }
 
+  /** Called when the tools appear after a document that could not be fetched at first is loaded. */
+  onToolsChanged(listener: (tools: UpstreamTool[]) => void): () => void {
+    this.toolListeners.add(listener);
+    return () => this.toolListeners.delete(listener);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.connected = false;
+    clearTimeout(this.retryTimer);
   }
 
   private async send(
@@ -197,8 +212,34 @@ export class OpenApiUpstream implements Upstream {
       this.lastError = undefined;
     } catch (error) {
       this.lastError = this.redactor.text((error as Error).message);
+      // A document that could not be fetched (not one that is wrong) is tried again in the
+      // background; when it loads, listeners (the engine's catalog) hear of the tools.
+      if ((error as { code?: unknown }).code === ErrorCodes.UPSTREAM_UNAVAILABLE)
+        this.scheduleRetry();
       throw error;
     }
+  }
+
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer) return;
+    const first = this.options.retryInitialDelayMs ?? 1000;
+    const delay = Math.min(
+      this.options.retryMaxDelayMs ?? 60_000,
+      first * 2 ** this.retryAttempt++,
+    );
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.connect().then(
+        () => {
+          this.retryAttempt = 0;
+          this.reconnects++;
+          const tools = [...this.operations.values()].map((op) => op.tool);
+          for (const listener of this.toolListeners) listener(tools);
+        },
+        () => {}, // load() scheduled the next attempt
+      );
+    }, delay);
+    this.retryTimer.unref();
   }
 
   private async ready(): Promise<void> {

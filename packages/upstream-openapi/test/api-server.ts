@@ -26,7 +26,7 @@ export const SECRETS = {
   clientSecret: "client-secret-abc",
 };
 
-export async function startApiServer(): Promise<ApiServer> {
+export async function startApiServer(options: { port?: number } = {}): Promise<ApiServer> {
   const app = Fastify({ logger: false });
   const state = {
     pets: new Map<number, Record<string, unknown>>([
@@ -321,7 +321,7 @@ export async function startApiServer(): Promise<ApiServer> {
 
   let served: Record<string, unknown> = {};
   app.get("/openapi.json", { schema: { hide: true } }, async () => served);
-  await app.listen({ host: "127.0.0.1", port: 0 });
+  await app.listen({ host: "127.0.0.1", port: options.port ?? 0 });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ErrorCodes, type JsonObject, MCPOptimizer } from "@mcp-optimizer/core";
-import { describeUpstream } from "@mcp-optimizer/core/testing";
+import { describeUpstream, freePort } from "@mcp-optimizer/core/testing";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { stringify } from "yaml";
 import {
@@ -325,6 +325,38 @@ describe("documents", () => {
     });
     await expect(u.connect()).rejects.toMatchObject({ code: ErrorCodes.UPSTREAM_UNAVAILABLE });
   });
+});
+
+describe("a document that cannot be fetched at start", () => {
+  test("is fetched again in the background; the engine hears of the tools and serves them", async () => {
+    const port = await freePort();
+    const late = createOpenApiUpstream({
+      name: "late",
+      config: { openapi: `http://127.0.0.1:${port}/openapi.json` },
+      retryInitialDelayMs: 100,
+      retryMaxDelayMs: 400,
+    });
+    const optimizer = new MCPOptimizer({ sandboxConfig: { mode: "process" }, upstreams: [late] });
+    let server: ApiServer | undefined;
+    try {
+      await optimizer.start(); // the upstream is down: start goes on without it
+      expect(late.info()).toMatchObject({ connected: false });
+      expect(late.info().lastError).toContain("Cannot fetch the OpenAPI document");
+      const heard = new Promise<number>((resolve) =>
+        late.onToolsChanged((tools) => resolve(tools.length)),
+      );
+      server = await startApiServer({ port });
+      expect(await heard).toBeGreaterThan(5);
+      expect(late.info()).toMatchObject({ connected: true, reconnects: 1 });
+      for (let i = 0; i < 50 && optimizer.catalog.toolCount === 0; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      const result = await optimizer.run("return (await late.getPet({ petId: 1 })).name");
+      expect(result.value).toBe("Rex");
+    } finally {
+      await optimizer.close();
+      await server?.close();
+    }
+  }, 30_000);
 });
 
 describe("through the engine", () => {
