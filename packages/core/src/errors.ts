@@ -42,6 +42,8 @@ export const ErrorCodes = {
   UPSTREAM_UNAVAILABLE: "UPSTREAM_UNAVAILABLE",
   /** One result of an upstream tool was larger than the server's `maxResultBytes`. */
   UPSTREAM_RESULT_TOO_LARGE: "UPSTREAM_RESULT_TOO_LARGE",
+  /** An upstream's API description (an OpenAPI document) is invalid; the message names the problem. */
+  UPSTREAM_SPEC_INVALID: "UPSTREAM_SPEC_INVALID",
   /** A compare-and-set update lost against a concurrent writer. */
   SESSION_CONFLICT: "SESSION_CONFLICT",
   /** No session has that id (or it expired). */

@@ -27,7 +27,28 @@ export {
   validateGuestFrame,
 } from "./bridge/protocol.js";
 export { GUEST_GLOBALS, serverGlobalName, toIdentifier } from "./catalog/identifiers.js";
+export { LearnedRanking, type LearnedRankingOptions } from "./catalog/learned-ranking.js";
 export {
+  createMemoryToolUsageStore,
+  MemoryToolUsageStore,
+  type MemoryToolUsageStoreOptions,
+} from "./catalog/memory-tool-usage-store.js";
+export {
+  createOpenAIEmbedder,
+  OpenAIEmbedder,
+  type OpenAIEmbedderOptions,
+} from "./catalog/openai-embedder.js";
+export { SearchFeedback, type SearchFeedbackOptions } from "./catalog/search-feedback.js";
+export {
+  createSearchIndex,
+  type SearchDocument,
+  type SearchField,
+  type SearchIndex,
+  type SearchIndexOptions,
+} from "./catalog/search-index.js";
+export { expandQuery, searchTokens, stem } from "./catalog/search-text.js";
+export {
+  type CatalogSearchOptions,
   type CatalogServer,
   type CatalogTool,
   type DetailLevel,
@@ -36,6 +57,11 @@ export {
   ToolCatalog,
   type ToolDescription,
 } from "./catalog/tool-catalog.js";
+export {
+  reciprocalRankFusion,
+  VectorIndex,
+  type VectorIndexOptions,
+} from "./catalog/vector-index.js";
 export {
   type DisabledServer,
   expandVariables,
@@ -53,6 +79,8 @@ export {
   isStdioServer,
   type McpServersConfig,
   McpServersSchema,
+  type MemoConfig,
+  MemoConfigSchema,
   type ResolvedSandboxConfig,
   SANDBOX_MODES,
   type SandboxConfig,
@@ -68,6 +96,8 @@ export type {
   ExecutionAuditRecord,
   ToolCallAuditRecord,
 } from "./contracts/audit-sink.js";
+export type { CallCache, CallCacheKey, CallCacheLookup } from "./contracts/call-cache.js";
+export type { Embedder } from "./contracts/embedder.js";
 export type {
   EntryListOptions,
   EntryPage,
@@ -114,6 +144,7 @@ export type {
   SessionWriteOptions,
 } from "./contracts/session-store.js";
 export type { Tokenizer } from "./contracts/tokenizer.js";
+export type { ToolUsageStore } from "./contracts/tool-usage-store.js";
 export type {
   CallToolOptions,
   ContentBlock,
@@ -126,7 +157,13 @@ export type {
   UpstreamTool,
 } from "./contracts/upstream.js";
 export type { SessionLeaseSettings } from "./engine/execution/session-turn.js";
-export { ExecutionHost, unwrapToolResult } from "./engine/execution-host.js";
+export {
+  ExecutionHost,
+  type ExecutionHostDeps,
+  type ExecutionIdentity,
+  unwrapToolResult,
+  ValidatorCache,
+} from "./engine/execution-host.js";
 export type { OperationDefinition, StandardSchemaLike } from "./engine/operations.js";
 export {
   type ExecuteOptions,
@@ -152,6 +189,22 @@ export {
   toOptimizerError,
 } from "./errors.js";
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json.js";
+export {
+  CallMemo,
+  type CallMemoOptions,
+  canonicalJson,
+  createCallMemo,
+  DEFAULT_MEMO_TTL_MS,
+  type MemoDecision,
+  type MemoLookup,
+  memoSettings,
+} from "./memo/call-memo.js";
+export { callMemoFor, useCallMemo } from "./memo/memo-hook.js";
+export {
+  createMemoryCallCache,
+  MemoryCallCache,
+  type MemoryCallCacheOptions,
+} from "./memo/memory-call-cache.js";
 export {
   createDefaultPiiDetector,
   type DefaultPiiDetector,

@@ -6,11 +6,7 @@
  *   node bench/run.ts                 all figures
  *   BENCH_QUICK=1 node bench/run.ts   fewer iterations
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
-import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { cpus } from "node:os";
 import {
   createMemorySessionStore,
   type SessionData,
@@ -19,57 +15,12 @@ import {
   sessionData,
 } from "@mcp-optimizer/core";
 import { createRedisSessionStore } from "../dist/index.js";
+import { startRedis } from "./redis.ts";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const ROUND_TRIPS = QUICK ? 500 : 3000;
 const THROUGHPUT_MS = QUICK ? 1000 : 3000;
 const CONCURRENCY = 32;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(): Promise<{ url: string; stop: () => void }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "mcpo-bench-redis-"));
-  // The settings the tests use: AOF on, fsync every second (Redis's default for AOF).
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"],
-    { cwd: dir, stdio: "ignore" },
-  );
-  child.once("error", (error) => {
-    console.error(
-      `cannot start redis-server (${error.message}); install redis-server or set REDIS_URL`,
-    );
-    process.exit(1);
-  });
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ port, host: "127.0.0.1" }, () => {
-        s.end();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: () => {
-      child.kill("SIGKILL");
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 function logEntry(i: number): SessionLogEntry {
   return {

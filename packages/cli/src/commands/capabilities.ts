@@ -145,7 +145,11 @@ export async function gatherCapabilities(
       }),
     );
     const unset = new Map(runtime.loaded.disabledServers.map((d) => [d.name, d.variables]));
-    for (const [name, server] of Object.entries(runtime.loaded.config.mcpServers)) {
+    const configured = runtime.loaded.config.mcpServers as Record<
+      string,
+      { disabled?: boolean; command?: string }
+    >;
+    for (const [name, server] of Object.entries(configured)) {
       if (!server.disabled) continue;
       const variables = unset.get(name);
       upstreams.push({

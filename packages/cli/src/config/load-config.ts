@@ -9,7 +9,13 @@ import {
   OptimizerError,
   parseMcpServers,
 } from "@mcp-optimizer/core";
+import {
+  loadOpenApiEntries,
+  type OpenApiEntry,
+  type OpenApiModule,
+} from "./load-openapi-entries.js";
 import { type CliConfig, CliConfigSchema, CONFIG_ENV, CONFIG_FILE_NAMES } from "./schema.js";
+import { splitServers } from "./split-servers.js";
 
 export interface LoadedConfig {
   /** The parsed config (sandbox mode defaulted to "wasm"). */
@@ -20,6 +26,10 @@ export interface LoadedConfig {
   secrets: string[];
   /** Servers left out (marked `disabled` in `config`) because variables they use are unset. */
   disabledServers: DisabledServer[];
+  /** The MCP servers, for core's `mcpServers`. */
+  mcpServers: Record<string, unknown>;
+  /** The OpenAPI entries, validated, and the package that serves them (when there are some). */
+  openapi: { entries: OpenApiEntry[]; module?: OpenApiModule };
 }
 
 export interface FindConfigOptions {
@@ -69,6 +79,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       file: undefined,
       secrets: [],
       disabledServers: [],
+      mcpServers: {},
+      openapi: { entries: [] },
     };
   const raw = await readConfigFile(file);
   const disabledServers: DisabledServer[] = [];
@@ -82,9 +94,32 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   if (auditFile && !isAbsolute(auditFile) && config.telemetry) {
     config.telemetry.auditFile = resolve(dirname(file), auditFile);
   }
-  const { secrets } = parseMcpServers(config.mcpServers, options.env ? { env: options.env } : {});
+  const servers = splitServers(config.mcpServers);
+  const { secrets } = parseMcpServers(servers.mcp, options.env ? { env: options.env } : {});
+  const openapi = await loadOpenApiEntries(servers.openapi, file, options.env);
   const redis = config.sessions?.redisUrl;
-  return { config, file, secrets: redis ? [...secrets, redis] : secrets, disabledServers };
+  const embeddings = config.search?.embeddings;
+  const searchSecrets = new Set<string>();
+  if (embeddings?.apiKey) {
+    embeddings.apiKey = expandVariables(
+      embeddings.apiKey,
+      options.env ?? process.env,
+      "search.embeddings.apiKey",
+      searchSecrets,
+    );
+    if (embeddings.apiKey.length >= 4) searchSecrets.add(embeddings.apiKey);
+  }
+  return {
+    config,
+    file,
+    secrets: [...secrets, ...openapi.secrets, ...searchSecrets, ...(redis ? [redis] : [])],
+    disabledServers,
+    mcpServers: servers.mcp,
+    openapi: {
+      entries: openapi.entries,
+      ...(openapi.module ? { module: openapi.module } : {}),
+    },
+  };
 }
 
 /** Reads JSON, or imports a .ts/.mjs/.js module's default export. */
@@ -193,7 +228,7 @@ export function parseConfigObject(
   const config = parsed.data;
   // ${VAR} in mcpServers is checked now so that the error names the file; expanded again later.
   try {
-    const { disabled } = parseMcpServers(config.mcpServers, {
+    const { disabled } = parseMcpServers(splitServers(config.mcpServers).mcp, {
       env,
       missingVariables: options.strict === false ? "disable" : "throw",
     });

@@ -1,4 +1,4 @@
-import { McpServersSchema, SandboxConfigSchema } from "@mcp-optimizer/core";
+import { SandboxConfigSchema, ServerConfigSchema } from "@mcp-optimizer/core";
 import * as z from "zod";
 
 /** Where sessions live. No `redisUrl`: in the memory of the serving process. */
@@ -32,21 +32,63 @@ export const TelemetryConfigSchema = z.looseObject({
   auditFile: z.string().min(1).optional(),
 });
 
-/** The CLI's config file: the standard `mcpServers` map plus sandbox, sessions and telemetry. */
+/** How tools are searched beyond the lexical ranking (docs/search.md). */
+export const SearchConfigSchema = z.strictObject({
+  /** Rank by what each tenant's programs called after a search (in Redis with sessions.redisUrl). Default true. */
+  learnFromUse: z.boolean().optional(),
+  /** Hybrid ranking with an OpenAI-compatible embeddings endpoint (OpenAI, Ollama, vLLM). Default: off. */
+  embeddings: z
+    .strictObject({
+      /** Up to and including /v1, e.g. "http://127.0.0.1:11434/v1". */
+      baseUrl: z.string().min(1),
+      /** The embedding model, e.g. "nomic-embed-text". */
+      model: z.string().min(1),
+      /** Sent as a bearer token; `${VAR}` is expanded and the value redacted. Default: none. */
+      apiKey: z.string().optional(),
+      /** Vector size, for models that take one. Default: the model's. */
+      dimensions: z.number().int().positive().optional(),
+      /** Longest wait for one request, in ms. Default 30000. */
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .optional(),
+});
+
+/** The CLI's config file: the standard `mcpServers` map (plus OpenAPI entries), sandbox, sessions and telemetry. */
 export const CliConfigSchema = z.strictObject({
   /** A JSON schema URL editors may use; ignored. */
   $schema: z.string().optional(),
-  mcpServers: McpServersSchema.default({}),
+  /**
+   * Servers by name: MCP servers (`command` or `url`, validated by core) and OpenAPI documents
+   * (`openapi`, validated by @mcp-optimizer/upstream-openapi).
+   */
+  mcpServers: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9][\w.-]{0,63}$/, "server names are 1-64 letters, digits, _ . -"),
+      z.unknown(),
+    )
+    .superRefine((servers, ctx) => {
+      // MCP servers are checked here, with the rest of the file; OpenAPI entries when loaded.
+      for (const [name, entry] of Object.entries(servers)) {
+        if (typeof entry === "object" && entry !== null && "openapi" in entry) continue;
+        const parsed = ServerConfigSchema.safeParse(entry);
+        if (parsed.success) continue;
+        for (const issue of parsed.error.issues)
+          ctx.addIssue({ ...issue, path: [name, ...issue.path] } as never);
+      }
+    })
+    .default({}),
   /** SandboxConfig fields; the CLI's default mode is "wasm" (falling back to "process"). */
   sandbox: SandboxConfigSchema.optional(),
   sessions: SessionsConfigSchema.optional(),
   telemetry: TelemetryConfigSchema.optional(),
+  search: SearchConfigSchema.optional(),
 });
 
 export type CliConfigInput = z.input<typeof CliConfigSchema>;
 export type CliConfig = z.output<typeof CliConfigSchema>;
 export type SessionsConfig = z.output<typeof SessionsConfigSchema>;
 export type TelemetryConfig = z.output<typeof TelemetryConfigSchema>;
+export type SearchConfig = z.output<typeof SearchConfigSchema>;
 
 /** The file names discovery looks for in the working directory, in order. */
 export const CONFIG_FILE_NAMES = [

@@ -6,9 +6,13 @@ import {
   parseSandboxConfig,
   type SandboxConfig,
   type SessionStore,
+  useCallMemo,
 } from "@mcp-optimizer/core";
 import { type LoadedConfig, loadConfig } from "../config/load-config.js";
+import { loadCallMemo } from "./load-call-memo.js";
+import { openApiUpstreams } from "./load-openapi-upstreams.js";
 import { loadCliSandbox } from "./load-sandbox.js";
+import { configureSearch } from "./load-search.js";
 import { loadSessionStore } from "./load-session-store.js";
 import { type LoadedTelemetry, loadTelemetry } from "./load-telemetry.js";
 
@@ -84,7 +88,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     sandboxConfig: { ...coreSandboxConfig, mode: sandboxConfig.mode },
     sandbox: sandbox.sandbox,
     sessions,
-    mcpServers: loaded.config.mcpServers,
+    mcpServers: loaded.mcpServers,
+    upstreams: openApiUpstreams(loaded),
     audit: telemetry.audit,
     secrets: loaded.secrets,
     ...(sessionsConfig?.tenant || sessionsConfig?.ttlMs
@@ -96,6 +101,16 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
         }
       : {}),
   });
+  const redisUrl = loaded.config.sessions?.redisUrl ?? sandboxConfig.redisUrl;
+  const { memo, note: memoNote } = await loadCallMemo(
+    loaded,
+    redisUrl,
+    sandboxConfig.enableMetrics,
+  );
+  if (memoNote) say(memoNote);
+  useCallMemo(optimizer, memo);
+  const search = await configureSearch(optimizer, loaded, redisUrl);
+  for (const n of search.notes) say(n);
   return {
     optimizer,
     loaded,
@@ -103,6 +118,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     notes,
     async close() {
       await optimizer.close().catch(() => {});
+      await search.close();
+      await memo?.close().catch(() => {});
       await sandbox.sandbox.close().catch(() => {});
       await sessions.close().catch(() => {});
       await telemetry.shutdown();

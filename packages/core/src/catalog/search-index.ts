@@ -1,7 +1,14 @@
 /**
- * Ranked search over tools: BM25 over weighted fields (name and title first, then parameter
- * names, then descriptions), with a tokenizer that understands identifiers.
+ * Ranked lexical search over tools: BM25F over separately weighted fields (the tool's name
+ * first, then its title, the first sentence of its description, parameter names, the rest
+ * of the description, parameter descriptions), Porter stems and a small thesaurus, the
+ * request's verb matched against what the tool does, and a boost for a server the request names.
  */
+import type { ToolAnnotations } from "../contracts/upstream.js";
+import { type Intent, intentFit, queryIntents, toolIntents } from "./search-intent.js";
+import { expandQuery, searchTokens, stem, words } from "./search-text.js";
+
+export { searchTokens, stem } from "./search-text.js";
 
 export interface SearchDocument {
   id: string;
@@ -10,6 +17,7 @@ export interface SearchDocument {
   title?: string;
   description?: string;
   params: { name: string; description?: string }[];
+  annotations?: ToolAnnotations;
 }
 
 export interface SearchIndex {
@@ -17,115 +25,235 @@ export interface SearchIndex {
     query: string,
     options?: { limit?: number; server?: string },
   ): { id: string; score: number }[];
+  /** The request's own search terms (stems) with their idf in this index. */
+  terms(query: string): { term: string; idf: number }[];
+  /**
+   * What a tool matching every word of the request about as well as BM25 allows would score
+   * (the sum of idf x (k1 + 1)): scores divided by it compare across requests.
+   */
+  scale(query: string): number;
   readonly size: number;
 }
 
-const K1 = 1.2;
-const B = 0.75;
-/** Field weights: a word in a tool's name says more than a word in its description. */
-const WEIGHTS = {
-  name: 3,
+export type SearchField =
+  | "server"
+  | "name"
+  | "title"
+  | "summary"
+  | "description"
+  | "params"
+  | "paramDescriptions";
+type Field = SearchField;
+
+/** The ranker's knobs; the defaults were tuned on the tuning part of bench/search only. */
+export interface SearchIndexOptions {
+  /** Weight of each field. Default: name 4, title 2.5, server 1.5, summary 1.5, params 1.2, description 0.6, parameter descriptions 0.3. */
+  weights?: Partial<Record<SearchField, number>>;
+  /** Score factor for a tool whose verb fits the request's (x 1 + bonus). Default 0.3. */
+  intentBonus?: number;
+  /** Score factor for a tool whose verb contradicts the request's (x 1 - penalty). Default 0.35. */
+  intentPenalty?: number;
+  /** How much unmatched request words count against a tool, 0 to 1. Default 0.5. */
+  coverage?: number;
+  /** Score factor for tools of a server the request names. Default 1.5. */
+  serverBoost?: number;
+}
+
+/** Field weights: a word in a tool's name says more than one deep in its description. */
+const WEIGHTS: Record<Field, number> = {
+  server: 1.5,
+  name: 4,
   title: 2.5,
-  params: 1.5,
-  paramDescriptions: 0.5,
-  description: 1,
-  server: 1,
-} as const;
+  summary: 1.5,
+  description: 0.6,
+  params: 1.2,
+  paramDescriptions: 0.3,
+};
+const FIELDS = Object.keys(WEIGHTS) as Field[];
+const K1 = 1.2;
+/** Length normalisation per field: long descriptions should not drown short, precise ones. */
+const B: Record<Field, number> = {
+  server: 0,
+  name: 0.5,
+  title: 0.5,
+  summary: 0.6,
+  description: 0.75,
+  params: 0.5,
+  paramDescriptions: 0.75,
+};
 const SERVER_BOOST = 1.5;
-
-const STOP_WORDS = new Set(
-  "a an and are as at be by for from has have i in is it its me my of on or our that the this to was we were will with you your all any can do does how please some what when which who".split(
-    " ",
-  ),
-);
-
-/** Light stemming: enough that "issues", "listing" and "listed" meet "issue" and "list". */
-export function stem(word: string): string {
-  if (word.length <= 3) return word;
-  if (word.endsWith("ies") && word.length > 4) return `${word.slice(0, -3)}y`;
-  if (word.endsWith("ing") && word.length > 5) return word.slice(0, -3);
-  if (word.endsWith("ed") && word.length > 4) return word.slice(0, -2);
-  if (word.endsWith("es") && /(ss|sh|ch|x|z)es$/.test(word)) return word.slice(0, -2);
-  if (word.endsWith("s") && !word.endsWith("ss") && !word.endsWith("us")) return word.slice(0, -1);
-  return word;
-}
-
-/** Splits camelCase, snake_case, kebab-case, dots and slashes; lowercases; drops stop words. */
-export function searchTokens(text: string): string[] {
-  return text
-    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
-    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter((w) => w.length > 0 && !STOP_WORDS.has(w))
-    .map(stem);
-}
+const INTENT_BONUS = 0.3;
+const INTENT_PENALTY = 0.35;
+/** How much a request's own words left unmatched count against a tool (0 = not at all). */
+const COVERAGE = 0.5;
 
 interface Indexed {
   doc: SearchDocument;
-  /** term -> weighted frequency */
-  terms: Map<string, number>;
-  length: number;
+  fields: Record<Field, Map<string, number>>;
+  lengths: Record<Field, number>;
+  serverStems: Set<string>;
+  intents: Intent[];
 }
 
-export function createSearchIndex(docs: readonly SearchDocument[]): SearchIndex {
-  const indexed: Indexed[] = [];
-  const docFreq = new Map<string, number>();
-  const servers = new Set<string>();
-  let totalLength = 0;
-  for (const doc of docs) {
-    const terms = new Map<string, number>();
-    const add = (text: string | undefined, weight: number) => {
-      if (!text) return;
-      for (const t of searchTokens(text)) terms.set(t, (terms.get(t) ?? 0) + weight);
-    };
-    add(doc.name, WEIGHTS.name);
-    add(doc.title, WEIGHTS.title);
-    add(doc.server, WEIGHTS.server);
-    add(doc.description, WEIGHTS.description);
-    for (const p of doc.params) {
-      add(p.name, WEIGHTS.params);
-      add(p.description, WEIGHTS.paramDescriptions);
-    }
-    let length = 0;
-    for (const [term, f] of terms) {
-      length += f;
-      docFreq.set(term, (docFreq.get(term) ?? 0) + 1);
-    }
-    totalLength += length;
-    servers.add(doc.server.toLowerCase());
-    indexed.push({ doc, terms, length });
+function firstSentence(text: string): { summary: string; rest: string } {
+  const match = /^[\s\S]*?[.!?](\s|$)/.exec(text.trim());
+  const summary = match ? match[0] : text;
+  return { summary, rest: text.trim().slice(summary.length) };
+}
+
+function counts(tokens: string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const t of tokens) m.set(t, (m.get(t) ?? 0) + 1);
+  return m;
+}
+
+function indexDocument(doc: SearchDocument): Indexed {
+  const serverStems = new Set(searchTokens(doc.server));
+  // "slack_post_message" on server "slack": the server's own word says nothing about the tool.
+  const nameTokens = searchTokens(doc.name).filter((t) => !serverStems.has(t));
+  const { summary, rest } = firstSentence(doc.description ?? "");
+  const tokens: Record<Field, string[]> = {
+    server: [...serverStems],
+    name: nameTokens,
+    title: searchTokens(doc.title ?? ""),
+    summary: searchTokens(summary),
+    description: searchTokens(rest),
+    params: doc.params.flatMap((p) => searchTokens(p.name)),
+    paramDescriptions: doc.params.flatMap((p) => searchTokens(p.description ?? "")),
+  };
+  const fields = {} as Record<Field, Map<string, number>>;
+  const lengths = {} as Record<Field, number>;
+  for (const f of FIELDS) {
+    fields[f] = counts(tokens[f]);
+    lengths[f] = tokens[f].length;
   }
+  return {
+    doc,
+    fields,
+    lengths,
+    serverStems,
+    intents: toolIntents(doc.name, doc.description ?? doc.title, doc.annotations),
+  };
+}
+
+export function createSearchIndex(
+  docs: readonly SearchDocument[],
+  options: SearchIndexOptions = {},
+): SearchIndex {
+  const weights = { ...WEIGHTS, ...options.weights };
+  const intentBonus = options.intentBonus ?? INTENT_BONUS;
+  const intentPenalty = options.intentPenalty ?? INTENT_PENALTY;
+  const coverage = options.coverage ?? COVERAGE;
+  const serverBoost = options.serverBoost ?? SERVER_BOOST;
+  const indexed = docs.map(indexDocument);
   const n = indexed.length;
-  const avgLength = n === 0 ? 1 : totalLength / n;
+  const docFreq = new Map<string, number>();
+  const avg = {} as Record<Field, number>;
+  for (const f of FIELDS) avg[f] = 0;
+  for (const entry of indexed) {
+    const seen = new Set<string>();
+    for (const f of FIELDS) {
+      avg[f] += entry.lengths[f];
+      for (const t of entry.fields[f].keys()) seen.add(t);
+    }
+    for (const t of seen) docFreq.set(t, (docFreq.get(t) ?? 0) + 1);
+  }
+  for (const f of FIELDS) avg[f] = n === 0 ? 1 : Math.max(avg[f] / n, 1e-9);
+  // Postings: term -> (document, field-weighted and length-normalised frequency), built once
+  // so a search visits only the documents that hold one of its terms.
+  const postings = new Map<string, { doc: number; tf: number }[]>();
+  indexed.forEach((entry, doc) => {
+    const tfs = new Map<string, number>();
+    for (const f of FIELDS) {
+      const norm = 1 - B[f] + (B[f] * entry.lengths[f]) / avg[f];
+      for (const [t, c] of entry.fields[f]) tfs.set(t, (tfs.get(t) ?? 0) + (weights[f] * c) / norm);
+    }
+    for (const [t, tf] of tfs) {
+      const list = postings.get(t) ?? [];
+      postings.set(t, list);
+      list.push({ doc, tf });
+    }
+  });
+  const serverWords = new Map<string, string>(); // stem -> server
+  for (const entry of indexed)
+    for (const s of entry.serverStems) serverWords.set(s, entry.doc.server);
   const idf = (term: string) => {
     const df = docFreq.get(term) ?? 0;
     return Math.log(1 + (n - df + 0.5) / (df + 0.5));
   };
+
+  /** Servers the request names, also by a prefix ("mongo" for "mongodb"). */
+  const namedServers = (query: string): Set<string> => {
+    const named = new Set<string>();
+    for (const w of words(query)) {
+      const s = stem(w);
+      const exact = serverWords.get(s) ?? serverWords.get(w);
+      if (exact) named.add(exact);
+      else if (w.length >= 4)
+        for (const [sw, server] of serverWords) if (sw.startsWith(w)) named.add(server);
+    }
+    return named;
+  };
+
   return {
     size: n,
+    scale(query) {
+      return this.terms(query).reduce((a, t) => a + t.idf * (K1 + 1), 0) || 1;
+    },
+    terms(query) {
+      return [...new Set(searchTokens(query))]
+        .map((term) => ({ term, idf: idf(term) }))
+        .filter((t) => t.idf > 0);
+    },
     search(query, options = {}) {
       const limit = Math.max(1, Math.trunc(options.limit ?? 10));
-      const words = query.toLowerCase().split(/[^a-z0-9_.-]+/);
-      const named = words.filter((w) => servers.has(w));
-      const terms = [...new Set(searchTokens(query))];
-      if (terms.length === 0) return [];
-      const weights = terms.map((t) => [t, idf(t)] as const);
-      const hits: { id: string; score: number; name: string }[] = [];
-      for (const entry of indexed) {
-        if (options.server !== undefined && entry.doc.server !== options.server) continue;
-        let score = 0;
-        for (const [term, w] of weights) {
-          const f = entry.terms.get(term);
-          if (!f) continue;
-          score += (w * f * (K1 + 1)) / (f + K1 * (1 - B + (B * entry.length) / avgLength));
+      // Each request word is a concept: its postings and its thesaurus words' (weaker), with
+      // the idf of the commonest of them, so a synonym never outweighs the word itself.
+      const concepts = expandQuery(query)
+        .map((c) => ({
+          ...c,
+          idf: Math.min(
+            ...c.alternatives.filter((a) => docFreq.has(a.term)).map((a) => idf(a.term)),
+          ),
+        }))
+        .filter((c) => Number.isFinite(c.idf) && c.idf > 0);
+      if (concepts.length === 0) return [];
+      const ownIdf = concepts.reduce((a, c) => a + c.idf, 0);
+      const intents = queryIntents(query);
+      const named = namedServers(query);
+      const scores = new Map<number, { score: number; matchedOwn: number }>();
+      for (const c of concepts) {
+        const tf = new Map<number, { tf: number; own: boolean }>();
+        for (const alt of c.alternatives) {
+          for (const { doc, tf: f } of postings.get(alt.term) ?? []) {
+            if (options.server !== undefined && indexed[doc]!.doc.server !== options.server)
+              continue;
+            const acc = tf.get(doc) ?? { tf: 0, own: false };
+            tf.set(doc, acc);
+            acc.tf += alt.weight * f;
+            if (alt.weight === 1) acc.own = true;
+          }
         }
-        if (score <= 0) continue;
-        if (named.includes(entry.doc.server.toLowerCase())) score *= SERVER_BOOST;
-        hits.push({ id: entry.doc.id, score, name: entry.doc.id });
+        for (const [doc, { tf: f, own }] of tf) {
+          const acc = scores.get(doc) ?? { score: 0, matchedOwn: 0 };
+          scores.set(doc, acc);
+          acc.score += c.idf * ((f * (K1 + 1)) / (f + K1));
+          acc.matchedOwn += own ? c.idf : c.idf / 2;
+        }
       }
-      hits.sort((a, b) => b.score - a.score || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      return hits.slice(0, limit).map(({ id, score }) => ({ id, score }));
+      const hits: { id: string; score: number }[] = [];
+      for (const [doc, acc] of scores) {
+        const entry = indexed[doc]!;
+        let score = acc.score;
+        if (score <= 0) continue;
+        if (ownIdf > 0) score *= 1 - coverage + coverage * (acc.matchedOwn / ownIdf);
+        const fit = intentFit(intents, entry.intents);
+        score *= fit >= 0 ? 1 + intentBonus * fit : 1 - intentPenalty;
+        if (named.has(entry.doc.server)) score *= serverBoost;
+        hits.push({ id: entry.doc.id, score });
+      }
+      hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return hits.slice(0, limit);
     },
   };
 }

@@ -1,5 +1,7 @@
+import type { Embedder } from "../contracts/embedder.js";
 import type { GuestServer } from "../contracts/sandbox.js";
 import type { SessionAllowlist } from "../contracts/session-store.js";
+import type { ToolUsageStore } from "../contracts/tool-usage-store.js";
 import type { ToolAnnotations, UpstreamTool } from "../contracts/upstream.js";
 import { restricts, serverVisible, toolVisible } from "../engine/policy.js";
 import { ErrorCodes, OptimizerError } from "../errors.js";
@@ -11,13 +13,31 @@ import {
   suggest,
   toIdentifier,
 } from "./identifiers.js";
+import { LearnedRanking, type LearnedRankingOptions } from "./learned-ranking.js";
 import {
   guestGlobalsDeclaration,
   schemaToType,
   serverDeclarations,
   toolDeclaration,
 } from "./schema-to-typescript.js";
+import { SearchFeedback } from "./search-feedback.js";
 import { createSearchIndex, type SearchIndex } from "./search-index.js";
+import { reciprocalRankFusion, VectorIndex } from "./vector-index.js";
+
+/** How the catalog ranks beyond its lexical index. */
+export interface CatalogSearchOptions {
+  /** Hybrid ranking: lexical and vector ranks fused by reciprocal rank fusion. Default: lexical only. */
+  embedder?: Embedder;
+  /** Learned from use: (search term, called tool) pairs per tenant rank later searches. Default: off. */
+  usage?: ToolUsageStore;
+  /** Tuning of the learned ranking (minimum sessions, weight, smoothing). Default: LearnedRanking's. */
+  learned?: Omit<LearnedRankingOptions, "store">;
+  /** The k of reciprocal rank fusion. Default 60. */
+  fusionK?: number;
+}
+
+/** How many lexical and vector candidates enter fusion. */
+const CANDIDATES = 50;
 
 /** Names a server global may not take: the guest's own globals and JavaScript's. */
 
@@ -98,6 +118,11 @@ export class ToolCatalog {
   private signatures = new Map<string, string>();
   private _version = 0;
   private readonly updateListeners = new Set<() => void>();
+  private searchOptions: CatalogSearchOptions = {};
+  private learned: LearnedRanking | undefined;
+  private readonly feedback = new SearchFeedback();
+  private vectors: VectorIndex | undefined;
+  private vectorsVersion = -1;
 
   get version(): number {
     return this._version;
@@ -153,6 +178,7 @@ export class ToolCatalog {
             name,
             ...(typeof p?.description === "string" ? { description: p.description } : {}),
           })),
+          ...(t.tool.annotations ? { annotations: t.tool.annotations } : {}),
         })),
       ),
     );
@@ -162,6 +188,36 @@ export class ToolCatalog {
         listener();
       } catch {}
     }
+  }
+
+  /**
+   * Turns on hybrid ranking (an Embedder) and learned-from-use ranking (a ToolUsageStore).
+   * Either may fail at search time without failing the search: it then ranks lexically.
+   */
+  configureSearch(options: CatalogSearchOptions): void {
+    this.searchOptions = options;
+    this.learned = options.usage
+      ? new LearnedRanking({ ...options.learned, store: options.usage })
+      : undefined;
+    this.vectors = options.embedder ? new VectorIndex(options.embedder) : undefined;
+    this.vectorsVersion = -1;
+  }
+
+  /**
+   * A call a session's program made: when one of the session's recent searches listed the
+   * tool, the words of those searches and the tool are recorded for learning.
+   */
+  noteCall(tenant: string, sessionId: string, qualifiedName: string): void {
+    if (!this.learned) return;
+    const searches = this.feedback.searchesFor(tenant, sessionId, qualifiedName);
+    if (!searches) return;
+    const terms = [...new Set(searches.flat())];
+    void this.learned.record(tenant, sessionId, terms, qualifiedName);
+  }
+
+  /** Waits for learned pairs still being written (before closing their store). */
+  async flushSearch(): Promise<void> {
+    await this.learned?.flush();
   }
 
   listServers(): CatalogServer[] {
@@ -249,31 +305,114 @@ export class ToolCatalog {
     return this.tool(name.slice(0, dot), name.slice(dot + 1));
   }
 
-  search(
+  /**
+   * Ranked search: lexical (BM25F), plus what this tenant's sessions called after similar
+   * searches (when a usage store is configured and a tenant given), fused with vector ranks
+   * (when an embedder is configured). With a session, the search is remembered so that a
+   * call to one of its hits teaches the ranking.
+   */
+  async search(
     query: string,
     options: {
       limit?: number;
       detail?: DetailLevel;
       server?: string;
       allow?: SessionAllowlist;
+      /** The tenant whose learned pairs rank this search. Default: none (no learned ranking). */
+      tenant?: string;
+      /** The session searching, so that its next calls teach the ranking. Default: none. */
+      sessionId?: string;
     } = {},
-  ): SearchHit[] {
+  ): Promise<SearchHit[]> {
     const limit = Math.min(Math.max(Math.trunc(options.limit ?? 10), 1), 50);
     const detail = options.detail ?? "signature";
     const serverFilter =
       options.server === undefined ? undefined : this.server(options.server).name;
-    const hits = this.index.search(query, {
-      limit: limit * 3,
+    const index = this.index;
+    let ranked = index.search(query, {
+      limit: Math.max(CANDIDATES, limit * 3),
       ...(serverFilter ? { server: serverFilter } : {}),
     });
+    const terms = index.terms(query);
+    if (this.learned && options.tenant !== undefined && terms.length > 0) {
+      ranked = await this.withLearned(
+        ranked,
+        options.tenant,
+        terms,
+        index.scale(query),
+        serverFilter,
+      );
+    }
+    if (this.vectors) ranked = await this.withVectors(ranked, query, serverFilter);
     const out: SearchHit[] = [];
-    for (const hit of hits) {
+    for (const hit of ranked) {
       const t = this.qualified(hit.id);
       if (options.allow && !toolVisible(options.allow, t.server, t.name)) continue;
       out.push(this.hit(t, hit.score, detail));
       if (out.length >= limit) break;
     }
+    if (this.learned && options.tenant !== undefined && options.sessionId !== undefined) {
+      this.feedback.noteSearch(
+        options.tenant,
+        options.sessionId,
+        terms.map((t) => t.term),
+        out.map((h) => h.name),
+      );
+    }
     return out;
+  }
+
+  /** Lexical scores on the request's own scale (a perfect match near 1) plus the bounded learned bonus. */
+  private async withLearned(
+    ranked: { id: string; score: number }[],
+    tenant: string,
+    terms: { term: string; idf: number }[],
+    scale: number,
+    serverFilter: string | undefined,
+  ): Promise<{ id: string; score: number }[]> {
+    const bonus = await this.learned!.scores(tenant, terms);
+    if (bonus.size === 0) return ranked;
+    const scores = new Map(ranked.map((h) => [h.id, h.score / scale]));
+    for (const [id, b] of bonus) {
+      const [server] = id.split(".", 1);
+      if (serverFilter !== undefined && server !== serverFilter) continue;
+      if (!this.hasQualified(id)) continue; // a tool that is gone since
+      scores.set(id, (scores.get(id) ?? 0) + b);
+    }
+    return [...scores]
+      .map(([id, score]) => ({ id, score }))
+      .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+  }
+
+  /** Reciprocal rank fusion of the ranking so far with the vector ranking; lexical alone when the embedder fails. */
+  private async withVectors(
+    ranked: { id: string; score: number }[],
+    query: string,
+    serverFilter: string | undefined,
+  ): Promise<{ id: string; score: number }[]> {
+    try {
+      if (this.vectorsVersion !== this._version) {
+        await this.vectors!.prepare(
+          this.listTools().map((t) => ({ id: t.qualifiedName, text: embeddingText(t) })),
+        );
+        this.vectorsVersion = this._version;
+      }
+      const semantic = (await this.vectors!.rank(query, CANDIDATES * 4)).filter(
+        (h) => serverFilter === undefined || h.id.startsWith(`${serverFilter}.`),
+      );
+      return reciprocalRankFusion(
+        [ranked, semantic.slice(0, CANDIDATES)],
+        this.searchOptions.fusionK ?? 60,
+      );
+    } catch {
+      return ranked;
+    }
+  }
+
+  private hasQualified(id: string): boolean {
+    const dot = id.indexOf(".");
+    const server = this.servers.get(id.slice(0, dot));
+    return server?.tools.some((t) => t.name === id.slice(dot + 1)) ?? false;
   }
 
   /** A tool's full description; a tool the allowlist denies is refused (TOOL_DENIED). */
@@ -406,6 +545,18 @@ export class ToolCatalog {
       ...(t.tool.annotations ? { annotations: t.tool.annotations } : {}),
     };
   }
+}
+
+/** What a tool's vector is made of: its server, name, title, description and parameter names. */
+function embeddingText(t: CatalogTool): string {
+  const params = Object.keys((t.tool.inputSchema.properties ?? {}) as Record<string, unknown>);
+  return [
+    `${t.server} ${t.name}${t.tool.title ? `: ${t.tool.title}` : ""}`,
+    (t.tool.description ?? "").slice(0, 1000),
+    params.length ? `Parameters: ${params.join(", ")}` : "",
+  ]
+    .filter(Boolean)
+    .join("\n");
 }
 
 function indent(text: string): string {

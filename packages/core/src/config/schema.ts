@@ -51,6 +51,21 @@ export type HybridPolicyConfig = z.output<typeof HybridPolicySchema>;
 
 const stringMap = z.record(z.string(), z.string());
 
+/**
+ * `memo` on a server: keep results of its read-only tools (or the tools listed) for a while,
+ * per tenant and arguments; a call to any other tool of the server drops them. `true` = {}.
+ */
+export const MemoConfigSchema = z.union([
+  z.boolean(),
+  z.strictObject({
+    /** How long a result is kept, in ms. Default 60000. */
+    ttlMs: z.number().int().positive().max(86_400_000).optional(),
+    /** More tools to memoise although not annotated read-only (their names). Default: none. */
+    tools: z.array(z.string().min(1)).optional(),
+  }),
+]);
+export type MemoConfig = z.output<typeof MemoConfigSchema>;
+
 /** A server launched as a child process and spoken to over stdio (Claude Desktop's shape). */
 export const StdioServerConfigSchema = z.strictObject({
   type: z.literal("stdio").optional(),
@@ -66,6 +81,8 @@ export const StdioServerConfigSchema = z.strictObject({
   disabled: z.boolean().optional(),
   /** One line shown to the model in the execute_code description (defaults to the server's own). */
   description: z.string().optional(),
+  /** Memoise results of read-only tools. Default: off. */
+  memo: MemoConfigSchema.optional(),
 });
 
 /** A server reached over Streamable HTTP (the `url` shape of Claude Code, Cursor and VS Code). */
@@ -76,6 +93,7 @@ export const HttpServerConfigSchema = z.strictObject({
   timeout: z.number().int().positive().optional(),
   disabled: z.boolean().optional(),
   description: z.string().optional(),
+  memo: MemoConfigSchema.optional(),
 });
 
 export const ServerConfigSchema = z.union([StdioServerConfigSchema, HttpServerConfigSchema], {

@@ -34,7 +34,10 @@ export interface ToolCallAuditRecord extends AuditBase {
   /** The arguments after redaction (the policy may drop them entirely). */
   args: JsonValue | undefined;
   resultBytes: number;
+  /** Calls made to the upstream: 0 when the result came from the memo cache. */
   attempts: number;
+  /** The result came from the memo cache. */
+  cached?: boolean;
 }
 
 export type AuditRecord = ExecutionAuditRecord | ToolCallAuditRecord;

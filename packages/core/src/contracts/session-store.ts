@@ -17,6 +17,8 @@ export interface SessionToolCallLog {
   outcome: "ok" | "error";
   errorCode?: string;
   durationMs: number;
+  /** The result came from the memo cache; the upstream was not called. */
+  cached?: boolean;
 }
 
 /** One line of the execution log, kept for audit, approvals and replay. */

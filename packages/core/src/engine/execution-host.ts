@@ -9,6 +9,8 @@ import type { Tokenizer } from "../contracts/tokenizer.js";
 import type { ToolCallResult, Upstream } from "../contracts/upstream.js";
 import { ErrorCodes, isOptimizerError, OptimizerError, toOptimizerError } from "../errors.js";
 import { isPlainObject, type JsonObject, type JsonValue } from "../json.js";
+import type { CallMemo } from "../memo/call-memo.js";
+import { callMemoFor } from "../memo/memo-hook.js";
 import { Attr, Instruments, SpanKind, type Telemetry } from "../telemetry/instruments.js";
 import { plainCallTokensAsync } from "../tokens/token-accounting.js";
 import { checkToolAllowed } from "./policy.js";
@@ -41,6 +43,8 @@ export interface ExecutionHostDeps {
    * server that has not connected is TOOL_NOT_FOUND.
    */
   whenUpstreamReady?: (server: string) => Promise<void>;
+  /** Memoised read-only calls of the servers that opted in. Default: the one `useCallMemo` attached to the catalog's optimizer, else none. */
+  memo?: CallMemo;
 }
 
 /** Compiled argument validators, per catalog version and tool. */
@@ -103,12 +107,13 @@ export class ExecutionHost implements SandboxHost {
 
   /** Calls one upstream tool by server and tool (names or identifiers); resolves to the redacted raw result. */
   async callTool(serverName: string, toolName: string, args: JsonValue): Promise<ToolCallResult> {
-    const { telemetry } = this.deps;
+    const { catalog, telemetry } = this.deps;
     const started = performance.now();
     let server = serverName;
     let tool = toolName;
     let attempts = 0;
     let resultBytes = 0;
+    let cached = false;
     let outcome: "ok" | "error" = "ok";
     let errorCode: string | undefined;
     try {
@@ -138,39 +143,35 @@ export class ExecutionHost implements SandboxHost {
       }
       const annotations = effectiveAnnotations(entry.tool.annotations);
       const retryable = annotations.readOnlyHint || annotations.idempotentHint;
-      const result = await telemetry.span(
-        `tools/call ${tool}`,
-        {
-          [Attr.mcpMethodName]: "tools/call",
-          [Attr.toolName]: tool,
-          [Attr.operationName]: "execute_tool",
-          [Attr.server]: server,
-          [Attr.sessionId]: this.identity.sessionId,
-          [Attr.tenant]: this.identity.tenant,
-        },
-        async () => {
-          const { value, attempts: n } = await withRetry(
-            () => {
-              const remaining = this.deadline - Date.now();
-              if (remaining <= 0) {
-                throw new OptimizerError(ErrorCodes.SANDBOX_TIMEOUT, "The execution's time is up.");
-              }
-              const timeoutMs = Math.min(remaining, this.deps.callTimeoutMs ?? remaining);
-              return upstream.callTool(tool, args as JsonObject, { timeoutMs });
-            },
-            { ...this.deps.retry, retryable: (e) => retryable && isTransient(e) },
-          );
-          attempts = n;
-          return value;
-        },
-        SpanKind.CLIENT,
-        this.traceContext,
-      );
+      const memoizer = this.deps.memo ?? callMemoFor(catalog);
+      const memo = memoizer?.decide(server, tool, entry.tool.annotations);
+      const lookup =
+        memo?.kind === "cache"
+          ? await memoizer!.lookup(this.identity.tenant, server, tool, args, memo.ttlMs)
+          : undefined;
+      let result: ToolCallResult;
+      if (lookup?.hit) {
+        // Kept already redacted; the plain-MCP figures below still count the call.
+        result = lookup.result;
+        cached = true;
+      } else {
+        try {
+          result = await this.invoke(upstream, server, tool, args as JsonObject, retryable, (n) => {
+            attempts = n;
+          });
+        } finally {
+          // A tool that may write changed what the server's reads return.
+          if (memo?.kind === "invalidate") await memoizer!.invalidate(server);
+        }
+      }
       this.plainCalls.push({ tool, args, result });
-      const redacted = this.deps.redactor.json(
-        result as unknown as JsonValue,
-      ) as unknown as ToolCallResult;
+      const redacted = cached
+        ? result
+        : (this.deps.redactor.json(result as unknown as JsonValue) as unknown as ToolCallResult);
+      if (lookup && !lookup.hit) await memoizer!.store(lookup, redacted);
       resultBytes = approximateBytes(redacted);
+      if (!redacted.isError)
+        catalog.noteCall(this.identity.tenant, this.identity.sessionId, entry.qualifiedName);
       if (redacted.isError) {
         const message = errorText(redacted) || "the tool reported an error without a message";
         throw new OptimizerError(
@@ -199,6 +200,7 @@ export class ExecutionHost implements SandboxHost {
         outcome,
         ...(errorCode ? { errorCode } : {}),
         durationMs: Math.round(durationMs * 100) / 100,
+        ...(cached ? { cached } : {}),
       });
       const attrs = {
         [Attr.server]: server,
@@ -230,7 +232,8 @@ export class ExecutionHost implements SandboxHost {
         tool,
         args: this.deps.auditArguments ? this.deps.redactor.json(args) : undefined,
         resultBytes,
-        attempts: Math.max(attempts, 1),
+        attempts: cached ? 0 : Math.max(attempts, 1),
+        ...(cached ? { cached } : {}),
       });
     }
   }
@@ -250,6 +253,45 @@ export class ExecutionHost implements SandboxHost {
     }
   }
 
+  /** One upstream call in a span, with retries for tools that may be repeated. */
+  private invoke(
+    upstream: Upstream,
+    server: string,
+    tool: string,
+    args: JsonObject,
+    retryable: boolean,
+    onAttempts: (n: number) => void,
+  ): Promise<ToolCallResult> {
+    return this.deps.telemetry.span(
+      `tools/call ${tool}`,
+      {
+        [Attr.mcpMethodName]: "tools/call",
+        [Attr.toolName]: tool,
+        [Attr.operationName]: "execute_tool",
+        [Attr.server]: server,
+        [Attr.sessionId]: this.identity.sessionId,
+        [Attr.tenant]: this.identity.tenant,
+      },
+      async () => {
+        const { value, attempts } = await withRetry(
+          () => {
+            const remaining = this.deadline - Date.now();
+            if (remaining <= 0) {
+              throw new OptimizerError(ErrorCodes.SANDBOX_TIMEOUT, "The execution's time is up.");
+            }
+            const timeoutMs = Math.min(remaining, this.deps.callTimeoutMs ?? remaining);
+            return upstream.callTool(tool, args, { timeoutMs });
+          },
+          { ...this.deps.retry, retryable: (e) => retryable && isTransient(e) },
+        );
+        onAttempts(attempts);
+        return value;
+      },
+      SpanKind.CLIENT,
+      this.traceContext,
+    );
+  }
+
   /** Tokens the calls would have cost over plain MCP: each call the model writes and each result it reads. */
   async plainMcpCallTokens(): Promise<number> {
     const tokenizer = this.deps.tokenizer();
@@ -259,7 +301,7 @@ export class ExecutionHost implements SandboxHost {
     return total;
   }
 
-  private search(query: string, options: JsonObject): JsonValue {
+  private async search(query: string, options: JsonObject): Promise<JsonValue> {
     const detail = options.detail;
     if (detail !== undefined && detail !== "name" && detail !== "signature" && detail !== "full") {
       throw new OptimizerError(
@@ -267,11 +309,14 @@ export class ExecutionHost implements SandboxHost {
         'mcp.search detail is "name", "signature" or "full".',
       );
     }
-    const hits = this.deps.catalog.search(query, {
+    const hits = await this.deps.catalog.search(query, {
       ...(typeof options.limit === "number" ? { limit: options.limit } : {}),
       ...(detail ? { detail } : {}),
       ...(typeof options.server === "string" ? { server: options.server } : {}),
       allow: this.identity.allow,
+      // The tenant's learned pairs rank the search; the session's next calls teach it.
+      tenant: this.identity.tenant,
+      sessionId: this.identity.sessionId,
     });
     return hits as unknown as JsonValue;
   }

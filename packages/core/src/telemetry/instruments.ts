@@ -46,6 +46,12 @@ export const Instruments = {
   sessionStoreDuration: "mcp_optimizer.session_store.operation.duration",
   upstreamReconnects: "mcp_optimizer.upstream.reconnects",
   sandboxFallbacks: "mcp_optimizer.sandbox.fallbacks",
+  /** Memoised read-only calls answered from the cache, by server. */
+  toolCacheHits: "mcp_optimizer.tool_cache.hits",
+  /** Memoisable calls the cache could not answer (absent, expired, invalidated or the cache failed), by server. */
+  toolCacheMisses: "mcp_optimizer.tool_cache.misses",
+  /** Cache drops caused by a call to a tool that is not read-only, by server. */
+  toolCacheInvalidations: "mcp_optimizer.tool_cache.invalidations",
 } as const;
 
 /** Attribute keys (semantic conventions first). */
@@ -160,6 +166,17 @@ export class Telemetry {
       Instruments.upstreamReconnects,
       "Reconnections to upstream MCP servers.",
       "{reconnect}",
+    );
+    counter(Instruments.toolCacheHits, "Memoised tool calls answered from the cache.", "{call}");
+    counter(
+      Instruments.toolCacheMisses,
+      "Memoisable tool calls the cache could not answer.",
+      "{call}",
+    );
+    counter(
+      Instruments.toolCacheInvalidations,
+      "Memo caches of a server dropped by a call to one of its writing tools.",
+      "{invalidation}",
     );
     counter(
       Instruments.sandboxFallbacks,
