@@ -194,6 +194,7 @@ export async function createOptimizerHttpServer(
       const server = createOptimizerMcpServer(optimizer, {
         ...options,
         transportSessionId: () => transport.sessionId,
+        notifyToolListChanged: true,
       });
       await server.connect(transport);
       await transport.handleRequest(req, res, parsed);
