@@ -79,7 +79,8 @@ function anonymousBySize(): Record<string, [number, number]> {
     const rss = /^Rss:\s+(\d+) kB/.exec(line);
     if (rss && anonymous) {
       const key = size < 1024 ? `${size}K` : `${Math.round(size / 1024)}M`;
-      const e = (out[key] ??= [0, 0]);
+      const e = out[key] ?? [0, 0];
+      out[key] = e;
       e[0]++;
       e[1] = Math.round((e[1] + Number(rss[1]) / 1024) * 10) / 10;
     }
