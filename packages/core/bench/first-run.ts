@@ -2,7 +2,10 @@
  * Child of bench/startup.ts: a fresh process that creates the optimizer with the servers given
  * as JSON in argv[2] and runs one program (argv[3]); prints milliseconds since process start.
  */
-import { MCPOptimizer } from "../dist/index.js";
+// BENCH_CORE_DIST: another build of core to compare with (a path to its dist/index.js).
+const { MCPOptimizer } = (await import(
+  process.env.BENCH_CORE_DIST ?? "../dist/index.js"
+)) as typeof import("../dist/index.js");
 
 const sinceStart = () => Math.round(performance.now());
 const loaded = sinceStart();

@@ -22,6 +22,7 @@ const CHECKPOINTS = process.env.SOAK_CHECKPOINTS
     : [1_000, 10_000, 50_000];
 const SERVER = join(import.meta.dirname, "soak-server.ts");
 const MB = 1024 * 1024;
+const IDLE_MS = Number(process.env.SOAK_IDLE_MS ?? 20_000);
 /** Extra V8 flags for the server process, e.g. "--max-semi-space-size=16". */
 const FLAGS = (process.env.SOAK_NODE_FLAGS ?? "").split(" ").filter(Boolean);
 
@@ -34,7 +35,7 @@ function memoryOf(child: ChildProcess, lines: AsyncIterator<string>): Promise<Me
     for (;;) {
       const { value, done } = await lines.next();
       if (done) throw new Error("the server exited");
-      if (value.startsWith("spaces ")) console.log(value);
+      if (value.startsWith("spaces ") || value.startsWith("smaps ")) console.log(value);
       if (value.startsWith('{"memory"')) return (JSON.parse(value) as { memory: Memory }).memory;
     }
   })();
@@ -59,7 +60,8 @@ async function soakStdio(rows: object[]) {
     env: Object.fromEntries(
       Object.entries(process.env).filter(
         (e): e is [string, string] =>
-          (e[0] === "PATH" || e[0].startsWith("SOAK_")) && e[1] !== undefined,
+          (e[0] === "PATH" || e[0].startsWith("SOAK_") || e[0].startsWith("MALLOC_")) &&
+          e[1] !== undefined,
       ),
     ),
     stderr: "pipe",
@@ -82,6 +84,12 @@ async function soakStdio(rows: object[]) {
         await client.callTool({ name: "execute_code", arguments: { code: "return 1+1" } });
       rows.push(row("stdio", done, await memoryOf(child, stderr), started));
     }
+    // Idle: V8's memory reducer hands back pages it keeps while the server is busy.
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    rows.push({
+      ...row("stdio", done, await memoryOf(child, stderr), started),
+      transport: `stdio, ${IDLE_MS / 1000} s idle`,
+    });
   } finally {
     await client.close();
   }
@@ -123,6 +131,11 @@ async function soakHttp(rows: object[]) {
       done = checkpoint;
       rows.push(row("http, 4 clients", done, await memoryOf(child, stderr), started));
     }
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    rows.push({
+      ...row("http, 4 clients", done, await memoryOf(child, stderr), started),
+      transport: `http, ${IDLE_MS / 1000} s idle`,
+    });
   } finally {
     await Promise.all(clients.map((c) => c.close()));
     child.kill("SIGTERM");

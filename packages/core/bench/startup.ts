@@ -2,7 +2,8 @@
  * Start-up: `serve` over stdio with three real stdio servers (server-memory, -filesystem,
  * -everything): process start to the `initialize` answer, to the first `tools/list`, and to
  * the moment every server's tools are listed; and the first execution in a fresh process,
- * one that calls no server and one that calls one. Prints figures; asserts nothing. Needs
+ * one that calls no server and one that calls one. STARTUP_SLOW_MS adds a fourth server that
+ * takes that long to start (test/fixtures/fake-server.mjs), as a slow real server does. Prints figures; asserts nothing. Needs
  * `pnpm build` first.
  *
  *   node bench/startup.ts
@@ -32,13 +33,20 @@ const servers = {
     args: [bin("@modelcontextprotocol/server-everything"), "stdio"],
   },
 };
-const SERVE = join(import.meta.dirname, "..", "test", "fixtures", "serve-stdio.mjs");
+if (process.env.STARTUP_SLOW_MS) {
+  (servers as Record<string, unknown>).slow = {
+    command: process.execPath,
+    args: [join(import.meta.dirname, "..", "test", "fixtures", "fake-server.mjs")],
+    env: { FAKE_START_DELAY_MS: process.env.STARTUP_SLOW_MS },
+  };
+}
+const SERVE = join(import.meta.dirname, "serve-child.ts");
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** One `serve` process: ms from spawn to initialize, first tools/list, and all three servers listed. */
 async function serveOnce(): Promise<{ initialize: number; toolsList: number; allServers: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, [SERVE, JSON.stringify({ mcpServers: servers })], {
+  const child = spawn(process.execPath, [SERVE, JSON.stringify(servers)], {
     stdio: ["pipe", "pipe", "ignore"],
   });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
@@ -101,6 +109,9 @@ function firstRun(program: string): { loaded: number; firstRun: number; allConne
   return JSON.parse(out.trim().split("\n").pop()!);
 }
 
+console.log(
+  `core: ${process.env.BENCH_CORE_DIST ?? "this build (dist/)"}; servers: ${Object.keys(servers).join(", ")}${process.env.STARTUP_SLOW_MS ? ` (slow starts in ${process.env.STARTUP_SLOW_MS} ms)` : ""}`,
+);
 try {
   const serve = [];
   for (let i = 0; i < RUNS; i++) serve.push(await serveOnce());
@@ -111,13 +122,13 @@ try {
     oneCall.push(firstRun("return (await memory.read_graph({})).entities.length"));
   }
   console.table({
-    "serve (stdio, 3 stdio servers): initialize answered": {
+    "serve (stdio): initialize answered": {
       "ms since spawn (median)": median(serve.map((s) => s.initialize)).toFixed(0),
     },
     "serve: first tools/list answered": {
       "ms since spawn (median)": median(serve.map((s) => s.toolsList)).toFixed(0),
     },
-    "serve: all three servers' tools listed (list_changed)": {
+    "serve: every server's tools listed (list_changed)": {
       "ms since spawn (median)": median(serve.map((s) => s.allServers)).toFixed(0),
     },
     "first execution, no server called": {

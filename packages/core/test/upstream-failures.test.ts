@@ -87,6 +87,12 @@ describe("an upstream that fails its first start", () => {
       expect(first.message).toContain('"fake"');
       expect(first.message).toContain("cannot open the database");
       expect(first.code).not.toBe(ErrorCodes.TOOL_NOT_FOUND);
+      // A session that may not see the server learns nothing of it, not even its start error.
+      const hidden = await optimizer
+        .run("return await fake.echo({ text: 'hello' })", { allow: { servers: ["other"] } })
+        .catch((e) => e);
+      expect(hidden.code).not.toBe(ErrorCodes.UPSTREAM_UNAVAILABLE);
+      expect(hidden.message).not.toContain("cannot open the database");
 
       // The third start succeeds (backoff 250 ms, then 500 ms); no call has to restart it.
       let value: unknown;

@@ -248,6 +248,12 @@ export class ExecutionHost implements SandboxHost {
         isOptimizerError(error) &&
         (error.code === ErrorCodes.TOOL_NOT_FOUND || error.code === ErrorCodes.SERVER_NOT_FOUND);
       if (!missing || !whenUpstreamReady) throw error;
+      // A server this session may not see is not waited for, nor its start error shown.
+      let name = server;
+      try {
+        name = catalog.server(server).name;
+      } catch {}
+      if (!serverVisible(this.identity.allow, name)) throw error;
       await whenUpstreamReady(server);
       return catalog.tool(server, tool);
     }

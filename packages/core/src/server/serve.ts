@@ -208,6 +208,7 @@ export async function createOptimizerHttpServer(
       const server = createOptimizerMcpServer(optimizer, {
         ...serverOptions,
         transportSessionId: () => transport.sessionId,
+        notifyToolListChanged: true,
       });
       await server.connect(transport);
       await transport.handleRequest(req, res, parsed);

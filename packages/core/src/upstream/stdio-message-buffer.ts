@@ -58,6 +58,7 @@ export class StdioMessageBuffer {
       const line = this.lines.shift();
       if (line === undefined) return null;
       const rejected = Buffer.isBuffer(line) ? this.parse(line) : line;
+      if (rejected === undefined) continue; // a blank line
       if ("jsonrpc" in rejected) return rejected;
       const replacement = this.onRejected(rejected);
       if (replacement) return replacement;
@@ -112,9 +113,9 @@ export class StdioMessageBuffer {
     if (line.length > 0) this.lines.push(line);
   }
 
-  private parse(line: Buffer): JSONRPCMessage | RejectedLine {
+  private parse(line: Buffer): JSONRPCMessage | RejectedLine | undefined {
     const text = line.toString("utf8").replace(/\r$/, "");
-    if (text.trim() === "") return { reason: "not_json", bytes: 0, limit: this.maxMessageBytes };
+    if (text.trim() === "") return undefined;
     let json: unknown;
     try {
       json = JSON.parse(text);
