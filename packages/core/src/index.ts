@@ -199,7 +199,6 @@ export {
   type MemoLookup,
   memoSettings,
 } from "./memo/call-memo.js";
-export { callMemoFor, useCallMemo } from "./memo/memo-hook.js";
 export {
   createMemoryCallCache,
   MemoryCallCache,

@@ -20,7 +20,6 @@ import {
   parseMcpServers,
   Telemetry,
   ToolCatalog,
-  useCallMemo,
   ValidatorCache,
 } from "../src/index.js";
 import { describeCallCache } from "../src/testing/index.js";
@@ -88,8 +87,8 @@ describe("memoised read-only calls through the execution host (server-memory ove
     const records = (audit as MemoryAuditSink).records().filter((r) => r.type === "tool_call");
     expect(records.map((r) => ("cached" in r ? r.cached === true : false))).toEqual([false, true]);
     expect(records[1]).toMatchObject({ attempts: 0 });
-    expect(second.plainMcpCallTokens()).toBe(first.plainMcpCallTokens());
-    expect(second.plainMcpCallTokens()).toBeGreaterThan(0);
+    expect(await second.plainMcpCallTokens()).toBe(await first.plainMcpCallTokens());
+    expect(await second.plainMcpCallTokens()).toBeGreaterThan(0);
   });
 
   test("a write to the server invalidates its entries: the next read sees the new data", async () => {
@@ -155,7 +154,7 @@ describe("memoised read-only calls through the execution host (server-memory ove
   });
 });
 
-describe("memoised calls through the engine (useCallMemo)", () => {
+describe("memoised calls through the engine", () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "mcpo-memo-engine-"));
@@ -163,13 +162,9 @@ describe("memoised calls through the engine (useCallMemo)", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test("a second execution's read comes from the cache: toolCalls say so, plain-MCP figures stay", async () => {
+    // `memo` in mcpServers alone turns it on (a memory cache); `memo:` passes a shared one.
     const servers = { memory: { ...memoryServer(join(dir, "g.jsonl")), memo: { ttlMs: 60_000 } } };
     const optimizer = new MCPOptimizer({ sandboxConfig: { mode: "process" }, mcpServers: servers });
-    const cache = createMemoryCallCache();
-    useCallMemo(
-      optimizer,
-      createCallMemo({ cache, servers: memoSettings(parseMcpServers(servers).servers) }),
-    );
     try {
       const code = "return (await memory.read_graph({})).entities.length";
       const first = await optimizer.run(code, { sessionId: "a" });

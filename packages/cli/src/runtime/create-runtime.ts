@@ -6,7 +6,6 @@ import {
   parseSandboxConfig,
   type SandboxConfig,
   type SessionStore,
-  useCallMemo,
 } from "@mcp-optimizer/core";
 import { type LoadedConfig, loadConfig } from "../config/load-config.js";
 import { loadCallMemo } from "./load-call-memo.js";
@@ -84,10 +83,18 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   for (const n of sandbox.notes) say(n);
   const { redisUrl: _redis, ...coreSandboxConfig } = sandboxConfig;
   const sessionsConfig = loaded.config.sessions;
+  const redisUrl = loaded.config.sessions?.redisUrl ?? sandboxConfig.redisUrl;
+  const { memo, note: memoNote } = await loadCallMemo(
+    loaded,
+    redisUrl,
+    sandboxConfig.enableMetrics,
+  );
+  if (memoNote) say(memoNote);
   const optimizer = new MCPOptimizer({
     sandboxConfig: { ...coreSandboxConfig, mode: sandboxConfig.mode },
     sandbox: sandbox.sandbox,
     sessions,
+    ...(memo ? { memo } : {}),
     mcpServers: loaded.mcpServers,
     upstreams: openApiUpstreams(loaded),
     audit: telemetry.audit,
@@ -101,14 +108,6 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
         }
       : {}),
   });
-  const redisUrl = loaded.config.sessions?.redisUrl ?? sandboxConfig.redisUrl;
-  const { memo, note: memoNote } = await loadCallMemo(
-    loaded,
-    redisUrl,
-    sandboxConfig.enableMetrics,
-  );
-  if (memoNote) say(memoNote);
-  useCallMemo(optimizer, memo);
   const search = await configureSearch(optimizer, loaded, redisUrl);
   for (const n of search.notes) say(n);
   return {

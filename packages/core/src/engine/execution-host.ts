@@ -10,10 +10,9 @@ import type { ToolCallResult, Upstream } from "../contracts/upstream.js";
 import { ErrorCodes, isOptimizerError, OptimizerError, toOptimizerError } from "../errors.js";
 import { isPlainObject, type JsonObject, type JsonValue } from "../json.js";
 import type { CallMemo } from "../memo/call-memo.js";
-import { callMemoFor } from "../memo/memo-hook.js";
 import { Attr, Instruments, SpanKind, type Telemetry } from "../telemetry/instruments.js";
 import { plainCallTokensAsync } from "../tokens/token-accounting.js";
-import { checkToolAllowed } from "./policy.js";
+import { checkToolAllowed, serverVisible } from "./policy.js";
 import { isTransient, type RetryOptions, withRetry } from "./retry.js";
 
 export interface ExecutionIdentity {
@@ -43,7 +42,7 @@ export interface ExecutionHostDeps {
    * server that has not connected is TOOL_NOT_FOUND.
    */
   whenUpstreamReady?: (server: string) => Promise<void>;
-  /** Memoised read-only calls of the servers that opted in. Default: the one `useCallMemo` attached to the catalog's optimizer, else none. */
+  /** Memoised read-only calls of the servers that opted in. Default: none. */
   memo?: CallMemo;
 }
 
@@ -143,7 +142,7 @@ export class ExecutionHost implements SandboxHost {
       }
       const annotations = effectiveAnnotations(entry.tool.annotations);
       const retryable = annotations.readOnlyHint || annotations.idempotentHint;
-      const memoizer = this.deps.memo ?? callMemoFor(catalog);
+      const memoizer = this.deps.memo;
       const memo = memoizer?.decide(server, tool, entry.tool.annotations);
       const lookup =
         memo?.kind === "cache"

@@ -18,6 +18,8 @@ import type { Tokenizer } from "../contracts/tokenizer.js";
 import type { Upstream, UpstreamInfo } from "../contracts/upstream.js";
 import { ErrorCodes, OptimizerError } from "../errors.js";
 import type { JsonValue } from "../json.js";
+import { type CallMemo, createCallMemo, memoSettings } from "../memo/call-memo.js";
+import { createMemoryCallCache } from "../memo/memory-call-cache.js";
 import { loadSandbox } from "../sandbox/load-sandbox.js";
 import type { ProcessSandboxOptions } from "../sandbox/process/process-sandbox.js";
 import { type MetaToolDefinition, metaToolDefinitions } from "../server/meta-tools.js";
@@ -55,6 +57,11 @@ export interface MCPOptimizerOptions {
   sandbox?: Sandbox;
   /** Where sessions live. Default: Redis when `sandboxConfig.redisUrl` is set (@mcp-optimizer/sessions-redis), else a new MemorySessionStore. */
   sessions?: SessionStore;
+  /**
+   * Memoised read-only calls (createCallMemo with a CallCache, e.g. sessions-redis's to share it
+   * between replicas). Default: when a server in mcpServers sets `memo`, one over a memory cache.
+   */
+  memo?: CallMemo;
   /** How executions of one session take turns (ADR 0017). Default: 15 s lease, 30 s wait. */
   sessionLease?: SessionLeaseSettings;
   /** Upstream servers in the `mcpServers` shape of MCP clients (stdio `command` or `url`). */
@@ -157,6 +164,7 @@ export class MCPOptimizer {
   private readonly options: MCPOptimizerOptions;
   private readonly settings: ExecutionSettings;
   private readonly queue = new SessionQueue();
+  private readonly memo: CallMemo | undefined;
   private store: SessionStore | undefined;
   private parts: EngineParts | undefined;
   private readonly upstreams: UpstreamSet;
@@ -212,6 +220,15 @@ export class MCPOptimizer {
       ...(options.maxSandboxSessions ? { maxRunners: options.maxSandboxSessions } : {}),
       ...(options.sandboxIdleMs ? { idleMs: options.sandboxIdleMs } : {}),
     });
+    this.memo =
+      options.memo ??
+      (Object.values(servers).some((s) => s.memo)
+        ? createCallMemo({
+            cache: createMemoryCallCache(),
+            servers: memoSettings(servers),
+            telemetry: this.telemetry,
+          })
+        : undefined);
     this.telemetry.observeSandboxSessions(() => this.runners.size);
     this.telemetry.observeSandboxPool(() => this.sandbox?.poolStats?.());
     this.pricing = createPricing(options.pricing);
@@ -429,6 +446,7 @@ export class MCPOptimizer {
       ...this.audit.map((a) => a.close?.()),
     ]);
     if (!this.options.sessions) await this.store?.close();
+    if (!this.options.memo) await this.memo?.close().catch(() => {});
   }
 
   private async runProgram(
@@ -462,6 +480,7 @@ export class MCPOptimizer {
       metaToolTokens: () => this.currentMetaTools().tokens,
       plainDefinitionTokens: () => this.plainDefinitionTokens(),
       timedStore: (operation, fn) => this.timedStore(operation, fn),
+      memo: this.memo,
       whenUpstreamReady: (server) => this.upstreams.whenReady(server),
       whenUpstreamsReady: (servers) => this.upstreams.whenAllReady(servers),
     };

@@ -5,6 +5,7 @@ import type { AuditSink } from "../../contracts/audit-sink.js";
 import type { SessionAllowlist, SessionStore } from "../../contracts/session-store.js";
 import type { Tokenizer } from "../../contracts/tokenizer.js";
 import type { Upstream } from "../../contracts/upstream.js";
+import type { CallMemo } from "../../memo/call-memo.js";
 import type { Telemetry } from "../../telemetry/instruments.js";
 import type { Pricing } from "../../tokens/pricing.js";
 import type { ValidatorCache } from "../execution-host.js";
@@ -42,6 +43,8 @@ export interface EngineParts {
   tokenizer: Tokenizer;
   pricing: Pricing;
   validators: ValidatorCache;
+  /** Memoised read-only calls, when any server opted in. */
+  memo: CallMemo | undefined;
   /** Tokens of the meta-tool definitions the model sees now. */
   metaToolTokens(): number;
   /** Tokens every upstream tool definition would cost over plain MCP. */

@@ -187,6 +187,7 @@ function hostFor(
       auditArguments: settings.auditArguments,
       ...(settings.callTimeoutMs ? { callTimeoutMs: settings.callTimeoutMs } : {}),
       whenUpstreamReady: parts.whenUpstreamReady,
+      ...(parts.memo ? { memo: parts.memo } : {}),
     },
     {
       executionId,
