@@ -156,8 +156,10 @@ return removed`,
  * Takes a session's turn. KEYS[1] lease, KEYS[2] waiting line (arrival order), KEYS[3] when
  * each waiter last asked, KEYS[4] fence counter, KEYS[5] session.
  * ARGV: waiter id, holder id, lease ttl (ms), stale (ms: a waiter that stopped asking for
- * this long leaves the line), then the cached copy's version, expiresAt and ttl (or '').
- * Returns {0, pttl} while another holds the lease, {0, -1} while another is first in line,
+ * this long leaves the line), then the cached copy's version, expiresAt and ttl (or ''), and
+ * the waiter's arrival as an earlier ask answered it (or '' on the first ask).
+ * Returns {0, pttl, arrival} while another holds the lease, {0, -1, arrival} while another is
+ * first in line,
  * {1, token, 1} granted and the cached copy is current, or {1, token, 0, v, t, c, u, x, l, d}
  * granted with the session's row (all nil when it does not exist).
  */
@@ -170,13 +172,16 @@ for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - stale))
   redis.call('ZREM', KEYS[2], gone)
   redis.call('ZREM', KEYS[3], gone)
 end
-redis.call('ZADD', KEYS[2], 'NX', now, ARGV[1])
+-- A waiter keeps its place by its first arrival, even after a silence dropped it from the line.
+local arrival = now
+if ARGV[8] ~= '' then arrival = tonumber(ARGV[8]) end
+redis.call('ZADD', KEYS[2], 'NX', arrival, ARGV[1])
 redis.call('ZADD', KEYS[3], now, ARGV[1])
 redis.call('PEXPIRE', KEYS[2], stale * 2)
 redis.call('PEXPIRE', KEYS[3], stale * 2)
 local pttl = redis.call('PTTL', KEYS[1])
-if pttl ~= -2 then return {0, pttl} end
-if redis.call('ZRANGE', KEYS[2], 0, 0)[1] ~= ARGV[1] then return {0, -1} end
+if pttl ~= -2 then return {0, pttl, string.format('%.0f', arrival)} end
+if redis.call('ZRANGE', KEYS[2], 0, 0)[1] ~= ARGV[1] then return {0, -1, string.format('%.0f', arrival)} end
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 -- Tokens only grow: a counter that expired starts again above any token it gave before.

@@ -54,7 +54,7 @@ interface Caller {
 
 const FIELDS = ["v", "t", "c", "u", "x", "l", "d"] as const;
 /** A waiter that has not asked for this long leaves a session's line (it crashed or gave up). */
-const LINE_STALE_MS = 2000;
+const LINE_STALE_MS = 5000;
 /** Longest pause between a waiter's asks; a release on another replica wakes it sooner. */
 const MAX_ASK_INTERVAL_MS = 100;
 /** The value of a lease key: "token holder". */
@@ -326,9 +326,11 @@ export class RedisSessionStore implements SessionStore {
     // Listening before asking: a release between the ask and the wait still wakes this waiter.
     const woken = this.listenForRelease(id, waiter);
     try {
+      let arrival = "";
       for (let pause = 2; ; pause = Math.min(pause * 2, MAX_ASK_INTERVAL_MS)) {
-        const granted = await this.askForLease(id, keys, waiter, holder, options.ttlMs);
+        const granted = await this.askForLease(id, keys, waiter, holder, options.ttlMs, arrival);
         if (granted.lease) return { lease: granted.lease, record: granted.record };
+        arrival = granted.arrival;
         const left = deadline - Date.now();
         if (left <= 0) {
           await this.op(`leaving the line of "${id}"`, () =>
@@ -520,9 +522,10 @@ export class RedisSessionStore implements SessionStore {
     waiter: string,
     holder: string,
     ttlMs: number,
+    arrival: string,
   ): Promise<
     | { lease: SessionLease; record: SessionRecord | undefined; busyFor?: undefined }
-    | { lease?: undefined; busyFor: number }
+    | { lease?: undefined; busyFor: number; arrival: string }
   > {
     const cached = this.cacheUsable() ? this.cache!.get(id) : undefined;
     const generation = this.cache?.generation ?? 0;
@@ -530,9 +533,17 @@ export class RedisSessionStore implements SessionStore {
       ? [cached.version, Date.parse(cached.expiresAt), cached.ttlMs]
       : ["", "", ""];
     const reply = (await this.op(`lease of "${id}"`, () =>
-      this.eval(acquireLeaseScript, keys, [waiter, holder, ttlMs, LINE_STALE_MS, ...cachedArgs]),
+      this.eval(acquireLeaseScript, keys, [
+        waiter,
+        holder,
+        ttlMs,
+        LINE_STALE_MS,
+        ...cachedArgs,
+        arrival,
+      ]),
     )) as unknown[];
-    if (Number(reply[0]) !== 1) return { busyFor: Number(reply[1]) };
+    if (Number(reply[0]) !== 1)
+      return { busyFor: Number(reply[1]), arrival: String(reply[2] ?? "") };
     const lease: SessionLease = { sessionId: id, token: Number(String(reply[1])), holder };
     if (Number(reply[2]) === 1 && cached) return { lease, record: cached };
     try {

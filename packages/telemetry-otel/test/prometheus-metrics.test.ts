@@ -206,9 +206,10 @@ describe("Prometheus endpoint with executions through MCPOptimizer", () => {
     const name = "mcp_optimizer_session_store_operation_duration_seconds_count";
     const store = { mcp_optimizer_session_store_kind: "memory" };
     const runs = okRuns + 1;
-    expect(total(samples, name, { ...store, mcp_optimizer_session_store_operation: "get" })).toBe(
-      runs,
-    );
+    // Each execution takes the session's lease, which reads the session in the same step.
+    expect(
+      total(samples, name, { ...store, mcp_optimizer_session_store_operation: "acquire_lease" }),
+    ).toBe(runs);
     expect(
       total(samples, name, { ...store, mcp_optimizer_session_store_operation: "create" }),
     ).toBe(2);
