@@ -64,6 +64,24 @@ export function nodeGuestRunner(
   let flushQueued = false;
   let startedLine = "";
 
+  /** The realm's global object. */
+  // biome-ignore lint/suspicious/noExplicitAny: the realm's global is untyped by nature.
+  let realmGlobal: any;
+
+  /**
+   * Node's globals for one run, added after the prelude froze the realm's built-ins so that
+   * Node's own objects stay as they are; each run's end removes them with the run's other
+   * globals. Only with `nodeApis`, where a runner serves one execution.
+   */
+  function installNodeApis(): void {
+    for (const key of Object.getOwnPropertyNames(g)) {
+      const timer = /^(set|clear)(Timeout|Interval|Immediate)$|^queueMicrotask$/.test(key);
+      if (key in realmGlobal || timer) continue;
+      Object.defineProperty(realmGlobal, key, Object.getOwnPropertyDescriptor(g, key)!);
+    }
+    realmGlobal.require = requireFn;
+  }
+
   function newRealm(): void {
     const context = vm.createContext(vm.constants.DONT_CONTEXTIFY);
     const evaluate = (source: string, filename: string) =>
@@ -74,16 +92,7 @@ export function nodeGuestRunner(
     // Only a realm that holds Node's APIs anyway may be handed a function of the runner's.
     const notify = options.nodeApis ? scheduleFlush : undefined;
     const made = setup(prelude, engine, options.nodeApis, notify) as NodeRealmApi;
-    if (options.nodeApis) {
-      // After the prelude froze the realm's built-ins, so that Node's own objects stay as
-      // they are. They last one run: a runner with Node's APIs serves one execution.
-      for (const key of Object.getOwnPropertyNames(g)) {
-        const timer = /^(set|clear)(Timeout|Interval|Immediate)$|^queueMicrotask$/.test(key);
-        if (key in context || timer) continue;
-        Object.defineProperty(context, key, Object.getOwnPropertyDescriptor(g, key)!);
-      }
-      context.require = requireFn;
-    }
+    realmGlobal = context;
     // Taken once, now, before any program could replace them.
     api = {
       receive: made.receive,
@@ -179,6 +188,7 @@ export function nodeGuestRunner(
         proc.exit(3);
       }
       active = id;
+      if (options.nodeApis) installNodeApis();
       // The acknowledgement leaves with the run's first frames, in one write.
       startedLine = `{"t":"started","run":${JSON.stringify(id)}}\n`;
       guarded(() => api.receive(line));
