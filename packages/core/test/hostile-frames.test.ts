@@ -208,15 +208,16 @@ describe("an escaped guest that owns its runner cannot make the host believe it"
     expect(sandbox.started).toBe(2);
   });
 
-  test("a runner that never takes the next job (still busy) is replaced; the job runs once, fresh", async () => {
+  test("a runner that never takes the next job (still busy): a typed error, then a fresh runner", async () => {
     const { sandbox, session } = await open(
       `if (runs === 1) { send({ t: "started", run: id }); send({ t: "done", run: id, value: "first", state: {} }); }`,
     );
     expect((await session.execute(job("return 1"), host)).value).toBe("first");
-    // Without the acknowledgement the job would wait for a runner that never answers and end
-    // in SANDBOX_TIMEOUT; with it, the busy runner is noticed and the job runs on a fresh one.
-    const second = await session.execute(job("return 'second'"), host);
-    expect(second.value).toBe("second");
+    const error = await session
+      .execute(job("return 'second'", { limits: { ...limits, timeoutMs: 500 } }), host)
+      .catch((e: { code?: string }) => e);
+    expect((error as { code?: string }).code).toBe(ErrorCodes.SANDBOX_TIMEOUT);
+    expect((await session.execute(job("return 'third'"), host)).value).toBe("third");
     expect(sandbox.started).toBe(2);
   });
 

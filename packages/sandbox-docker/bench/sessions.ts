@@ -13,7 +13,8 @@
  * Needs `pnpm build`, and a Docker engine for the docker and gvisor rows (gvisor when the
  * engine has runsc). BENCH_QUICK=1: fewer iterations, 1,000 sessions only for process.
  * BENCH_BASELINE=<dir> (made by `bash bench/build-baseline.sh <commit> <dir>`) measures that
- * build too, interleaved with this tree, so both meet the same machine load.
+ * build too, interleaved with this tree, so both meet the same machine load. BENCH_MODES=
+ * process,docker limits the modes.
  */
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
@@ -319,6 +320,8 @@ async function main(): Promise<void> {
   } else {
     console.log("docker, gvisor: skipped (no Docker engine answers)");
   }
+  const only = process.env.BENCH_MODES?.split(",");
+  if (only) modes.splice(0, modes.length, ...modes.filter((m) => only.includes(m.name)));
   const impls: Impl[] = [{ label: "this tree", core: currentCore, docker: currentDocker }];
   const base = process.env.BENCH_BASELINE;
   if (base) {

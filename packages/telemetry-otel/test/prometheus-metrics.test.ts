@@ -48,6 +48,9 @@ describe("Prometheus endpoint with executions through MCPOptimizer", () => {
       env: { MCPO_PROM_TOKEN: SECRET },
       pricing: { model: "test-model", prices: { "test-model": PRICE } },
       onUpstreamEvent: (e) => events.push(e),
+      // The sessions gauge is read after all the runs: keep their runners until then (the
+      // engine releases an idle session's runner after 10 s by default).
+      sandboxIdleMs: 600_000,
     });
     await optimizer.start();
 

@@ -19,8 +19,6 @@ import {
 
 /** Headroom over `maxOutputBytes` for the frame envelope and a large tool-call argument. */
 const FRAME_SLACK_BYTES = 64 * 1024;
-/** How long an acknowledging runner may take to answer a run frame with `started`. */
-const DEFAULT_ACK_TIMEOUT_MS = 2000;
 
 export interface BridgeRunOptions {
   job: SandboxJob;
@@ -35,14 +33,17 @@ export interface BridgeRunOptions {
    */
   onAbort: (error: OptimizerError) => void;
   /**
-   * The runner answers the run frame with `started` before the program starts (the Node
-   * runner does). Then every frame is held to this run: a frame before `started` means the
-   * runner is still busy with an earlier program, one with another run id or after the
-   * terminal frame is a protocol error; either way the runner is given up (`onAbort`), and
-   * `started` tells the sandbox whether the job may be retried on a fresh runner.
+   * The runner heads a run's frames with `started` (the Node runner does). Then every frame
+   * is held to this run: a frame before `started` means the runner is still busy with an
+   * earlier program, one with another run id or after the terminal frame is a protocol
+   * error; either way the runner is given up (`onAbort`), and `started` tells the sandbox
+   * whether the job may be retried on a fresh runner.
    */
   acknowledged?: boolean;
-  /** How long to wait for `started`, in ms. Default 2000 (capped at the job's timeout). */
+  /**
+   * Give the runner up when `started` has not come after this many ms (a runner known to
+   * answer at once). Default: no such limit; the job's own timeout applies.
+   */
   ackTimeoutMs?: number;
 }
 
@@ -88,8 +89,8 @@ export class BridgeRun {
         ),
       );
     }, job.limits.timeoutMs);
-    if (!this.acknowledged) {
-      const ackMs = Math.min(options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS, job.limits.timeoutMs);
+    if (!this.acknowledged && options.ackTimeoutMs !== undefined) {
+      const ackMs = Math.min(options.ackTimeoutMs, job.limits.timeoutMs);
       this.ackTimer = setTimeout(() => {
         this.abort(
           new OptimizerError(

@@ -16,11 +16,11 @@ export interface NodeGuestRunnerOptions {
  *
  * Programs run in a realm of their own (a `vm` context) that holds nothing of the runner's:
  * no `process`, no pipe, no module loader; the runner and the realm exchange only strings
- * and numbers. The runner acknowledges each run frame (`started`) before the program starts,
- * so the host can tell a runner still busy with an earlier program from one that took the
- * job. Frames leave in one write after the realm's microtasks have drained, and a run ends
- * only when the prelude says so: a program that keeps its realm busy after returning never
- * gets its result out and runs into the host's deadline. A realm the prelude reports unclean
+ * and numbers. Frames leave in one write after the realm's microtasks have drained, the
+ * first of a run headed by `started` (the runner took this job), and a run ends only when the
+ * prelude says so: a program that keeps its realm busy after returning never gets its result
+ * out and runs into the host's deadline. Nothing in the realm can run after that: its timers
+ * are the runner's and are cleared, and the built-ins with callbacks of their own are gone. A realm the prelude reports unclean
  * (its globals could not be put back) is replaced before the next run.
  */
 export function nodeGuestRunner(
@@ -62,6 +62,25 @@ export function nodeGuestRunner(
   let active: string | undefined;
   const timers = new Map<number, NodeJS.Timeout>();
   let flushQueued = false;
+  let startedLine = "";
+
+  /** The realm's global object. */
+  // biome-ignore lint/suspicious/noExplicitAny: the realm's global is untyped by nature.
+  let realmGlobal: any;
+
+  /**
+   * Node's globals for one run, added after the prelude froze the realm's built-ins so that
+   * Node's own objects stay as they are; each run's end removes them with the run's other
+   * globals. Only with `nodeApis`, where a runner serves one execution.
+   */
+  function installNodeApis(): void {
+    for (const key of Object.getOwnPropertyNames(g)) {
+      const timer = /^(set|clear)(Timeout|Interval|Immediate)$|^queueMicrotask$/.test(key);
+      if (key in realmGlobal || timer) continue;
+      Object.defineProperty(realmGlobal, key, Object.getOwnPropertyDescriptor(g, key)!);
+    }
+    realmGlobal.require = requireFn;
+  }
 
   function newRealm(): void {
     const context = vm.createContext(vm.constants.DONT_CONTEXTIFY);
@@ -73,16 +92,7 @@ export function nodeGuestRunner(
     // Only a realm that holds Node's APIs anyway may be handed a function of the runner's.
     const notify = options.nodeApis ? scheduleFlush : undefined;
     const made = setup(prelude, engine, options.nodeApis, notify) as NodeRealmApi;
-    if (options.nodeApis) {
-      // After the prelude froze the realm's built-ins, so that Node's own objects stay as
-      // they are. They last one run: a runner with Node's APIs serves one execution.
-      for (const key of Object.getOwnPropertyNames(g)) {
-        const timer = /^(set|clear)(Timeout|Interval|Immediate)$|^queueMicrotask$/.test(key);
-        if (key in context || timer) continue;
-        Object.defineProperty(context, key, Object.getOwnPropertyDescriptor(g, key)!);
-      }
-      context.require = requireFn;
-    }
+    realmGlobal = context;
     // Taken once, now, before any program could replace them.
     api = {
       receive: made.receive,
@@ -113,7 +123,8 @@ export function nodeGuestRunner(
     const output = String(api.takeOutput());
     applyTimerOps(String(api.takeTimerOps()));
     if (run === undefined) return; // nothing may leave between runs
-    write(output);
+    write(startedLine + output);
+    startedLine = "";
     if (api.busy() !== true) endRun();
   }
 
@@ -164,9 +175,12 @@ export function nodeGuestRunner(
   const RUN_PREFIX = '{"t":"run","id":';
   function onLine(line: string): void {
     if (line.startsWith(RUN_PREFIX)) {
+      // The id is the frame's second field (the host writes it so): no need to parse the
+      // code and state twice.
       let id: unknown;
+      const end = line.indexOf('","', RUN_PREFIX.length + 1);
       try {
-        id = JSON.parse(line).id;
+        id = JSON.parse(end === -1 ? "null" : line.slice(RUN_PREFIX.length, end + 1));
       } catch {}
       if (typeof id !== "string") return;
       if (active !== undefined) {
@@ -174,7 +188,9 @@ export function nodeGuestRunner(
         proc.exit(3);
       }
       active = id;
-      stdout.write(`{"t":"started","run":${JSON.stringify(id)}}\n`);
+      if (options.nodeApis) installNodeApis();
+      // The acknowledgement leaves with the run's first frames, in one write.
+      startedLine = `{"t":"started","run":${JSON.stringify(id)}}\n`;
       guarded(() => api.receive(line));
       scheduleFlush();
       return;
