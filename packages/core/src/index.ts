@@ -228,6 +228,17 @@ export {
   type O200kTokenizerOptions,
 } from "./tokens/o200k-tokenizer.js";
 export {
+  decodeFromModel,
+  type EncodedForModel,
+  encodeForModel,
+  MODEL_ENCODING_SETTINGS,
+  type ModelEncoding,
+  type ModelEncodingOptions,
+  type ModelEncodingSetting,
+  TOON_FORMAT_LINE,
+  toonText,
+} from "./tokens/model-encoding.js";
+export {
   createPricing,
   DEFAULT_PRICES_PER_MTOK,
   DEFAULT_PRICING_MODEL,
