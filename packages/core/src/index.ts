@@ -125,7 +125,14 @@ export {
 } from "./engine/optimizer.js";
 export { checkToolAllowed, type PolicyDecision } from "./engine/policy.js";
 export type { RetryOptions } from "./engine/retry.js";
-export { renderOutcome, shapeToBudget, shapeToBudgetAsync } from "./engine/shape-result.js";
+export {
+  cutToBudget,
+  type RenderedOutcome,
+  renderOutcome,
+  renderOutcomeForModel,
+  shapeToBudget,
+  shapeToBudgetAsync,
+} from "./engine/shape-result.js";
 export { compileProgram, type Program } from "./engine/transpile.js";
 export {
   type ErrorCode,

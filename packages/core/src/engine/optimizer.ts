@@ -25,6 +25,11 @@ import { loadSessionStore } from "../sessions/load-session-store.js";
 import { MemorySessionStore } from "../sessions/memory-session-store.js";
 import { assertSessionId } from "../sessions/session-data.js";
 import { Attr, Instruments, Telemetry } from "../telemetry/instruments.js";
+import {
+  assertEncodingSetting,
+  type ModelEncoding,
+  type ModelEncodingSetting,
+} from "../tokens/model-encoding.js";
 import { createO200kTokenizer } from "../tokens/o200k-tokenizer.js";
 import { createPricing, type Pricing, type PricingOptions } from "../tokens/pricing.js";
 import { type TokenFigures, toolDefinitionsText } from "../tokens/token-accounting.js";
@@ -67,6 +72,12 @@ export interface MCPOptimizerOptions {
   tokenizer?: Tokenizer;
   /** Token budget of the result the model sees; the rest is cut with a notice. Default 8000. */
   maxResultTokens?: number;
+  /**
+   * How a result is written for the model: "auto" takes whichever of compact JSON, TOON and
+   * plain text (a string) costs the fewest tokens by `tokenizer` and decodes to the same value;
+   * "json", "toon" or "text" force one where it is faithful. Default "auto".
+   */
+  resultEncoding?: ModelEncodingSetting;
   /** Largest result plus state a program may return, in bytes. Default 4 MiB. */
   maxOutputBytes?: number;
   /** Console output kept per execution, in bytes. Default 64 KiB. */
@@ -119,6 +130,8 @@ export interface RunResult {
   value: JsonValue | undefined;
   /** What the model sees: the value and console output, cut to the token budget. */
   text: string;
+  /** How the value is written in `text` (undefined when the program returned nothing). */
+  encoding?: ModelEncoding;
   truncated: boolean;
   logs: LogEntry[];
   durationMs: number;
@@ -550,8 +563,11 @@ function resolveSettings(options: MCPOptimizerOptions): ExecutionSettings {
       `sessionLease.waitMs is an integer of 0 ms or more; got ${lease.waitMs}.`,
     );
   }
+  const resultEncoding = options.resultEncoding ?? "auto";
+  assertEncodingSetting(resultEncoding);
   return {
     maxResultTokens: options.maxResultTokens ?? 8000,
+    resultEncoding,
     maxOutputBytes: options.maxOutputBytes ?? 4 * 1024 * 1024,
     maxLogBytes: options.maxLogBytes ?? 64 * 1024,
     retry: options.retry ?? {},
