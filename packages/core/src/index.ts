@@ -181,7 +181,14 @@ export {
 } from "./server/http-access.js";
 export { InstrumentedServer, type ServerInstrumentation } from "./server/instrumented-server.js";
 export { type ArgumentIssue, MetaToolArgumentValidator } from "./server/meta-tool-arguments.js";
-export { type MetaToolDefinition, metaToolDefinitions } from "./server/meta-tools.js";
+export {
+  DEFAULT_MAX_META_TOOL_TOKENS,
+  type InlineApiSetting,
+  inlineApiFor,
+  type MetaToolDefinition,
+  type MetaToolOptions,
+  metaToolDefinitions,
+} from "./server/meta-tools.js";
 export {
   createOptimizerMcpServer,
   formatHits,
@@ -229,12 +236,6 @@ export {
   type TelemetryOptions,
 } from "./telemetry/instruments.js";
 export {
-  approximateTokenizer,
-  countTokensAsync,
-  createO200kTokenizer,
-  type O200kTokenizerOptions,
-} from "./tokens/o200k-tokenizer.js";
-export {
   decodeFromModel,
   type EncodedForModel,
   encodeForModel,
@@ -245,6 +246,12 @@ export {
   TOON_FORMAT_LINE,
   toonText,
 } from "./tokens/model-encoding.js";
+export {
+  approximateTokenizer,
+  countTokensAsync,
+  createO200kTokenizer,
+  type O200kTokenizerOptions,
+} from "./tokens/o200k-tokenizer.js";
 export {
   createPricing,
   DEFAULT_PRICES_PER_MTOK,

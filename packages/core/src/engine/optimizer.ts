@@ -20,13 +20,21 @@ import { ErrorCodes, OptimizerError } from "../errors.js";
 import type { JsonValue } from "../json.js";
 import { loadSandbox } from "../sandbox/load-sandbox.js";
 import type { ProcessSandboxOptions } from "../sandbox/process/process-sandbox.js";
-import { type MetaToolDefinition, metaToolDefinitions } from "../server/meta-tools.js";
+import {
+  DEFAULT_MAX_META_TOOL_TOKENS,
+  type InlineApiSetting,
+  inlineApiFor,
+  type MetaToolDefinition,
+  metaToolDefinitions,
+} from "../server/meta-tools.js";
 import { loadSessionStore } from "../sessions/load-session-store.js";
 import { MemorySessionStore } from "../sessions/memory-session-store.js";
 import { assertSessionId } from "../sessions/session-data.js";
 import { Attr, Instruments, Telemetry } from "../telemetry/instruments.js";
 import {
   assertEncodingSetting,
+  type EncodedForModel,
+  encodeForModel,
   type ModelEncoding,
   type ModelEncodingSetting,
 } from "../tokens/model-encoding.js";
@@ -78,6 +86,17 @@ export interface MCPOptimizerOptions {
    * "json", "toon" or "text" force one where it is faithful. Default "auto".
    */
   resultEncoding?: ModelEncodingSetting;
+  /**
+   * Ceiling of the meta-tool definitions (execute_code, search_tools) in tokens: the server list
+   * gets terser (shorter descriptions, then names only) to stay within it. Default 350.
+   */
+  maxMetaToolTokens?: number;
+  /**
+   * Offer the connected servers' typed API (one signature a tool) inline in execute_code's
+   * description: "on", "auto" (when it costs fewer tokens than one search round trip) or
+   * "off". Default "off": the definitions stay within maxMetaToolTokens.
+   */
+  inlineApi?: InlineApiSetting;
   /** Largest result plus state a program may return, in bytes. Default 4 MiB. */
   maxOutputBytes?: number;
   /** Console output kept per execution, in bytes. Default 64 KiB. */
@@ -386,6 +405,20 @@ export class MCPOptimizer {
     return this.currentMetaTools();
   }
 
+  /**
+   * Writes a value for the model in the configured `resultEncoding` (by default the cheapest
+   * faithful of compact JSON, TOON and `text`, a plain-text rendering the caller may offer),
+   * counted with the configured tokenizer: search listings and anything else model-facing.
+   */
+  async encodeForModel(value: JsonValue, text?: string): Promise<EncodedForModel> {
+    await this.startEngine();
+    return encodeForModel(value, {
+      tokenizer: this.tokenizer!,
+      encoding: this.settings.resultEncoding,
+      ...(text !== undefined ? { text } : {}),
+    });
+  }
+
   /** What is available here and now: the sandbox, each upstream, the session store. */
   async capabilities(): Promise<OptimizerCapabilities> {
     await this.start();
@@ -490,16 +523,25 @@ export class MCPOptimizer {
 
   private currentMetaTools(): { tools: MetaToolDefinition[]; tokens: number } {
     if (!this.metaTools || this.metaTools.version !== this.catalog.version) {
-      const tools = metaToolDefinitions(
-        this.catalog.visibleServers(this.settings.sessionDefaults.allow),
-        {
-          maxResultTokens: this.settings.maxResultTokens,
-        },
+      const count = (text: string) => this.tokenizer!.count(text);
+      const servers = this.catalog.visibleServers(this.settings.sessionDefaults.allow);
+      const options = {
+        maxResultTokens: this.settings.maxResultTokens,
+        maxTokens: this.settings.maxMetaToolTokens,
+        count,
+      };
+      let tools = metaToolDefinitions(servers, options);
+      const inlineApi = inlineApiFor(
+        this.settings.inlineApi,
+        servers.flatMap((s) => s.tools.map((t) => this.catalog.signature(t))),
+        count,
+        count(JSON.stringify(tools)),
       );
+      if (inlineApi) tools = metaToolDefinitions(servers, { ...options, inlineApi });
       this.metaTools = {
         version: this.catalog.version,
         tools,
-        tokens: this.tokenizer!.count(JSON.stringify(tools)),
+        tokens: count(JSON.stringify(tools)),
       };
     }
     return this.metaTools;
@@ -565,9 +607,25 @@ function resolveSettings(options: MCPOptimizerOptions): ExecutionSettings {
   }
   const resultEncoding = options.resultEncoding ?? "auto";
   assertEncodingSetting(resultEncoding);
+  const maxMetaToolTokens = options.maxMetaToolTokens ?? DEFAULT_MAX_META_TOOL_TOKENS;
+  if (!Number.isInteger(maxMetaToolTokens) || maxMetaToolTokens < 1) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_CONFIG,
+      `maxMetaToolTokens is a positive integer; got ${maxMetaToolTokens}.`,
+    );
+  }
+  const inlineApi = options.inlineApi ?? "off";
+  if (!["off", "auto", "on"].includes(inlineApi)) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_CONFIG,
+      `inlineApi is "off", "auto" or "on"; got ${JSON.stringify(inlineApi)}.`,
+    );
+  }
   return {
     maxResultTokens: options.maxResultTokens ?? 8000,
     resultEncoding,
+    maxMetaToolTokens,
+    inlineApi,
     maxOutputBytes: options.maxOutputBytes ?? 4 * 1024 * 1024,
     maxLogBytes: options.maxLogBytes ?? 64 * 1024,
     retry: options.retry ?? {},

@@ -5,6 +5,7 @@ import type { AuditSink } from "../../contracts/audit-sink.js";
 import type { SessionAllowlist, SessionStore } from "../../contracts/session-store.js";
 import type { Tokenizer } from "../../contracts/tokenizer.js";
 import type { Upstream } from "../../contracts/upstream.js";
+import type { InlineApiSetting } from "../../server/meta-tools.js";
 import type { Telemetry } from "../../telemetry/instruments.js";
 import type { ModelEncodingSetting } from "../../tokens/model-encoding.js";
 import type { Pricing } from "../../tokens/pricing.js";
@@ -19,6 +20,10 @@ export interface ExecutionSettings {
   maxResultTokens: number;
   /** How results are written for the model: the cheapest faithful encoding, or a forced one. */
   resultEncoding: ModelEncodingSetting;
+  /** Ceiling of the meta-tool definitions in tokens. */
+  maxMetaToolTokens: number;
+  /** Whether the typed API is offered inline in execute_code's description. */
+  inlineApi: InlineApiSetting;
   maxOutputBytes: number;
   maxLogBytes: number;
   retry: RetryOptions;
