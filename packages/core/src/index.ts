@@ -187,6 +187,7 @@ export {
   inlineApiFor,
   type MetaToolDefinition,
   type MetaToolOptions,
+  type MetaToolServer,
   metaToolDefinitions,
 } from "./server/meta-tools.js";
 export {
@@ -260,10 +261,16 @@ export {
   type PricingOptions,
 } from "./tokens/pricing.js";
 export {
+  type BilledTokens,
+  billedTokens,
+  DEFAULT_CACHED_INPUT_RATE,
   MEDIA_BLOCK_TOKENS,
+  type PathFigures,
   plainCallTokens,
   plainCallTokensAsync,
+  roundTripsOf,
   type TokenFigures,
+  type TranscriptPath,
   toolCallText,
   toolDefinitionsText,
   toolResultText,

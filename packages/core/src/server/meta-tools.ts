@@ -1,4 +1,3 @@
-import type { CatalogServer } from "../catalog/tool-catalog.js";
 import type { JsonObject } from "../json.js";
 
 export interface MetaToolDefinition {
@@ -36,7 +35,15 @@ export interface MetaToolOptions {
   inlineApi?: string;
 }
 
-type ServerEntry = Pick<CatalogServer, "name" | "identifier" | "description" | "tools">;
+/** What the definitions say of a server (a CatalogServer has it). */
+export interface MetaToolServer {
+  name: string;
+  identifier: string;
+  description?: string;
+  tools: readonly { identifier: string }[];
+}
+
+type ServerEntry = MetaToolServer;
 
 /**
  * The tools the model sees. Their size depends on the number of servers, never on the number
