@@ -21,7 +21,7 @@ export const MODEL_ENCODING_SETTINGS: readonly ModelEncodingSetting[] = [
  * The one line that precedes a TOON text, so the model knows how to read it. JSON and plain
  * text need no line: a model reads them without being told.
  */
-export const TOON_FORMAT_LINE = "(TOON: indented keys; key[N]{a,b}: rows of a,b)";
+export const TOON_FORMAT_LINE = "(TOON; key[N]{a,b}: rows of a,b)";
 
 export interface EncodedForModel {
   encoding: ModelEncoding;
