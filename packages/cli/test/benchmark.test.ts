@@ -69,6 +69,7 @@ describe("benchmark", () => {
     expect(page).toMatch(/^<!doctype html>/);
     expect(page).toContain("<svg");
     expect(page).toContain("Filter 3,000 files to a handful");
+    expect(page).toContain("Code-mode tokens: before the token work and now");
     // self-contained: no scripts, stylesheets, images or fonts from elsewhere
     expect(page).not.toMatch(/<script|<link|<img|src=|url\(/i);
   });
