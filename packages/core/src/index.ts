@@ -245,6 +245,7 @@ export {
   type ModelEncodingOptions,
   type ModelEncodingSetting,
   TOON_FORMAT_LINE,
+  TOON_MAX_JSON_CHARS,
   toonText,
 } from "./tokens/model-encoding.js";
 export {

@@ -6,6 +6,7 @@ import {
   encodeForModel,
   type JsonValue,
   TOON_FORMAT_LINE,
+  TOON_MAX_JSON_CHARS,
 } from "../src/index.js";
 
 type O200k = Awaited<ReturnType<typeof createO200kTokenizer>>;
@@ -126,6 +127,13 @@ describe("model encoding", () => {
     const forced = await encodeForModel(lone, { tokenizer, encoding: "toon" });
     expect(forced.encoding).toBe("json");
     expect(JSON.parse(forced.text)).toEqual(lone);
+  });
+
+  test("a value too large to encode on the event loop stays JSON (it is over the budget anyway)", async () => {
+    const rows = Array.from({ length: 2000 }, (_, i) => ({ id: i, name: `row-${i}`, ok: true }));
+    expect(JSON.stringify(rows).length).toBeGreaterThan(TOON_MAX_JSON_CHARS);
+    expect((await encodeForModel(rows, { tokenizer })).encoding).toBe("json");
+    expect((await encodeForModel(rows.slice(0, 500), { tokenizer })).encoding).toBe("toon");
   });
 
   test("an unknown setting is a typed error", async () => {

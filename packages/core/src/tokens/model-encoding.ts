@@ -23,6 +23,13 @@ export const MODEL_ENCODING_SETTINGS: readonly ModelEncodingSetting[] = [
  */
 export const TOON_FORMAT_LINE = "(TOON; key[N]{a,b}: rows of a,b)";
 
+/**
+ * Values whose compact JSON is longer than this are not tried in TOON: encoding and checking it
+ * runs on the host's event loop (tens of ms at this size, growing faster than the text), and
+ * such a value is over the default result budget (8000 tokens) and cut anyway.
+ */
+export const TOON_MAX_JSON_CHARS = 64 * 1024;
+
 export interface EncodedForModel {
   encoding: ModelEncoding;
   /** The text the model reads, with the format line when it needs one. */
@@ -46,8 +53,9 @@ export interface ModelEncodingOptions {
  * Writes a value for the model in the encoding that costs the fewest tokens by `tokenizer`
  * among compact JSON, TOON (with its format line) and plain text (a string value, or the
  * caller's rendering). TOON is a candidate only when decoding it gives back the same JSON
- * value; ties go to JSON. `encoding` other than "auto" forces one (text only where there is
- * a text; TOON only where it round-trips: else JSON, never something unfaithful).
+ * value and that JSON is at most TOON_MAX_JSON_CHARS long; ties go to JSON. `encoding` other
+ * than "auto" forces one where it is faithful (text only where there is a text, TOON only where
+ * it is a candidate); else JSON, never something unfaithful.
  */
 export async function encodeForModel(
   value: JsonValue,
@@ -63,7 +71,7 @@ export async function encodeForModel(
   if (setting === "json") return { encoding: "json", text: json, tokens: await count(json) };
   if (setting === "text" && plain !== undefined)
     return { encoding: "text", text: plain, tokens: await count(plain) };
-  const toon = toonText(value, json);
+  const toon = json.length <= TOON_MAX_JSON_CHARS ? toonText(value, json) : undefined;
   if (setting === "toon" && toon !== undefined)
     return { encoding: "toon", text: toon, tokens: await count(toon) };
 
