@@ -74,6 +74,9 @@ export async function encodeForModel(
   const toon = json.length <= TOON_MAX_JSON_CHARS ? toonText(value, json) : undefined;
   if (setting === "toon" && toon !== undefined)
     return { encoding: "toon", text: toon, tokens: await count(toon) };
+  // A long string is itself: its JSON only adds quotes and escapes, not worth counting twice.
+  if (setting === "auto" && typeof value === "string" && json.length > TOON_MAX_JSON_CHARS)
+    return { encoding: "text", text: value, tokens: await count(value) };
 
   const candidates: EncodedForModel[] = [
     { encoding: "json", text: json, tokens: await count(json) },
