@@ -189,6 +189,7 @@ export {
   type MetaToolOptions,
   type MetaToolServer,
   metaToolDefinitions,
+  servedMetaTools,
 } from "./server/meta-tools.js";
 export {
   createOptimizerMcpServer,

@@ -21,11 +21,11 @@ import type { JsonValue } from "../json.js";
 import { loadSandbox } from "../sandbox/load-sandbox.js";
 import type { ProcessSandboxOptions } from "../sandbox/process/process-sandbox.js";
 import {
+  checkMetaToolSettings,
   DEFAULT_MAX_META_TOOL_TOKENS,
   type InlineApiSetting,
-  inlineApiFor,
   type MetaToolDefinition,
-  metaToolDefinitions,
+  servedMetaTools,
 } from "../server/meta-tools.js";
 import { loadSessionStore } from "../sessions/load-session-store.js";
 import { MemorySessionStore } from "../sessions/memory-session-store.js";
@@ -525,19 +525,13 @@ export class MCPOptimizer {
     if (!this.metaTools || this.metaTools.version !== this.catalog.version) {
       const count = (text: string) => this.tokenizer!.count(text);
       const servers = this.catalog.visibleServers(this.settings.sessionDefaults.allow);
-      const options = {
+      const tools = servedMetaTools(servers, {
         maxResultTokens: this.settings.maxResultTokens,
         maxTokens: this.settings.maxMetaToolTokens,
+        inlineApi: this.settings.inlineApi,
+        signatures: () => servers.flatMap((s) => s.tools.map((t) => this.catalog.signature(t))),
         count,
-      };
-      let tools = metaToolDefinitions(servers, options);
-      const inlineApi = inlineApiFor(
-        this.settings.inlineApi,
-        servers.flatMap((s) => s.tools.map((t) => this.catalog.signature(t))),
-        count,
-        count(JSON.stringify(tools)),
-      );
-      if (inlineApi) tools = metaToolDefinitions(servers, { ...options, inlineApi });
+      });
       this.metaTools = {
         version: this.catalog.version,
         tools,
@@ -608,19 +602,8 @@ function resolveSettings(options: MCPOptimizerOptions): ExecutionSettings {
   const resultEncoding = options.resultEncoding ?? "auto";
   assertEncodingSetting(resultEncoding);
   const maxMetaToolTokens = options.maxMetaToolTokens ?? DEFAULT_MAX_META_TOOL_TOKENS;
-  if (!Number.isInteger(maxMetaToolTokens) || maxMetaToolTokens < 1) {
-    throw new OptimizerError(
-      ErrorCodes.INVALID_CONFIG,
-      `maxMetaToolTokens is a positive integer; got ${maxMetaToolTokens}.`,
-    );
-  }
   const inlineApi = options.inlineApi ?? "off";
-  if (!["off", "auto", "on"].includes(inlineApi)) {
-    throw new OptimizerError(
-      ErrorCodes.INVALID_CONFIG,
-      `inlineApi is "off", "auto" or "on"; got ${JSON.stringify(inlineApi)}.`,
-    );
-  }
+  checkMetaToolSettings(maxMetaToolTokens, inlineApi);
   return {
     maxResultTokens: options.maxResultTokens ?? 8000,
     resultEncoding,

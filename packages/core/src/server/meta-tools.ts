@@ -1,3 +1,4 @@
+import { ErrorCodes, OptimizerError } from "../errors.js";
 import type { JsonObject } from "../json.js";
 
 export interface MetaToolDefinition {
@@ -185,4 +186,52 @@ export function inlineApiFor(
   const apiTokens = count(JSON.stringify(api));
   const answer = count(signatures.slice(0, SEARCH_HITS).join("\n"));
   return apiTokens <= definitionTokens + SEARCH_CALL_TOKENS + answer ? api : undefined;
+}
+
+/**
+ * The meta-tools as the optimizer serves them: within `maxTokens`, with the typed API inline
+ * when `inlineApi` asks for it (`signatures` is called only then).
+ */
+export function servedMetaTools(
+  servers: readonly MetaToolServer[],
+  options: {
+    maxResultTokens: number;
+    maxTokens: number;
+    inlineApi: InlineApiSetting;
+    signatures: () => string[];
+    count: (text: string) => number;
+  },
+): MetaToolDefinition[] {
+  const base = {
+    maxResultTokens: options.maxResultTokens,
+    maxTokens: options.maxTokens,
+    count: options.count,
+  };
+  const tools = metaToolDefinitions(servers, base);
+  if (options.inlineApi === "off") return tools;
+  const api = inlineApiFor(
+    options.inlineApi,
+    options.signatures(),
+    options.count,
+    options.count(JSON.stringify(tools)),
+  );
+  return api ? metaToolDefinitions(servers, { ...base, inlineApi: api }) : tools;
+}
+
+/** Checks the meta-tool settings; INVALID_CONFIG names the one that is wrong. */
+export function checkMetaToolSettings(maxTokens: number, inlineApi: string): void {
+  if (!Number.isInteger(maxTokens) || maxTokens < 1) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_CONFIG,
+      `maxMetaToolTokens is a positive integer; got ${maxTokens}.`,
+      { details: { setting: "maxMetaToolTokens" } },
+    );
+  }
+  if (!["off", "auto", "on"].includes(inlineApi)) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_CONFIG,
+      `inlineApi is "off", "auto" or "on"; got ${JSON.stringify(inlineApi)}.`,
+      { details: { setting: "inlineApi" } },
+    );
+  }
 }
