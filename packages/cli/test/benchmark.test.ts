@@ -69,6 +69,7 @@ describe("benchmark", () => {
     expect(page).toMatch(/^<!doctype html>/);
     expect(page).toContain("<svg");
     expect(page).toContain("Filter 3,000 files to a handful");
+    expect(page).toContain("Code-mode tokens: before the token work and now");
     // self-contained: no scripts, stylesheets, images or fonts from elsewhere
     expect(page).not.toMatch(/<script|<link|<img|src=|url\(/i);
   });
@@ -100,6 +101,73 @@ describe("benchmark", () => {
     expect(logs.codeMode.resultTokens).toBeLessThan(300);
     expect(logs.codeMode.toolCalls).toBe(2);
     expect(logs.coreEstimatePlainMcp).toBe(logs.plain.tokens);
+  });
+
+  test("before and now, as billed, fixed cost and discovery: the figures the token work is judged by", async () => {
+    const dir = tempDir("mcpo-bench-tokens-");
+    const r = await cli(
+      [
+        "benchmark",
+        "--scenario",
+        "dependent-loop",
+        "--scenario",
+        "sql-reconcile",
+        "--sandbox",
+        "process",
+        "--quick",
+        "--iterations",
+        "1",
+        "--throughput-seconds",
+        "0",
+        "--json",
+      ],
+      { cwd: dir, timeoutMs: 180_000 },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    // A scenario is never skipped silently: DBHub is installed with the CLI.
+    expect(report.skipped).toEqual([]);
+    const [loop, sql] = report.scenarios;
+    for (const s of [loop, sql]) {
+      expect(s.error).toBeUndefined();
+      const before = s.codeModeBefore;
+      expect(before.tokens).toBe(
+        before.metaToolTokens + before.programTokens + before.resultTokens,
+      );
+      expect(before.programTokens).toBe(s.codeMode.programTokens);
+      // At least 30% fewer code-mode tokens than before the token work.
+      expect(s.codeModeCutPct).toBeGreaterThanOrEqual(30);
+      expect(s.codeMode.metaToolTokens).toBeLessThanOrEqual(350);
+      // As billed: the single pass is the headline; cumulative counts re-read context.
+      const b = s.billed;
+      expect(b.plain.singlePass).toBe(s.plain.tokens);
+      expect(b.codeMode.singlePass).toBe(s.codeMode.tokens);
+      expect(b.plain.roundTrips).toBe(s.plain.roundTrips);
+      expect(b.plain.cumulative).toBeGreaterThan(b.plain.singlePass);
+      expect(b.codeMode.cumulative).toBeGreaterThan(b.codeMode.singlePass);
+      expect(b.plain.cumulativeCached).toBeLessThanOrEqual(b.plain.cumulative);
+      expect(b.cachedInputRate).toBe(0.1);
+      expect(s.inlineApi.apiTokens).toBeGreaterThan(0);
+      expect(s.inlineApi.withSearch.roundTrips).toBe(3);
+      expect(s.inlineApi.inline.roundTrips).toBe(2);
+    }
+    // 51 dependent round trips: plain MCP re-reads a growing context 52 times.
+    expect(loop.billed.plain.roundTrips).toBe(52);
+    expect(loop.billed.reductionPct.cumulative).toBeGreaterThan(
+      loop.billed.reductionPct.singlePass,
+    );
+    // The SQL task: every paid order and payment line through plain MCP, a short list in code mode.
+    expect(sql.servers).toEqual(["db", "files"]);
+    expect(sql.plain.toolCalls).toBe(2);
+    expect(sql.plain.roundTrips).toBe(2);
+    expect(sql.plain.callTokens).toBeGreaterThan(sql.codeMode.tokens * 10);
+    expect(sql.coreEstimatePlainMcp).toBe(sql.plain.tokens);
+    // The fixed cost for 1, 5 and 50 servers stays within 350 tokens.
+    expect(report.fixedCost.map((f: { servers: number }) => f.servers)).toEqual([1, 5, 50]);
+    for (const f of report.fixedCost) {
+      expect(f.now).toBeLessThanOrEqual(350);
+      expect(f.now).toBeLessThan(f.before);
+    }
   });
 
   test("an unknown scenario or sandbox is a usage error; --list names the scenarios", async () => {
@@ -140,9 +208,9 @@ describe("benchmark", () => {
     expect(r.stderr).toContain("sandbox wasm: not available, left out");
     // the table has the process column only, and says below it why wasm is missing
     expect(r.stdout).toMatch(
-      /^scenario\s+plain MCP\s+code mode\s+reduction\s+round trips\s+process ms$/m,
+      /^scenario\s+plain MCP\s+code mode before\s+code mode now\s+cut\s+reduction \(before -> now\)\s+round trips\s+process ms$/m,
     );
-    expect(r.stdout).toMatch(/^filter-listing\s+\d+\s+\d+\s+[\d.]+%/m);
+    expect(r.stdout).toMatch(/^filter-listing\s+\d+\s+\d+\s+\d+\s+[\d.]+%\s+[\d.]+% -> [\d.]+%/m);
     expect(r.stdout).toContain("sandbox wasm unavailable: ");
     expect(r.stdout).toContain("@mcp-optimizer/sandbox-wasm blocked by the test");
   });

@@ -40,6 +40,10 @@ ${PROGRAM}`;
     expect(figures, r.stderr).not.toBeNull();
     expect(Number(figures![2])).toBeGreaterThan(Number(figures![1]));
     expect(r.stderr).toContain("1 tool calls");
+    // Beside the single pass: the figures as billed over each path's round trips.
+    expect(r.stderr).toMatch(
+      /as billed over 2 vs 2 round trips \d+ vs \d+, with a prompt cache at 0\.1 \d+ vs \d+/,
+    );
   });
 
   test("--json gives the whole result; a program from stdin works", async () => {

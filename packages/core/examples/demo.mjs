@@ -93,7 +93,7 @@ try {
   console.log(`\n${bold("What the model sees:")}`);
   console.log(result.text.replace(/^/gm, "  "));
   const pct = (100 * (1 - result.tokens.used / result.tokens.plainMcp)).toFixed(1);
-  console.log(`\n${bold("Tokens")} (${result.tokens.tokenizer})`);
+  console.log(`\n${bold("Tokens")} (${result.tokens.tokenizer}, counted once)`);
   console.log(
     `  code mode : ${result.tokens.used.toLocaleString("en-US").padStart(10)}  (meta-tools + program + result)`,
   );
@@ -102,6 +102,11 @@ try {
   );
   console.log(
     `  reduction : ${pct.padStart(9)}%   (~$${result.cost.usedUsd.toFixed(4)} vs ~$${result.cost.plainMcpUsd.toFixed(4)} at ${result.cost.model} input prices)`,
+  );
+  const t = result.tokens;
+  const fmt = (n) => n.toLocaleString("en-US");
+  console.log(
+    `  as billed : ${fmt(t.cumulative.used)} vs ${fmt(t.cumulative.plainMcp)} over ${t.roundTrips.used} vs ${t.roundTrips.plainMcp} round trips; with a prompt cache at ${t.cumulativeCached.cachedInputRate}: ${fmt(t.cumulativeCached.used)} vs ${fmt(t.cumulativeCached.plainMcp)}`,
   );
   console.log(
     `\nexecution: ${result.durationMs} ms in the ${result.mode} sandbox, ${result.toolCalls.length} tool calls`,

@@ -176,7 +176,14 @@ export {
 } from "./engine/optimizer.js";
 export { checkToolAllowed, type PolicyDecision } from "./engine/policy.js";
 export type { RetryOptions } from "./engine/retry.js";
-export { renderOutcome, shapeToBudget, shapeToBudgetAsync } from "./engine/shape-result.js";
+export {
+  cutToBudget,
+  type RenderedOutcome,
+  renderOutcome,
+  renderOutcomeForModel,
+  shapeToBudget,
+  shapeToBudgetAsync,
+} from "./engine/shape-result.js";
 export { compileProgram, type Program } from "./engine/transpile.js";
 export {
   type ErrorCode,
@@ -246,7 +253,16 @@ export {
 } from "./server/http-access.js";
 export { InstrumentedServer, type ServerInstrumentation } from "./server/instrumented-server.js";
 export { type ArgumentIssue, MetaToolArgumentValidator } from "./server/meta-tool-arguments.js";
-export { type MetaToolDefinition, metaToolDefinitions } from "./server/meta-tools.js";
+export {
+  DEFAULT_MAX_META_TOOL_TOKENS,
+  type InlineApiSetting,
+  inlineApiFor,
+  type MetaToolDefinition,
+  type MetaToolOptions,
+  type MetaToolServer,
+  metaToolDefinitions,
+  servedMetaTools,
+} from "./server/meta-tools.js";
 export {
   createOptimizerMcpServer,
   formatHits,
@@ -302,6 +318,18 @@ export {
   type TelemetryOptions,
 } from "./telemetry/instruments.js";
 export {
+  decodeFromModel,
+  type EncodedForModel,
+  encodeForModel,
+  MODEL_ENCODING_SETTINGS,
+  type ModelEncoding,
+  type ModelEncodingOptions,
+  type ModelEncodingSetting,
+  TOON_FORMAT_LINE,
+  TOON_MAX_JSON_CHARS,
+  toonText,
+} from "./tokens/model-encoding.js";
+export {
   approximateTokenizer,
   countTokensAsync,
   createO200kTokenizer,
@@ -315,10 +343,16 @@ export {
   type PricingOptions,
 } from "./tokens/pricing.js";
 export {
+  type BilledTokens,
+  billedTokens,
+  DEFAULT_CACHED_INPUT_RATE,
   MEDIA_BLOCK_TOKENS,
+  type PathFigures,
   plainCallTokens,
   plainCallTokensAsync,
+  roundTripsOf,
   type TokenFigures,
+  type TranscriptPath,
   toolCallText,
   toolDefinitionsText,
   toolResultText,

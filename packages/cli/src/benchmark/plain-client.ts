@@ -3,6 +3,7 @@ import {
   plainCallTokens,
   type Tokenizer,
   type ToolCallResult,
+  toolCallText,
   type Upstream,
 } from "@mcp-optimizer/core";
 import type { PlainCall, PlainMcpClient } from "./scenario.js";
@@ -15,6 +16,8 @@ export class RecordingPlainClient implements PlainMcpClient {
   calls = 0;
   /** Tokens of the calls the model wrote and the results it read. */
   callTokens = 0;
+  /** Each round trip that asked for calls: tokens the model wrote, tokens it read back. */
+  readonly steps: { output: number; results: number }[] = [];
 
   constructor(
     private readonly upstreams: Map<string, Upstream>,
@@ -23,6 +26,8 @@ export class RecordingPlainClient implements PlainMcpClient {
 
   async turn(calls: PlainCall[]): Promise<ToolCallResult[]> {
     this.turns++;
+    const step = { output: 0, results: 0 };
+    this.steps.push(step);
     return Promise.all(
       calls.map(async (c) => {
         const upstream = this.upstreams.get(c.server);
@@ -33,7 +38,11 @@ export class RecordingPlainClient implements PlainMcpClient {
             `plain path: ${c.server}.${c.tool} failed: ${resultText(result).slice(0, 300)}`,
           );
         this.calls++;
-        this.callTokens += plainCallTokens(this.tokenizer, c.tool, c.args, result);
+        const tokens = plainCallTokens(this.tokenizer, c.tool, c.args, result);
+        const written = this.tokenizer.count(toolCallText(c.tool, c.args));
+        this.callTokens += tokens;
+        step.output += written;
+        step.results += tokens - written;
         return result;
       }),
     );

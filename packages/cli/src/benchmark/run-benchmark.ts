@@ -2,11 +2,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  type BilledTokens,
+  billedTokens,
   createO200kTokenizer,
   createProcessSandbox,
+  DEFAULT_CACHED_INPUT_RATE,
   MCPOptimizer,
+  type MetaToolServer,
+  metaToolDefinitions,
   parseSandboxConfig,
+  type RunResult,
   type Sandbox,
+  shapeToBudget,
   type Tokenizer,
   toolDefinitionsText,
   type Upstream,
@@ -14,6 +21,7 @@ import {
 import { loadPluginMode } from "../runtime/load-sandbox.js";
 import { packageBinCommand, packageVersion } from "../runtime/resolve-package.js";
 import { cliVersion } from "../version.js";
+import { baselineMetaToolDefinitions, baselineRenderOutcome } from "./baseline.js";
 import { containersRss, type Distribution, distribution, treeRssBytes } from "./measure.js";
 import { ModeRouterSandbox } from "./mode-router-sandbox.js";
 import { RecordingPlainClient } from "./plain-client.js";
@@ -61,12 +69,48 @@ export interface ScenarioReport {
     metaToolTokens: number;
     programTokens: number;
     resultTokens: number;
+    /** How the result was written for the model (compact JSON, TOON or plain text). */
+    resultEncoding?: string;
     toolCalls: number;
     roundTrips: number;
   };
+  /**
+   * Code mode as it was before the token work (the frozen baseline in baseline.ts): the old
+   * meta-tool definitions, the same program, its result rendered the old way.
+   */
+  codeModeBefore: {
+    tokens: number;
+    metaToolTokens: number;
+    programTokens: number;
+    resultTokens: number;
+  };
+  /** How many fewer code-mode tokens than before (single pass), in percent. */
+  codeModeCutPct: number;
   /** Core's own estimate of plain MCP for the program's calls (a cross-check). */
   coreEstimatePlainMcp: number;
+  /** The headline: single-pass reduction against plain MCP, in percent. */
   reductionPct: number;
+  /**
+   * Both paths counted as a model API bills them: once (the headline), cumulatively over the
+   * round trips, and cumulatively with a prompt cache (the re-read prefix at the cache rate).
+   */
+  billed: {
+    cachedInputRate: number;
+    plain: BilledTokens;
+    codeMode: BilledTokens;
+    codeModeBefore: BilledTokens;
+    reductionPct: { singlePass: number; cumulative: number; cumulativeCached: number };
+  };
+  /**
+   * When offering the typed API inline pays: a conversation where the model first searches
+   * (a real mcp.search for the first tool the program calls) against one with the API inline.
+   */
+  inlineApi?: {
+    apiTokens: number;
+    withSearch: BilledTokens;
+    inline: BilledTokens;
+    pays: boolean;
+  };
   /** Wall time of one code-mode execution (compile + sandbox + tool calls) per sandbox. */
   wallTime: Record<string, Distribution>;
   error?: string;
@@ -84,6 +128,13 @@ export interface SandboxReport {
   memory?: { sessions: number; perSessionMb: number; note?: string };
 }
 
+/** The meta-tool definitions' tokens for a number of connected servers, before and now. */
+export interface FixedCostReport {
+  servers: number;
+  before: number;
+  now: number;
+}
+
 export interface BenchmarkReport {
   version: string;
   startedAt: string;
@@ -94,6 +145,8 @@ export interface BenchmarkReport {
   iterations: number;
   sandboxes: SandboxReport[];
   scenarios: ScenarioReport[];
+  /** The meta-tool definitions for 1, 5 and 50 servers (synthetic catalogs, see fixedCosts). */
+  fixedCost: FixedCostReport[];
   skipped: { id: string; reason: string }[];
   servers: Record<string, string | undefined>;
 }
@@ -103,7 +156,11 @@ const SERVER_PACKAGES = [
   "@modelcontextprotocol/server-memory",
   "@modelcontextprotocol/server-everything",
   "@sentry/mcp-server",
+  "@bytebase/dbhub",
 ];
+
+/** The result budget of the benchmark's optimizers (core's default), used by the baseline too. */
+const MAX_RESULT_TOKENS = 8000;
 
 /** Runs the scenarios and the per-sandbox phases; never throws for one failing scenario. */
 export async function runBenchmark(options: BenchmarkOptions): Promise<BenchmarkReport> {
@@ -214,6 +271,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     iterations,
     sandboxes: sandboxReports,
     scenarios: scenarioReports,
+    fixedCost: fixedCosts(tokenizer),
     skipped,
     servers: Object.fromEntries(SERVER_PACKAGES.map((p) => [p, packageVersion(p)])),
   };
@@ -263,8 +321,17 @@ async function runScenario(
       toolCalls: 0,
       roundTrips: 0,
     },
+    codeModeBefore: { tokens: 0, metaToolTokens: 0, programTokens: 0, resultTokens: 0 },
+    codeModeCutPct: 0,
     coreEstimatePlainMcp: 0,
     reductionPct: 0,
+    billed: {
+      cachedInputRate: DEFAULT_CACHED_INPUT_RATE,
+      plain: emptyBilled(),
+      codeMode: emptyBilled(),
+      codeModeBefore: emptyBilled(),
+      reductionPct: { singlePass: 0, cumulative: 0, cumulativeCached: 0 },
+    },
     wallTime: {},
   };
   try {
@@ -274,8 +341,13 @@ async function runScenario(
     report.tools = tools.length;
     const definitionTokens = run.tokenizer.count(toolDefinitionsText(tools.map((t) => t.tool)));
     const meta = await optimizer.metaToolDefinitions();
+    const servers = optimizer.catalog.visibleServers();
+    const metaBefore = run.tokenizer.count(
+      JSON.stringify(baselineMetaToolDefinitions(servers, { maxResultTokens: MAX_RESULT_TOKENS })),
+    );
 
     let verified = false;
+    let checked: RunResult | undefined;
     for (const mode of run.modes) {
       const sessionId = `${mode}:${scenario.id}`;
       const samples: number[] = [];
@@ -295,10 +367,28 @@ async function runScenario(
               metaToolTokens: meta.tokens,
               programTokens,
               resultTokens: result.tokens.used - meta.tokens - programTokens,
+              ...(result.encoding ? { resultEncoding: result.encoding } : {}),
               toolCalls: result.toolCalls.length,
               roundTrips: (prepared.codeModeRoundTrips ?? 1) + 1,
             };
+            // The same program's result as the model read it before: pretty JSON, same budget.
+            const resultBefore = shapeToBudget(
+              baselineRenderOutcome(result.value, result.logs, false),
+              run.tokenizer,
+              MAX_RESULT_TOKENS,
+            ).tokens;
+            report.codeModeBefore = {
+              tokens: metaBefore + programTokens + resultBefore,
+              metaToolTokens: metaBefore,
+              programTokens,
+              resultTokens: resultBefore,
+            };
+            report.codeModeCutPct = percentLess(
+              report.codeModeBefore.tokens,
+              report.codeMode.tokens,
+            );
             report.coreEstimatePlainMcp = result.tokens.plainMcp;
+            checked = result;
           }
         } else samples.push(elapsed);
       }
@@ -317,10 +407,37 @@ async function runScenario(
       toolCalls: client.calls,
       roundTrips: client.turns + 1,
     };
-    report.reductionPct =
-      report.plain.tokens > 0
-        ? Math.round((1 - report.codeMode.tokens / report.plain.tokens) * 1000) / 10
-        : 0;
+    report.reductionPct = percentLess(report.plain.tokens, report.codeMode.tokens);
+
+    // As billed: each round trip reads the whole context again (with and without a cache).
+    const rate = DEFAULT_CACHED_INPUT_RATE;
+    const codeSteps = (resultTokens: number) => [
+      { output: report.codeMode.programTokens, results: resultTokens },
+    ];
+    const plain = billedTokens({ definitions: definitionTokens, steps: client.steps }, rate);
+    const code = billedTokens(
+      { definitions: meta.tokens, steps: codeSteps(report.codeMode.resultTokens) },
+      rate,
+    );
+    const before = billedTokens(
+      {
+        definitions: report.codeModeBefore.metaToolTokens,
+        steps: codeSteps(report.codeModeBefore.resultTokens),
+      },
+      rate,
+    );
+    report.billed = {
+      cachedInputRate: rate,
+      plain,
+      codeMode: code,
+      codeModeBefore: before,
+      reductionPct: {
+        singlePass: percentLess(plain.singlePass, code.singlePass),
+        cumulative: percentLess(plain.cumulative, code.cumulative),
+        cumulativeCached: percentLess(plain.cumulativeCached, code.cumulativeCached),
+      },
+    };
+    if (checked) report.inlineApi = await inlineApiReport(optimizer, report, checked, run);
   } catch (error) {
     report.error = (error as Error).message;
   } finally {
@@ -410,4 +527,91 @@ async function measureSandbox(
     await optimizer.close();
   }
   return out;
+}
+
+function emptyBilled(): BilledTokens {
+  return { singlePass: 0, cumulative: 0, cumulativeCached: 0, roundTrips: 0 };
+}
+
+/** How many percent fewer `now` is than `before`, floored to a tenth (never overstated). */
+function percentLess(before: number, now: number): number {
+  return before > 0 ? Math.floor((1 - now / before) * 1000) / 10 : 0;
+}
+
+/**
+ * Discovery, two ways: the model first searches for the first tool the program calls (a real
+ * mcp.search through the optimizer, its result as the model reads it) and then runs the
+ * program; or the typed API is inline in execute_code and it runs the program at once.
+ */
+async function inlineApiReport(
+  optimizer: MCPOptimizer,
+  report: ScenarioReport,
+  result: RunResult,
+  run: ScenarioRun,
+): Promise<ScenarioReport["inlineApi"]> {
+  const first = result.toolCalls[0];
+  if (!first) return undefined;
+  const servers = optimizer.catalog.visibleServers();
+  const api = servers.flatMap((s) => s.tools.map((t) => optimizer.catalog.signature(t))).join("\n");
+  const count = (text: string) => run.tokenizer.count(text);
+  const inlineDefinitions = count(
+    JSON.stringify(
+      metaToolDefinitions(servers, { maxResultTokens: MAX_RESULT_TOKENS, count, inlineApi: api }),
+    ),
+  );
+  const searchProgram = `return await mcp.search(${JSON.stringify(first.tool.replace(/[_-]+/g, " "))});`;
+  const search = await optimizer.run(searchProgram, {
+    sessionId: `${run.modes[0]}:${report.id}:search`,
+    actor: "benchmark",
+  });
+  const rate = DEFAULT_CACHED_INPUT_RATE;
+  const work = { output: report.codeMode.programTokens, results: report.codeMode.resultTokens };
+  const withSearch = billedTokens(
+    {
+      definitions: report.codeMode.metaToolTokens,
+      steps: [{ output: count(searchProgram), results: count(search.text) }, work],
+    },
+    rate,
+  );
+  const inline = billedTokens({ definitions: inlineDefinitions, steps: [work] }, rate);
+  return {
+    apiTokens: inlineDefinitions - report.codeMode.metaToolTokens,
+    withSearch,
+    inline,
+    pays: inline.cumulative < withSearch.cumulative,
+  };
+}
+
+/** Realistic server names for the fixed-cost table; descriptions of ~80 characters. */
+const SERVER_NAMES =
+  "github slack jira filesystem memory sentry postgres linear notion google_drive gmail calendar stripe shopify hubspot zendesk intercom figma confluence datadog pagerduty grafana kubernetes docker aws_docs cloud_run azure_devops vercel netlify cloudflare twilio sendgrid mailchimp salesforce airtable asana trello monday clickup discord teams zoom dropbox box okta auth0 snowflake bigquery redis mongodb".split(
+    " ",
+  );
+
+/**
+ * The meta-tool definitions for 1, 5 and 50 connected servers, before (the frozen baseline) and
+ * now. Synthetic catalogs: real-world server names, an ~80-character description each, 5 to 40
+ * tools; the definitions name servers and tool counts, never tools, so that is all they need.
+ */
+export function fixedCosts(tokenizer: Tokenizer): FixedCostReport[] {
+  const count = (text: string) => tokenizer.count(text);
+  return [1, 5, 50].map((n) => {
+    const servers: MetaToolServer[] = SERVER_NAMES.slice(0, n).map((name, i) => ({
+      name,
+      identifier: name,
+      description: `${name} MCP server: search, read and update ${name} records for the current workspace`,
+      tools: Array.from({ length: 5 + ((i * 7) % 36) }, (_, j) => ({ identifier: `tool_${j}` })),
+    }));
+    return {
+      servers: n,
+      before: count(
+        JSON.stringify(
+          baselineMetaToolDefinitions(servers, { maxResultTokens: MAX_RESULT_TOKENS }),
+        ),
+      ),
+      now: count(
+        JSON.stringify(metaToolDefinitions(servers, { maxResultTokens: MAX_RESULT_TOKENS, count })),
+      ),
+    };
+  });
 }

@@ -122,27 +122,79 @@ export const benchmarkCommand: Command = {
 /** The human table printed at the end. */
 export function formatReport(report: BenchmarkReport): string {
   const modes = report.sandboxes.filter((s) => s.available).map((s) => s.mode);
+  const ok = report.scenarios.filter((s) => !s.error);
   const scenarioTable = formatTable(
     [
       "scenario",
       "plain MCP",
-      "code mode",
-      "reduction",
+      "code mode before",
+      "code mode now",
+      "cut",
+      "reduction (before -> now)",
       "round trips",
       ...modes.map((m) => `${m} ms`),
     ],
     report.scenarios.map((s) =>
       s.error
-        ? [s.id, "failed", s.error.slice(0, 60), "", "", ...modes.map(() => "")]
+        ? [s.id, "failed", s.error.slice(0, 60), "", "", "", "", ...modes.map(() => "")]
         : [
             s.id,
             s.plain.tokens,
+            s.codeModeBefore.tokens,
             s.codeMode.tokens,
-            `${s.reductionPct}%`,
+            `${s.codeModeCutPct}%`,
+            `${percentLess(s.plain.tokens, s.codeModeBefore.tokens)}% -> ${s.reductionPct}%`,
             `${s.plain.roundTrips} -> ${s.codeMode.roundTrips}`,
             ...modes.map((m) => s.wallTime[m]?.meanMs ?? "-"),
           ],
     ),
+  );
+  const partsTable = formatTable(
+    ["scenario", "meta-tools (before -> now)", "program", "result (before -> now)", "encoding"],
+    ok.map((s) => [
+      s.id,
+      `${s.codeModeBefore.metaToolTokens} -> ${s.codeMode.metaToolTokens}`,
+      s.codeMode.programTokens,
+      `${s.codeModeBefore.resultTokens} -> ${s.codeMode.resultTokens}`,
+      s.codeMode.resultEncoding ?? "-",
+    ]),
+  );
+  const rate = ok[0]?.billed.cachedInputRate;
+  const billedTable = formatTable(
+    [
+      "scenario (plain -> code mode now)",
+      "single pass",
+      "cumulative",
+      `cumulative, cache at ${rate ?? "-"}`,
+    ],
+    ok.map((s) => {
+      const b = s.billed;
+      const cell = (key: "singlePass" | "cumulative" | "cumulativeCached") =>
+        `${b.plain[key]} -> ${b.codeMode[key]} (${b.reductionPct[key]}% less)`;
+      return [s.id, cell("singlePass"), cell("cumulative"), cell("cumulativeCached")];
+    }),
+  );
+  const fixedTable = formatTable(
+    ["servers connected", "meta-tools before", "meta-tools now", "cut"],
+    report.fixedCost.map((f) => [f.servers, f.before, f.now, `${percentLess(f.before, f.now)}%`]),
+  );
+  const inlineTable = formatTable(
+    [
+      "scenario",
+      "typed API inline",
+      "search first (cumulative)",
+      "API inline (cumulative)",
+      "inline pays",
+    ],
+    ok
+      .filter((s) => s.inlineApi)
+      .map((s) => [
+        s.id,
+        s.inlineApi!.apiTokens,
+        s.inlineApi!.withSearch.cumulative,
+        s.inlineApi!.inline.cumulative,
+        s.inlineApi!.pays ? "yes" : "no",
+      ]),
   );
   const sandboxTable = formatTable(
     ["sandbox", "latency mean ms", "p95 ms", "executions/s", "MB per session"],
@@ -166,5 +218,24 @@ export function formatReport(report: BenchmarkReport): string {
     ...report.skipped.map((s) => `scenario ${s.id} skipped: ${s.reason}`),
     ...report.scenarios.filter((s) => s.error).map((s) => `scenario ${s.id} failed: ${s.error}`),
   ];
-  return `${scenarioTable}\n\n${sandboxTable}\n\n${leftOut.map((l) => `${l}\n`).join("")}tokens counted with ${report.tokenizer}; ${report.iterations} timed runs per program; ${report.durationMs} ms in all`;
+  return [
+    "Tokens per scenario, single pass (the headline): plain MCP, code mode before the token work (frozen baseline) and now",
+    scenarioTable,
+    "Where code mode's tokens go",
+    partsTable,
+    "As a model API bills it: every round trip reads the context again (cumulative input + output), with and without a prompt cache",
+    billedTable,
+    "Fixed cost: the meta-tool definitions for N servers (synthetic catalogs)",
+    fixedTable,
+    "Discovery: search first, or the typed API inline in execute_code (inlineApi)",
+    inlineTable,
+    "Sandboxes",
+    sandboxTable,
+    `${leftOut.map((l) => `${l}\n`).join("")}tokens counted with ${report.tokenizer}; ${report.iterations} timed runs per program; ${report.durationMs} ms in all`,
+  ].join("\n\n");
+}
+
+/** Percent fewer, floored to a tenth: a reduction never shows more than it is (never 100%). */
+function percentLess(before: number, now: number): number {
+  return before > 0 ? Math.floor((1 - now / before) * 1000) / 10 : 0;
 }

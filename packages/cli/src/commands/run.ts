@@ -93,7 +93,7 @@ export const runCommand: Command = {
               : "no saving";
         writeLine(
           io.stderr,
-          `mcp-optimizer: ${result.mode} sandbox, ${result.durationMs} ms, ${result.toolCalls.length} tool calls; tokens ${t.used} in code mode vs ${t.plainMcp} over plain MCP (${saving}, ${t.tokenizer}); session ${result.sessionId}`,
+          `mcp-optimizer: ${result.mode} sandbox, ${result.durationMs} ms, ${result.toolCalls.length} tool calls; tokens ${t.used} in code mode vs ${t.plainMcp} over plain MCP (${saving}, ${t.tokenizer}); as billed over ${t.roundTrips.used} vs ${t.roundTrips.plainMcp} round trips ${t.cumulative.used} vs ${t.cumulative.plainMcp}, with a prompt cache at ${t.cumulativeCached.cachedInputRate} ${t.cumulativeCached.used} vs ${t.cumulativeCached.plainMcp}; session ${result.sessionId}`,
         );
       }
       return ExitCodes.OK;

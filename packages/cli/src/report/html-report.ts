@@ -3,6 +3,7 @@ import { boxPlot, escapeXml, groupedBarChart } from "./svg-charts.js";
 
 const PLAIN = "#d9534f";
 const CODE = "#2b8a3e";
+const BEFORE = "#868e96";
 const MODE_COLORS: Record<string, string> = {
   process: "#1c7ed6",
   wasm: "#7048e8",
@@ -23,6 +24,18 @@ export function renderHtmlReport(report: BenchmarkReport): string {
       { name: "code mode", color: CODE },
     ],
     groups: ok.map((s) => ({ label: s.title, values: [s.plain.tokens, s.codeMode.tokens] })),
+    unit: "tokens (o200k)",
+  });
+  const beforeNow = groupedBarChart({
+    title: "Code-mode tokens: before the token work and now (same program)",
+    series: [
+      { name: "before", color: BEFORE },
+      { name: "now", color: CODE },
+    ],
+    groups: ok.map((s) => ({
+      label: s.title,
+      values: [s.codeModeBefore.tokens, s.codeMode.tokens],
+    })),
     unit: "tokens (o200k)",
   });
   const trips = groupedBarChart({
@@ -113,6 +126,7 @@ ${ok
 <h2>Tokens</h2>
 <p>Plain MCP: every tool definition of every connected server, plus each call's arguments and each result as the client hands them to the model. Code mode: the meta-tool definitions, the program and its result.</p>
 ${tokens}
+${beforeNow}
 ${trips}
 <table><thead><tr><th>scenario</th><th>servers / tools</th><th>plain MCP tokens</th><th>code-mode tokens</th><th>reduction</th><th>round trips</th><th>wall time (mean)</th></tr></thead>
 <tbody>

@@ -11,7 +11,8 @@ import { ErrorCodes, isOptimizerError, OptimizerError, toOptimizerError } from "
 import { isPlainObject, type JsonObject, type JsonValue } from "../json.js";
 import type { CallMemo } from "../memo/call-memo.js";
 import { Attr, Instruments, SpanKind, type Telemetry } from "../telemetry/instruments.js";
-import { plainCallTokensAsync } from "../tokens/token-accounting.js";
+import { countTokensAsync } from "../tokens/o200k-tokenizer.js";
+import { plainCallTokensAsync, roundTripsOf, toolCallText } from "../tokens/token-accounting.js";
 import { checkToolAllowed, serverVisible } from "./policy.js";
 import { isTransient, type RetryOptions, withRetry } from "./retry.js";
 
@@ -84,6 +85,9 @@ export class ExecutionHost implements SandboxHost {
     tool: string;
     args: JsonValue;
     result: ToolCallResult | undefined;
+    /** When the guest asked and when the answer came (performance.now()): round trips follow from them. */
+    startedMs: number;
+    endedMs: number;
   }[] = [];
   private readonly started = Date.now();
 
@@ -163,7 +167,7 @@ export class ExecutionHost implements SandboxHost {
           if (memo?.kind === "invalidate") await memoizer!.invalidate(server);
         }
       }
-      this.plainCalls.push({ tool, args, result });
+      this.plainCalls.push({ tool, args, result, startedMs: started, endedMs: performance.now() });
       const redacted = cached
         ? result
         : (this.deps.redactor.json(result as unknown as JsonValue) as unknown as ToolCallResult);
@@ -189,7 +193,13 @@ export class ExecutionHost implements SandboxHost {
       errorCode = e.code;
       // The plain-MCP path would have paid for the failed call too.
       if (attempts > 0 || e.code === ErrorCodes.TOOL_ERROR)
-        this.plainCalls.push({ tool, args, result: undefined });
+        this.plainCalls.push({
+          tool,
+          args,
+          result: undefined,
+          startedMs: started,
+          endedMs: performance.now(),
+        });
       throw e;
     } finally {
       const durationMs = performance.now() - started;
@@ -304,6 +314,27 @@ export class ExecutionHost implements SandboxHost {
     for (const call of this.plainCalls)
       total += await plainCallTokensAsync(tokenizer, call.tool, call.args, call.result);
     return total;
+  }
+
+  /**
+   * The calls as plain MCP's round trips (see roundTripsOf): in each, the tokens of the calls
+   * the model writes and of the results it reads.
+   */
+  async plainMcpSteps(): Promise<{ output: number; results: number }[]> {
+    const tokenizer = this.deps.tokenizer();
+    const steps: { output: number; results: number }[] = [];
+    for (const turn of roundTripsOf(this.plainCalls)) {
+      let output = 0;
+      let results = 0;
+      for (const call of turn) {
+        const written = await countTokensAsync(tokenizer, toolCallText(call.tool, call.args));
+        output += written;
+        results +=
+          (await plainCallTokensAsync(tokenizer, call.tool, call.args, call.result)) - written;
+      }
+      steps.push({ output, results });
+    }
+    return steps;
   }
 
   private async search(query: string, options: JsonObject): Promise<JsonValue> {

@@ -22,11 +22,24 @@ import { type CallMemo, createCallMemo, memoSettings } from "../memo/call-memo.j
 import { createMemoryCallCache } from "../memo/memory-call-cache.js";
 import { loadSandbox } from "../sandbox/load-sandbox.js";
 import type { ProcessSandboxOptions } from "../sandbox/process/process-sandbox.js";
-import { type MetaToolDefinition, metaToolDefinitions } from "../server/meta-tools.js";
+import {
+  checkMetaToolSettings,
+  DEFAULT_MAX_META_TOOL_TOKENS,
+  type InlineApiSetting,
+  type MetaToolDefinition,
+  servedMetaTools,
+} from "../server/meta-tools.js";
 import { loadSessionStore } from "../sessions/load-session-store.js";
 import { MemorySessionStore } from "../sessions/memory-session-store.js";
 import { assertSessionId } from "../sessions/session-data.js";
 import { Attr, Instruments, Telemetry } from "../telemetry/instruments.js";
+import {
+  assertEncodingSetting,
+  type EncodedForModel,
+  encodeForModel,
+  type ModelEncoding,
+  type ModelEncodingSetting,
+} from "../tokens/model-encoding.js";
 import { createO200kTokenizer } from "../tokens/o200k-tokenizer.js";
 import { createPricing, type Pricing, type PricingOptions } from "../tokens/pricing.js";
 import { type TokenFigures, toolDefinitionsText } from "../tokens/token-accounting.js";
@@ -74,6 +87,23 @@ export interface MCPOptimizerOptions {
   tokenizer?: Tokenizer;
   /** Token budget of the result the model sees; the rest is cut with a notice. Default 8000. */
   maxResultTokens?: number;
+  /**
+   * How a result is written for the model: "auto" takes whichever of compact JSON, TOON and
+   * plain text (a string) costs the fewest tokens by `tokenizer` and decodes to the same value;
+   * "json", "toon" or "text" force one where it is faithful. Default "auto".
+   */
+  resultEncoding?: ModelEncodingSetting;
+  /**
+   * Ceiling of the meta-tool definitions (execute_code, search_tools) in tokens: the server list
+   * gets terser (shorter descriptions, then names only) to stay within it. Default 350.
+   */
+  maxMetaToolTokens?: number;
+  /**
+   * Offer the connected servers' typed API (one signature a tool) inline in execute_code's
+   * description: "on", "auto" (when it costs fewer tokens than one search round trip) or
+   * "off". Default "off": the definitions stay within maxMetaToolTokens.
+   */
+  inlineApi?: InlineApiSetting;
   /** Largest result plus state a program may return, in bytes. Default 4 MiB. */
   maxOutputBytes?: number;
   /** Console output kept per execution, in bytes. Default 64 KiB. */
@@ -126,6 +156,8 @@ export interface RunResult {
   value: JsonValue | undefined;
   /** What the model sees: the value and console output, cut to the token budget. */
   text: string;
+  /** How the value is written in `text` (undefined when the program returned nothing). */
+  encoding?: ModelEncoding;
   truncated: boolean;
   logs: LogEntry[];
   durationMs: number;
@@ -390,6 +422,20 @@ export class MCPOptimizer {
     return this.currentMetaTools();
   }
 
+  /**
+   * Writes a value for the model in the configured `resultEncoding` (by default the cheapest
+   * faithful of compact JSON, TOON and `text`, a plain-text rendering the caller may offer),
+   * counted with the configured tokenizer: search listings and anything else model-facing.
+   */
+  async encodeForModel(value: JsonValue, text?: string): Promise<EncodedForModel> {
+    await this.startEngine();
+    return encodeForModel(value, {
+      tokenizer: this.tokenizer!,
+      encoding: this.settings.resultEncoding,
+      ...(text !== undefined ? { text } : {}),
+    });
+  }
+
   /** What is available here and now: the sandbox, each upstream, the session store. */
   async capabilities(): Promise<OptimizerCapabilities> {
     await this.start();
@@ -496,16 +542,19 @@ export class MCPOptimizer {
 
   private currentMetaTools(): { tools: MetaToolDefinition[]; tokens: number } {
     if (!this.metaTools || this.metaTools.version !== this.catalog.version) {
-      const tools = metaToolDefinitions(
-        this.catalog.visibleServers(this.settings.sessionDefaults.allow),
-        {
-          maxResultTokens: this.settings.maxResultTokens,
-        },
-      );
+      const count = (text: string) => this.tokenizer!.count(text);
+      const servers = this.catalog.visibleServers(this.settings.sessionDefaults.allow);
+      const tools = servedMetaTools(servers, {
+        maxResultTokens: this.settings.maxResultTokens,
+        maxTokens: this.settings.maxMetaToolTokens,
+        inlineApi: this.settings.inlineApi,
+        signatures: () => servers.flatMap((s) => s.tools.map((t) => this.catalog.signature(t))),
+        count,
+      });
       this.metaTools = {
         version: this.catalog.version,
         tools,
-        tokens: this.tokenizer!.count(JSON.stringify(tools)),
+        tokens: count(JSON.stringify(tools)),
       };
     }
     return this.metaTools;
@@ -569,8 +618,16 @@ function resolveSettings(options: MCPOptimizerOptions): ExecutionSettings {
       `sessionLease.waitMs is an integer of 0 ms or more; got ${lease.waitMs}.`,
     );
   }
+  const resultEncoding = options.resultEncoding ?? "auto";
+  assertEncodingSetting(resultEncoding);
+  const maxMetaToolTokens = options.maxMetaToolTokens ?? DEFAULT_MAX_META_TOOL_TOKENS;
+  const inlineApi = options.inlineApi ?? "off";
+  checkMetaToolSettings(maxMetaToolTokens, inlineApi);
   return {
     maxResultTokens: options.maxResultTokens ?? 8000,
+    resultEncoding,
+    maxMetaToolTokens,
+    inlineApi,
     maxOutputBytes: options.maxOutputBytes ?? 4 * 1024 * 1024,
     maxLogBytes: options.maxLogBytes ?? 64 * 1024,
     retry: options.retry ?? {},

@@ -1,22 +1,28 @@
 import type { LogEntry } from "../contracts/sandbox.js";
 import type { Tokenizer } from "../contracts/tokenizer.js";
 import type { JsonValue } from "../json.js";
+import {
+  encodeForModel,
+  type ModelEncoding,
+  type ModelEncodingOptions,
+} from "../tokens/model-encoding.js";
 import { countTokensAsync } from "../tokens/o200k-tokenizer.js";
 
-/** Renders a program's outcome as the text the model reads: the value, then console output. */
+/**
+ * Renders a program's outcome as the text the model reads: the value, then console output.
+ * `valueText` is the value as already encoded for the model (see renderOutcomeForModel);
+ * without it a string is shown as is and anything else as compact JSON.
+ */
 export function renderOutcome(
   value: JsonValue | undefined,
   logs: readonly LogEntry[],
   logsTruncated: boolean,
+  valueText?: string,
 ): string {
   let text: string;
   if (value === undefined)
     text = logs.length > 0 ? "" : "(the program returned nothing; `return` the data you need)";
-  else if (typeof value === "string") text = value;
-  else {
-    const compact = JSON.stringify(value);
-    text = compact.length <= 2000 ? JSON.stringify(value, null, 2) : compact;
-  }
+  else text = valueText ?? (typeof value === "string" ? value : JSON.stringify(value));
   if (logs.length > 0 || logsTruncated) {
     const lines = logs.map((l) =>
       l.level === "log" || l.level === "info" ? l.text : `[${l.level}] ${l.text}`,
@@ -27,6 +33,33 @@ export function renderOutcome(
       : `--- console ---\n${lines.join("\n")}`;
   }
   return text;
+}
+
+export interface RenderedOutcome {
+  text: string;
+  /** Tokens of `text`. */
+  tokens: number;
+  /** How the value was written (undefined when the program returned nothing). */
+  encoding: ModelEncoding | undefined;
+}
+
+/**
+ * renderOutcome with the value in the encoding that costs the model the fewest tokens
+ * (compact JSON, TOON or plain text; see encodeForModel), counted without blocking.
+ */
+export async function renderOutcomeForModel(
+  value: JsonValue | undefined,
+  logs: readonly LogEntry[],
+  logsTruncated: boolean,
+  options: ModelEncodingOptions,
+): Promise<RenderedOutcome> {
+  const encoded = value === undefined ? undefined : await encodeForModel(value, options);
+  const text = renderOutcome(value, logs, logsTruncated, encoded?.text);
+  const tokens =
+    encoded && text === encoded.text
+      ? encoded.tokens
+      : await countTokensAsync(options.tokenizer, text);
+  return { text, tokens, encoding: encoded?.encoding };
 }
 
 export interface ShapedText {
@@ -51,8 +84,8 @@ export async function shapeToBudgetAsync(
   return cutToBudget(text, await countTokensAsync(tokenizer, text), tokenizer, budget);
 }
 
-/** Cuts a text of `fullTokens` tokens; what it counts is at most about the budget's size. */
-function cutToBudget(
+/** Cuts a text already counted at `fullTokens`; what it counts is at most about the budget's size. */
+export function cutToBudget(
   text: string,
   fullTokens: number,
   tokenizer: Tokenizer,

@@ -9,6 +9,7 @@ import type { SearchHit } from "../catalog/tool-catalog.js";
 import type { SessionAllowlist } from "../contracts/session-store.js";
 import type { MCPOptimizer, RunResult } from "../engine/optimizer.js";
 import { ErrorCodes, isOptimizerError, OptimizerError } from "../errors.js";
+import type { JsonObject } from "../json.js";
 import { InstrumentedServer } from "./instrumented-server.js";
 import { MetaToolArgumentValidator } from "./meta-tool-arguments.js";
 import type { ServerNetwork } from "./server-metrics.js";
@@ -141,7 +142,7 @@ export function createOptimizerMcpServer(
         ...(server !== undefined ? { server } : {}),
       });
       return {
-        content: [{ type: "text" as const, text: formatHits(hits, detail ?? "signature") }],
+        content: [{ type: "text" as const, text: await listingText(optimizer, hits, detail) }],
       };
     } catch (error) {
       return errorResult(error);
@@ -275,6 +276,30 @@ function errorResult(error: unknown) {
     content: [{ type: "text" as const, text: `${code}: ${message}${logText}` }],
     _meta: { "mcp-optimizer/error": { code } },
   };
+}
+
+/**
+ * A search listing as the model reads it: the text lines of formatHits, or the same fields as
+ * compact JSON or TOON when that costs fewer tokens (the optimizer's resultEncoding decides).
+ */
+async function listingText(
+  optimizer: MCPOptimizer,
+  hits: readonly SearchHit[],
+  detail: "name" | "signature" | "full" = "signature",
+): Promise<string> {
+  const lines = formatHits(hits, detail);
+  if (hits.length === 0) return lines;
+  const value = hits.map(
+    (h): JsonObject =>
+      detail === "full"
+        ? { declaration: h.declaration ?? h.signature ?? h.call }
+        : {
+            [detail === "signature" ? "signature" : "call"]:
+              detail === "signature" ? (h.signature ?? h.call) : h.call,
+            ...(h.description ? { description: h.description } : {}),
+          },
+  );
+  return (await optimizer.encodeForModel(value, lines)).text;
 }
 
 /** Search hits as compact text lines: cheaper in tokens than JSON. */

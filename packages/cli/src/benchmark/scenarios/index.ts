@@ -5,6 +5,8 @@ import { filterListing } from "./filter-listing.js";
 import { manyServers } from "./many-servers.js";
 import { scanLogs } from "./scan-logs.js";
 import { sentryTriage } from "./sentry-triage.js";
+import { sqlExport } from "./sql-export.js";
+import { sqlReconcile } from "./sql-reconcile.js";
 
 /**
  * Every benchmark scenario, in the order they run. Add a scenario by importing it and
@@ -17,4 +19,6 @@ export const scenarios: BenchmarkScenario[] = [
   manyServers,
   sentryTriage,
   scanLogs,
+  sqlReconcile,
+  sqlExport,
 ];

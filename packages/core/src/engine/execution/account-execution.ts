@@ -1,6 +1,6 @@
 import { Attr, Instruments } from "../../telemetry/instruments.js";
 import { countTokensAsync } from "../../tokens/o200k-tokenizer.js";
-import type { TokenFigures } from "../../tokens/token-accounting.js";
+import { billedTokens, type TokenFigures } from "../../tokens/token-accounting.js";
 import type { ExecutionHost } from "../execution-host.js";
 import type { EngineParts } from "./engine-parts.js";
 
@@ -27,21 +27,44 @@ export interface AccountInput {
 
 /**
  * Tokens and cost of the execution in code mode against what plain MCP would have cost for
- * the same tool calls, and the execution's metrics. Counting yields to the event loop.
+ * the same tool calls, counted once (the headline) and as a model API bills the round trips
+ * of each path (cumulative, with and without a prompt cache), and the execution's metrics.
+ * Counting yields to the event loop. docs/encodings-and-accounting.md explains the figures.
  */
 export async function accountExecution(
   parts: EngineParts,
   input: AccountInput,
 ): Promise<ExecutionAccount> {
   const { tokenizer, pricing, telemetry } = parts;
-  const used =
-    parts.metaToolTokens() + (await countTokensAsync(tokenizer, input.source)) + input.resultTokens;
-  const plainMcp = parts.plainDefinitionTokens() + (await input.host.plainMcpCallTokens());
+  // Code mode: the model reads the meta-tools, writes the program, reads the result, answers.
+  const code = billedTokens(
+    {
+      definitions: parts.metaToolTokens(),
+      steps: [
+        { output: await countTokensAsync(tokenizer, input.source), results: input.resultTokens },
+      ],
+    },
+    pricing.cachedInputRate,
+  );
+  // Plain MCP: every tool definition, then the program's calls as the round trips a model needs.
+  const plain = billedTokens(
+    { definitions: parts.plainDefinitionTokens(), steps: await input.host.plainMcpSteps() },
+    pricing.cachedInputRate,
+  );
+  const used = code.singlePass;
+  const plainMcp = plain.singlePass;
   const tokens: TokenFigures = {
     used,
     plainMcp,
     tokenizer: tokenizer.name,
     saved: plainMcp - used,
+    roundTrips: { used: code.roundTrips, plainMcp: plain.roundTrips },
+    cumulative: { used: code.cumulative, plainMcp: plain.cumulative },
+    cumulativeCached: {
+      used: code.cumulativeCached,
+      plainMcp: plain.cumulativeCached,
+      cachedInputRate: pricing.cachedInputRate,
+    },
   };
   const cost = {
     model: pricing.model,

@@ -6,7 +6,9 @@ import type { SessionAllowlist, SessionStore } from "../../contracts/session-sto
 import type { Tokenizer } from "../../contracts/tokenizer.js";
 import type { Upstream } from "../../contracts/upstream.js";
 import type { CallMemo } from "../../memo/call-memo.js";
+import type { InlineApiSetting } from "../../server/meta-tools.js";
 import type { Telemetry } from "../../telemetry/instruments.js";
+import type { ModelEncodingSetting } from "../../tokens/model-encoding.js";
 import type { Pricing } from "../../tokens/pricing.js";
 import type { ValidatorCache } from "../execution-host.js";
 import type { RetryOptions } from "../retry.js";
@@ -17,6 +19,12 @@ import type { SessionLeaseSettings } from "./session-turn.js";
 /** The settings one execution reads, resolved from the optimizer's options with their defaults. */
 export interface ExecutionSettings {
   maxResultTokens: number;
+  /** How results are written for the model: the cheapest faithful encoding, or a forced one. */
+  resultEncoding: ModelEncodingSetting;
+  /** Ceiling of the meta-tool definitions in tokens. */
+  maxMetaToolTokens: number;
+  /** Whether the typed API is offered inline in execute_code's description. */
+  inlineApi: InlineApiSetting;
   maxOutputBytes: number;
   maxLogBytes: number;
   retry: RetryOptions;

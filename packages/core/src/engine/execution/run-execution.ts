@@ -127,6 +127,7 @@ export async function runExecution(
     return {
       value: shaped!.outcome.value,
       text: shaped!.text,
+      ...(shaped!.encoding ? { encoding: shaped!.encoding } : {}),
       truncated: shaped!.truncated,
       logs: shaped!.outcome.logs,
       durationMs: Math.round(durationMs * 100) / 100,

@@ -1,5 +1,6 @@
 import type { SandboxOutcome } from "../../contracts/sandbox.js";
-import { renderOutcome, shapeToBudgetAsync } from "../shape-result.js";
+import type { ModelEncoding } from "../../tokens/model-encoding.js";
+import { cutToBudget, renderOutcomeForModel } from "../shape-result.js";
 import type { EngineParts } from "./engine-parts.js";
 
 export interface ShapedOutcome {
@@ -9,11 +10,14 @@ export interface ShapedOutcome {
   text: string;
   truncated: boolean;
   tokens: number;
+  /** How the value was written for the model (undefined when the program returned nothing). */
+  encoding: ModelEncoding | undefined;
 }
 
 /**
- * Scrubs secrets from what the program returned and logged, and renders it for the model
- * (counted without blocking the event loop: a result can be megabytes).
+ * Scrubs secrets from what the program returned and logged, and renders it for the model in
+ * the cheapest faithful encoding (`resultEncoding`), cut to the token budget (counted without
+ * blocking the event loop: a result can be megabytes).
  */
 export async function shapeOutcome(
   parts: EngineParts,
@@ -22,8 +26,13 @@ export async function shapeOutcome(
   const { redactor } = parts;
   const logs = outcome.logs.map((l) => ({ level: l.level, text: redactor.text(l.text) }));
   const redacted = { ...outcome, logs, value: redactor.json(outcome.value) };
-  const shaped = await shapeToBudgetAsync(
-    renderOutcome(redacted.value, logs, redacted.logsTruncated),
+  const rendered = await renderOutcomeForModel(redacted.value, logs, redacted.logsTruncated, {
+    tokenizer: parts.tokenizer,
+    encoding: parts.settings.resultEncoding,
+  });
+  const shaped = cutToBudget(
+    rendered.text,
+    rendered.tokens,
     parts.tokenizer,
     parts.settings.maxResultTokens,
   );
@@ -32,5 +41,6 @@ export async function shapeOutcome(
     text: shaped.text,
     truncated: shaped.truncated,
     tokens: shaped.tokens,
+    encoding: rendered.encoding,
   };
 }
