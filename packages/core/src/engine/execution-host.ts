@@ -35,6 +35,8 @@ export interface ExecutionHostDeps {
   auditArguments: boolean;
   /** Upper bound for one upstream call, in ms (the execution's own deadline also applies). */
   callTimeoutMs?: number;
+  /** Tool calls one execution may make; the next fails with QUOTA_EXCEEDED. Default: no limit. */
+  maxToolCalls?: number;
   /**
    * Waits for a server that is not connected yet (still starting) until its tools are in the
    * catalog, or throws UPSTREAM_UNAVAILABLE saying why it is down. Without it, a tool of a
@@ -83,6 +85,8 @@ export class ExecutionHost implements SandboxHost {
     result: ToolCallResult | undefined;
   }[] = [];
   private readonly started = Date.now();
+  /** Tool calls begun, counted before they run so that parallel calls cannot pass the limit. */
+  private callsBegun = 0;
 
   constructor(
     private readonly deps: ExecutionHostDeps,
@@ -112,6 +116,7 @@ export class ExecutionHost implements SandboxHost {
     let outcome: "ok" | "error" = "ok";
     let errorCode: string | undefined;
     try {
+      this.countCall();
       const entry = await this.findTool(serverName, toolName);
       server = entry.server;
       tool = entry.name;
@@ -232,6 +237,19 @@ export class ExecutionHost implements SandboxHost {
         resultBytes,
         attempts: Math.max(attempts, 1),
       });
+    }
+  }
+
+  /** Refuses the call past `maxToolCalls` of this execution. */
+  private countCall(): void {
+    const max = this.deps.maxToolCalls;
+    this.callsBegun++;
+    if (max !== undefined && this.callsBegun > max) {
+      throw new OptimizerError(
+        ErrorCodes.QUOTA_EXCEEDED,
+        `This execution made more than ${max} tool calls, its limit: batch the work into fewer calls, or continue in another execution.`,
+        { details: { quota: "toolCallsPerExecution", limit: max } },
+      );
     }
   }
 

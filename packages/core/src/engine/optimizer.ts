@@ -77,6 +77,8 @@ export interface MCPOptimizerOptions {
   retry?: RetryOptions;
   /** Upper bound of one upstream call in ms. Default: the server's `timeout`, else 60000. */
   callTimeoutMs?: number;
+  /** Tool calls one execution may make; the next one fails with QUOTA_EXCEEDED. Default: no limit. */
+  maxToolCallsPerExecution?: number;
   /** Price table and model for cost estimates. Default: claude-sonnet-4 list price. */
   pricing?: PricingOptions;
   /** More values to scrub from logs, audit records and results (config env/headers are added). */
@@ -550,12 +552,20 @@ function resolveSettings(options: MCPOptimizerOptions): ExecutionSettings {
       `sessionLease.waitMs is an integer of 0 ms or more; got ${lease.waitMs}.`,
     );
   }
+  const maxToolCalls = options.maxToolCallsPerExecution;
+  if (maxToolCalls !== undefined && (!Number.isInteger(maxToolCalls) || maxToolCalls < 0)) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_CONFIG,
+      `maxToolCallsPerExecution is an integer of 0 or more; got ${maxToolCalls}.`,
+    );
+  }
   return {
     maxResultTokens: options.maxResultTokens ?? 8000,
     maxOutputBytes: options.maxOutputBytes ?? 4 * 1024 * 1024,
     maxLogBytes: options.maxLogBytes ?? 64 * 1024,
     retry: options.retry ?? {},
     callTimeoutMs: options.callTimeoutMs,
+    maxToolCalls,
     auditArguments: options.auditArguments ?? true,
     sessionDefaults: {
       tenant: defaults.tenant ?? "default",

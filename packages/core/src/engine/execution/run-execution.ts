@@ -186,6 +186,7 @@ function hostFor(
       validators: parts.validators,
       auditArguments: settings.auditArguments,
       ...(settings.callTimeoutMs ? { callTimeoutMs: settings.callTimeoutMs } : {}),
+      ...(settings.maxToolCalls !== undefined ? { maxToolCalls: settings.maxToolCalls } : {}),
       whenUpstreamReady: parts.whenUpstreamReady,
     },
     {
