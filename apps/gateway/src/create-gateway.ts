@@ -73,7 +73,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const sessions: SessionStore = config.redisUrl
     ? createRedisSessionStore({ url: config.redisUrl, prefix: config.keyPrefix })
     : new MemorySessionStore();
-  const lease = options.sessionLease;
+  const lease = options.sessionLease ?? config.sessionLease;
   const longest = Math.max(
     ...[...config.tenants.values()].map((t) => parseSandboxConfig(t.sandbox).maxExecutionTime),
   );
@@ -100,7 +100,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.env ? { env: options.env } : {}),
   });
 
-  const { verifier, metadata } = authentication(config, (name) => tenants.has(name));
+  const { verifier, metadata } = authentication(config, (name) => tenants.has(name), log);
   const access = resolveHttpAccess(config.host, {
     ...config.access,
     ...(verifier
@@ -194,6 +194,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 function authentication(
   config: ResolvedGatewayConfig,
   isTenant: (name: string) => boolean,
+  log: (line: string) => void,
 ): { verifier: OAuthTokenVerifier | undefined; metadata: ProtectedResourceMetadata | undefined } {
   const jwt = config.oauth
     ? createJwtVerifier({
@@ -215,6 +216,7 @@ function authentication(
         {
           keys: config.apiKeys.keys,
           ...(config.apiKeys.file ? { file: config.apiKeys.file } : {}),
+          log,
         },
         isTenant,
       )

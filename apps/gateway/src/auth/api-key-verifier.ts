@@ -21,6 +21,8 @@ export interface ApiKeyVerifierOptions {
   file?: string;
   /** How often the file's change time is looked at, at most, in ms. Default 1000. */
   checkEveryMs?: number;
+  /** Hears that a changed file could not be used (the previous keys stay). Default: stderr. */
+  log?: (line: string) => void;
 }
 
 /** Whether a bearer token is shaped like one of our API keys (else it is taken for a JWT). */
@@ -94,8 +96,8 @@ export function createApiKeyVerifier(
     } catch (error) {
       if (force) throw keysFileError(options.file, error);
       seen = stamp; // said once; the next change is read again
-      process.stderr.write(
-        `mcp-optimizer-gateway: ${options.file}: ${(error as Error).message}; keeping the previous keys\n`,
+      (options.log ?? ((line: string) => process.stderr.write(`${line}\n`)))(
+        `mcp-optimizer-gateway: ${options.file}: ${(error as Error).message}; keeping the previous keys`,
       );
     }
   };

@@ -58,6 +58,15 @@ export const GatewaySectionSchema = z.strictObject({
   maxOpenTenants: z.number().int().positive().optional(),
   /** Largest request body in bytes. Default 4 MiB. */
   maxBodyBytes: z.number().int().positive().optional(),
+  /** How executions of one session take turns across replicas (ADR 0017). Default: 15 s lease, 30 s wait. */
+  sessionLease: z
+    .strictObject({
+      /** How long a replica holds a session's turn unless renewed, in ms: a replica that dies frees it after this. */
+      ttlMs: z.number().int().min(100).optional(),
+      /** How long an execution waits for its turn before SESSION_BUSY, in ms. */
+      waitMs: z.number().int().min(0).optional(),
+    })
+    .optional(),
 });
 
 /** Bearer JWTs from an OAuth 2.1 / OpenID Connect authorization server. */

@@ -52,6 +52,7 @@ export interface ResolvedGatewayConfig {
   drainTimeoutMs: number;
   maxOpenTenants: number;
   maxBodyBytes: number;
+  sessionLease: { ttlMs?: number; waitMs?: number } | undefined;
   /** Redis for sessions, MCP sessions and quotas; undefined: this process's memory (one replica). */
   redisUrl: string | undefined;
   keyPrefix: string;
@@ -121,6 +122,11 @@ export function resolveGatewayConfig(
       throw invalid(where, "sessions.redisUrl must start with redis:// or rediss://");
     secrets.add(redisUrl);
   }
+  if (port === 0 && config.auth?.oauth && !(env[GatewayEnv.publicUrl] || gateway.publicUrl))
+    throw invalid(
+      where,
+      "gateway.listen on port 0 needs gateway.publicUrl when auth.oauth is set: tokens name the URL clients use",
+    );
   const oauth = config.auth?.oauth
     ? { ...config.auth.oauth, audience: config.auth.oauth.audience ?? publicUrl.href }
     : undefined;
@@ -165,6 +171,7 @@ export function resolveGatewayConfig(
     drainTimeoutMs: gateway.drainTimeoutMs ?? 30_000,
     maxOpenTenants: gateway.maxOpenTenants ?? 32,
     maxBodyBytes: gateway.maxBodyBytes ?? 4 * 1024 * 1024,
+    sessionLease: gateway.sessionLease,
     redisUrl,
     keyPrefix: config.sessions?.keyPrefix ?? "mcpo:",
     sessionTtlMs: config.sessions?.ttlMs,

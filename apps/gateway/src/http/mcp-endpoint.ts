@@ -58,7 +58,8 @@ export function createMcpEndpoint(options: McpEndpointOptions) {
     });
   const modern = createMcpHandler(() => serverFor(context.getStore()!), {
     legacy: "reject",
-    responseMode: "json",
+    // One JSON body: the server emits no message before its result, so "auto" never streams.
+    responseMode: "auto",
   });
   const modernNode = toNodeHandler(modern, { maxRequestBodySize: options.maxBodyBytes });
 
