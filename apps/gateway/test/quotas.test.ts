@@ -18,6 +18,7 @@ const keys = {
   flight: generateApiKey("flight", "flight"),
   tokens: generateApiKey("tokens", "tokens"),
   calls: generateApiKey("calls", "calls"),
+  sdk: generateApiKey("sdk", "sdk"),
 };
 
 let redis: Awaited<ReturnType<typeof startRedis>>;
@@ -38,6 +39,7 @@ beforeAll(async () => {
       flight: { quotas: { executionsInFlight: 2 } },
       tokens: { quotas: { tokensPerDay: 1 } },
       calls: { quotas: { toolCallsPerExecution: 2 } },
+      sdk: { quotas: { executionsPerMinute: 1 } },
     },
   };
   replicas = await Promise.all(
@@ -179,10 +181,11 @@ describe("quotas across two replicas", () => {
     const client = new Client({ name: "quota", version: "1" });
     await client.connect(
       new StreamableHTTPClientTransport(new URL(replicas[0]!.url), {
-        requestInit: { headers: { authorization: `Bearer ${keys.rate.key}` } },
+        requestInit: { headers: { authorization: `Bearer ${keys.sdk.key}` } },
       }),
     );
     try {
+      await client.callTool({ name: "execute_code", arguments: { code: "return 0" } });
       const error = await client
         .callTool({ name: "execute_code", arguments: { code: "return 1" } })
         .then(
