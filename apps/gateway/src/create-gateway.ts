@@ -156,12 +156,24 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       ...(redis ? { pingRedis: () => redis.ping() } : {}),
       sandbox,
       draining: () => server?.draining ?? false,
+      warm: () => warm,
     }),
     mcp: (req, res, identity) => mcp.handle(req, res, identity),
     sessions: createSessionsApi({ sessions, tenants }),
     onError: (error) => log(`mcp-optimizer-gateway: ${(error as Error).stack ?? String(error)}`),
   });
   const started = server;
+  // Tenants are opened and warmed in the background; readiness waits for them.
+  let warm = false;
+  const warming = Promise.allSettled(
+    [...config.tenants.keys()].slice(0, config.maxOpenTenants).map((name) =>
+      tenants.warm(name).catch((error: unknown) => {
+        log(`mcp-optimizer-gateway: tenant "${name}" did not warm up: ${(error as Error).message}`);
+      }),
+    ),
+  ).then(() => {
+    warm = true;
+  });
 
   let closing: Promise<{ drained: boolean }> | undefined;
   return {
@@ -174,6 +186,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     shutdown(deadlineMs = config.drainTimeoutMs) {
       closing ??= (async () => {
         const drained = await started.drain(deadlineMs);
+        await warming;
         await mcp.close().catch(() => {});
         await tenants.closeAll();
         await Promise.allSettled([

@@ -65,7 +65,9 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
 
   const route = async (req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse) => {
     const { pathname } = new URL(req.url ?? "/", "http://gateway");
-    if (pathname === "/healthz") return sendJson(res, 200, { status: "ok" });
+    // Alive; how many other requests it serves now (what a drain waits for).
+    if (pathname === "/healthz")
+      return sendJson(res, 200, { status: draining ? "draining" : "ok", inFlight: inFlight - 1 });
     if (pathname === "/readyz") {
       const readiness = await options.readiness();
       return sendJson(res, readiness.ready ? 200 : 503, readiness);

@@ -9,6 +9,8 @@ export interface ReadinessOptions {
   sandbox: () => Promise<Sandbox>;
   /** True once the replica is shutting down. */
   draining: () => boolean;
+  /** True once the tenants opened at start are warm (ready to serve without a cold start). */
+  warm: () => boolean;
   /** How long one answer is reused, in ms. Default 1000. */
   cacheMs?: number;
 }

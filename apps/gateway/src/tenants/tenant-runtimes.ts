@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   type AuditRecord,
   type AuditSink,
@@ -73,6 +74,23 @@ export class TenantRuntimes {
         this.evictIdle();
       },
     };
+  }
+
+  /**
+   * Opens the tenant and runs one trivial program in a throwaway session (outside every
+   * client's scope), so that its sandbox, tokenizer and upstreams are loaded before the first
+   * client waits for them. A failure is the caller's to report; the tenant stays open.
+   */
+  async warm(name: string): Promise<void> {
+    const held = this.acquire(name);
+    try {
+      const { optimizer } = held.runtime;
+      const sessionId = `gateway-warm-up.${randomUUID()}`;
+      await optimizer.run("return 1", { sessionId, actor: "gateway" });
+      await optimizer.deleteSession(sessionId);
+    } finally {
+      held.release();
+    }
   }
 
   /** Tenants open in this replica now (for readiness and tests). */
