@@ -54,8 +54,8 @@ export interface Gateway {
   tenants: TenantRuntimes;
   limiter: QuotaLimiter;
   sessions: SessionStore;
-  /** Stops taking requests, finishes those in flight until the deadline, closes everything. */
-  shutdown(deadlineMs?: number): Promise<{ drained: boolean }>;
+  /** Stops taking requests (after the drain grace), finishes those in flight until the deadline, closes everything. */
+  shutdown(deadlineMs?: number, graceMs?: number): Promise<{ drained: boolean }>;
 }
 
 /** How long a quota's in-flight slot holds at most beyond an execution's own bounds. */
@@ -183,9 +183,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     tenants,
     limiter,
     sessions,
-    shutdown(deadlineMs = config.drainTimeoutMs) {
+    shutdown(deadlineMs = config.drainTimeoutMs, graceMs = config.drainGraceMs) {
       closing ??= (async () => {
-        const drained = await started.drain(deadlineMs);
+        const drained = await started.drain(deadlineMs, graceMs);
         await warming;
         await mcp.close().catch(() => {});
         await tenants.closeAll();

@@ -62,7 +62,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await gateway?.shutdown(5000);
+  await gateway?.shutdown(5000, 0);
   await Promise.all([as?.close(), otherIssuer?.close()]);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

@@ -52,6 +52,8 @@ beforeAll(async () => {
           gateway: {
             listen: `127.0.0.1:${port}`,
             drainTimeoutMs: 20_000,
+            // HAProxy takes a replica out after two failed checks one second apart.
+            drainGraceMs: 2500,
             // A killed replica's turn on a session lapses after 2 s, not the default 15 s.
             sessionLease: { ttlMs: 2000, waitMs: 20_000 },
           },

@@ -47,7 +47,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await gateway?.shutdown(5000);
+  await gateway?.shutdown(5000, 0);
   await redis?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

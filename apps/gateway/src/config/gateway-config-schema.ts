@@ -54,6 +54,8 @@ export const GatewaySectionSchema = z.strictObject({
   insecureNoAuth: z.boolean().optional(),
   /** On SIGTERM, how long in-flight requests may take before the replica exits anyway, in ms. Default 30000. */
   drainTimeoutMs: z.number().int().positive().optional(),
+  /** On SIGTERM, how long the replica goes on taking requests while /readyz already says 503, so that the load balancer stops sending before the port closes, in ms. Default 3000 (HAProxy here: 2 checks 1 s apart). */
+  drainGraceMs: z.number().int().min(0).optional(),
   /** Tenants kept open (upstreams connected, sandbox loaded) per replica; the least recently used idle one is closed. Default 32. */
   maxOpenTenants: z.number().int().positive().optional(),
   /** Largest request body in bytes. Default 4 MiB. */

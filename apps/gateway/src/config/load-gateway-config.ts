@@ -50,6 +50,7 @@ export interface ResolvedGatewayConfig {
   publicUrl: URL;
   access: HttpAccessOptions;
   drainTimeoutMs: number;
+  drainGraceMs: number;
   maxOpenTenants: number;
   maxBodyBytes: number;
   sessionLease: { ttlMs?: number; waitMs?: number } | undefined;
@@ -169,6 +170,7 @@ export function resolveGatewayConfig(
       ...(gateway.insecureNoAuth ? { insecureNoAuth: true } : {}),
     },
     drainTimeoutMs: gateway.drainTimeoutMs ?? 30_000,
+    drainGraceMs: gateway.drainGraceMs ?? 3000,
     maxOpenTenants: gateway.maxOpenTenants ?? 32,
     maxBodyBytes: gateway.maxBodyBytes ?? 4 * 1024 * 1024,
     sessionLease: gateway.sessionLease,

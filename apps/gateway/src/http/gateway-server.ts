@@ -45,10 +45,13 @@ export interface GatewayServer {
   readonly inFlight: number;
   readonly draining: boolean;
   /**
-   * Stops taking connections (readiness answers 503 first), lets requests in flight finish
-   * until `deadlineMs`, then closes every connection. Resolves true when all finished.
+   * Answers 503 on readiness at once and goes on serving for `graceMs` (so that the load
+   * balancer stops sending before the port closes: a connection queued on a port that closes
+   * is reset after its request was sent, which no balancer can retry safely), then stops
+   * taking connections, lets requests in flight finish until `deadlineMs` (counted from the
+   * start), and closes every connection. Resolves true when all finished.
    */
-  drain(deadlineMs: number): Promise<boolean>;
+  drain(deadlineMs: number, graceMs?: number): Promise<boolean>;
 }
 
 /**
@@ -129,8 +132,10 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     get draining() {
       return draining;
     },
-    async drain(deadlineMs: number): Promise<boolean> {
+    async drain(deadlineMs: number, graceMs = 0): Promise<boolean> {
+      const started = Date.now();
       draining = true;
+      if (graceMs > 0) await new Promise((r) => setTimeout(r, Math.min(graceMs, deadlineMs)));
       // Stop accepting; idle keep-alive connections are closed, busy ones after their response.
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeIdleConnections();
@@ -140,7 +145,7 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
           : new Promise<boolean>((resolve) => idle.push(() => resolve(true)));
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), deadlineMs);
+        timer = setTimeout(() => resolve(false), Math.max(0, deadlineMs - (Date.now() - started)));
       });
       const all = await Promise.race([finished, timedOut]);
       clearTimeout(timer);
