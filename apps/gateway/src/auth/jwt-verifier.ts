@@ -1,7 +1,7 @@
 import {
+  type AuthInfo,
   OAuthError,
   OAuthErrorCode,
-  type AuthInfo,
   type OAuthTokenVerifier,
 } from "@modelcontextprotocol/server";
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";

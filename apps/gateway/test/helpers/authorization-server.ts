@@ -75,8 +75,8 @@ export async function startAuthorizationServer(options: {
       const tenant = token.clientId ? byId.get(token.clientId)?.tenant : undefined;
       return tenant ? { tenant } : {};
     },
-  } as never);
-  handler = provider.callback() as never;
+  });
+  handler = provider.callback();
   return {
     issuer,
     async token(clientId, resource) {

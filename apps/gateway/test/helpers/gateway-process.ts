@@ -1,7 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { exitOf, exited, spawn, track } from "./processes.js";
+import { exited, exitOf, spawn, track } from "./processes.js";
 
 export const GATEWAY_BIN = fileURLToPath(new URL("../../dist/bin.js", import.meta.url));
 
