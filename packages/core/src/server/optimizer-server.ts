@@ -83,7 +83,7 @@ export function createOptimizerMcpServer(
       ...(options.metrics === false ? { metrics: false } : {}),
     },
   );
-  const validator = new MetaToolArgumentValidator();
+  const validator = sharedValidator();
 
   const scope = options.sessionScope;
   // The connection's session: what its programs may call is what discovery shows.
@@ -317,6 +317,17 @@ export function formatHits(
 }
 
 function noop(): void {}
+
+/**
+ * One validator for every server instance: HTTP serves each request with a fresh server, and
+ * compiling the schemas (Ajv) per request cost more than the request itself. It caches by
+ * schema, and the meta-tools' schemas are fixed.
+ */
+let validator: MetaToolArgumentValidator | undefined;
+function sharedValidator(): MetaToolArgumentValidator {
+  validator ??= new MetaToolArgumentValidator();
+  return validator;
+}
 
 /** A fresh per-connection id for transports that have no session of their own. */
 export function newConnectionSessionId(): string {
