@@ -54,7 +54,7 @@ beforeAll(async () => {
         apiKeys: { file: keysFile },
       },
       tenants: { acme: { mcpServers: { everything: everythingServer() } } },
-      telemetry: { auditFile },
+      telemetry: { auditFile, prometheusPort: 0 },
     },
     join(dir, "gateway.json"),
   );
@@ -237,5 +237,13 @@ describe("the gateway as an OAuth resource server", () => {
       expect(audit).not.toContain(credential);
       expect(logs.join("\n")).not.toContain(credential);
     }
+
+    // The gateway's metrics carry the tenant.
+    const metricsUrl = /metrics at (\S+)/.exec(logs.join("\n"))?.[1];
+    expect(metricsUrl).toBeDefined();
+    const scrape = await (await fetch(metricsUrl!)).text();
+    expect(scrape).toMatch(/mcp_optimizer_gateway_executions\w*\{[^}]*mcp_optimizer_tenant="acme"/);
+    expect(scrape).toMatch(/mcp_optimizer_gateway_requests\w*\{[^}]*mcp_optimizer_tenant="acme"/);
+    expect(scrape).not.toContain(second.key);
   }, 60_000);
 });

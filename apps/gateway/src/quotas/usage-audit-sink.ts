@@ -1,5 +1,6 @@
 import type { AuditRecord, AuditSink } from "@mcp-optimizer/core";
 import { gatewayMetrics } from "../gateway-metrics.js";
+import { WARM_UP_SESSION_PREFIX } from "../tenants/tenant-runtimes.js";
 import type { QuotaLimiter } from "./quota-limiter.js";
 
 /**
@@ -14,6 +15,8 @@ export function createUsageAuditSink(
   return {
     write(record: AuditRecord): void {
       if (record.type !== "execution") return;
+      // A replica's own warm-up run is not the tenant's use.
+      if (record.sessionId.startsWith(WARM_UP_SESSION_PREFIX)) return;
       gatewayMetrics.execution(record.tenant, record.outcome, record.tokens.used);
       limiter.recordTokens(record.tenant, record.tokens.used).catch(onError);
     },

@@ -9,6 +9,9 @@ import {
 import type { Quotas } from "../config/gateway-config-schema.js";
 import type { ResolvedTenant } from "../config/load-gateway-config.js";
 
+/** Sessions of the warm-up runs: outside every client's scope, counted in no quota. */
+export const WARM_UP_SESSION_PREFIX = "gateway-warm-up.";
+
 /** One tenant's engine in this replica. */
 export interface TenantRuntime {
   name: string;
@@ -85,7 +88,7 @@ export class TenantRuntimes {
     const held = this.acquire(name);
     try {
       const { optimizer } = held.runtime;
-      const sessionId = `gateway-warm-up.${randomUUID()}`;
+      const sessionId = `${WARM_UP_SESSION_PREFIX}${randomUUID()}`;
       await optimizer.run("return 1", { sessionId, actor: "gateway" });
       await optimizer.deleteSession(sessionId);
     } finally {
