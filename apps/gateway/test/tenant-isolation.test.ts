@@ -38,7 +38,11 @@ beforeAll(async () => {
       auth: { apiKeys: { keys: [alice.entry, bob.entry, carol.entry] } },
       tenants: {
         acme: { mcpServers: { everything: everythingServer() } },
-        globex: { mcpServers: { memory: memoryServer(join(dir, "memory.jsonl")) } },
+        globex: {
+          mcpServers: { memory: memoryServer(join(dir, "memory.jsonl")) },
+          // Each tenant its own sandbox mode: globex's programs run in the wasm sandbox.
+          sandbox: { mode: "wasm" },
+        },
       },
     },
     join(dir, "gateway.json"),
@@ -228,6 +232,12 @@ describe("tenants and principals are kept apart", () => {
       expect(acmeDescription).toContain("- everything (");
       expect(acmeDescription).not.toContain("memory");
       expect(text(await run(a.client, "return typeof memory"))).toMatch(/^undefined/);
+
+      // And each tenant's programs run in its own sandbox mode.
+      const modeOf = (r: unknown) =>
+        (r as { _meta: Record<string, { mode: string }> })._meta["mcp-optimizer/execution"]!.mode;
+      expect(modeOf(await run(a.client, "return 1"))).toBe("process");
+      expect(modeOf(await run(c.client, "return 1"))).toBe("wasm");
     } finally {
       await Promise.all([c.client.close(), a.client.close()]);
     }
