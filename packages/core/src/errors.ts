@@ -70,6 +70,8 @@ export const ErrorCodes = {
   OPERATION_INVALID_PARAMS: "OPERATION_INVALID_PARAMS",
   /** The optimizer was closed. */
   OPTIMIZER_CLOSED: "OPTIMIZER_CLOSED",
+  /** A limit on use was reached (tool calls of one execution; a gateway tenant's quotas); `details` name it. */
+  QUOTA_EXCEEDED: "QUOTA_EXCEEDED",
   /** Anything else; a bug if you see it. */
   INTERNAL_ERROR: "INTERNAL_ERROR",
 } as const;

@@ -268,6 +268,7 @@ export {
   formatHits,
   type OptimizerServerOptions,
   readTypes,
+  type SessionScope,
   TYPES_URI_PREFIX,
 } from "./server/optimizer-server.js";
 export {

@@ -37,6 +37,8 @@ export interface ExecutionHostDeps {
   auditArguments: boolean;
   /** Upper bound for one upstream call, in ms (the execution's own deadline also applies). */
   callTimeoutMs?: number;
+  /** Tool calls one execution may make; the next fails with QUOTA_EXCEEDED. Default: no limit. */
+  maxToolCalls?: number;
   /**
    * Waits for a server that is not connected yet (still starting) until its tools are in the
    * catalog, or throws UPSTREAM_UNAVAILABLE saying why it is down. Without it, a tool of a
@@ -90,6 +92,8 @@ export class ExecutionHost implements SandboxHost {
     endedMs: number;
   }[] = [];
   private readonly started = Date.now();
+  /** Tool calls begun, counted before they run so that parallel calls cannot pass the limit. */
+  private callsBegun = 0;
 
   constructor(
     private readonly deps: ExecutionHostDeps,
@@ -120,6 +124,7 @@ export class ExecutionHost implements SandboxHost {
     let outcome: "ok" | "error" = "ok";
     let errorCode: string | undefined;
     try {
+      this.countCall();
       const entry = await this.findTool(serverName, toolName);
       server = entry.server;
       tool = entry.name;
@@ -244,6 +249,19 @@ export class ExecutionHost implements SandboxHost {
         attempts: cached ? 0 : Math.max(attempts, 1),
         ...(cached ? { cached } : {}),
       });
+    }
+  }
+
+  /** Refuses the call past `maxToolCalls` of this execution. */
+  private countCall(): void {
+    const max = this.deps.maxToolCalls;
+    this.callsBegun++;
+    if (max !== undefined && this.callsBegun > max) {
+      throw new OptimizerError(
+        ErrorCodes.QUOTA_EXCEEDED,
+        `This execution made more than ${max} tool calls, its limit: batch the work into fewer calls, or continue in another execution.`,
+        { details: { quota: "toolCallsPerExecution", limit: max } },
+      );
     }
   }
 

@@ -114,6 +114,8 @@ export interface MCPOptimizerOptions {
   retry?: RetryOptions;
   /** Upper bound of one upstream call in ms. Default: the server's `timeout`, else 60000. */
   callTimeoutMs?: number;
+  /** Tool calls one execution may make; the next one fails with QUOTA_EXCEEDED. Default: no limit. */
+  maxToolCallsPerExecution?: number;
   /** Price table and model for cost estimates. Default: claude-sonnet-4 list price. */
   pricing?: PricingOptions;
   /** More values to scrub from logs, audit records and results (config env/headers are added). */
@@ -623,6 +625,13 @@ function resolveSettings(options: MCPOptimizerOptions): ExecutionSettings {
   const maxMetaToolTokens = options.maxMetaToolTokens ?? DEFAULT_MAX_META_TOOL_TOKENS;
   const inlineApi = options.inlineApi ?? "off";
   checkMetaToolSettings(maxMetaToolTokens, inlineApi);
+  const maxToolCalls = options.maxToolCallsPerExecution;
+  if (maxToolCalls !== undefined && (!Number.isInteger(maxToolCalls) || maxToolCalls < 0)) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_CONFIG,
+      `maxToolCallsPerExecution is an integer of 0 or more; got ${maxToolCalls}.`,
+    );
+  }
   return {
     maxResultTokens: options.maxResultTokens ?? 8000,
     resultEncoding,
@@ -632,6 +641,7 @@ function resolveSettings(options: MCPOptimizerOptions): ExecutionSettings {
     maxLogBytes: options.maxLogBytes ?? 64 * 1024,
     retry: options.retry ?? {},
     callTimeoutMs: options.callTimeoutMs,
+    maxToolCalls,
     auditArguments: options.auditArguments ?? true,
     sessionDefaults: {
       tenant: defaults.tenant ?? "default",

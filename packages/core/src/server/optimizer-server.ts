@@ -28,6 +28,21 @@ export interface OptimizerServerOptions {
   network?: ServerNetwork;
   /** Record `mcp.server.operation.duration` and `mcp.server.session.duration`. Default true. */
   metrics?: boolean;
+  /** Keep the sessions of one tenant and principal apart from everyone else's (the gateway). Default: ids used as clients name them. */
+  sessionScope?: SessionScope;
+}
+
+/**
+ * Maps the session ids a client names to the ids stored, so that knowing another tenant's or
+ * user's id gives nothing: the same name stores under another id, which is "not found".
+ */
+export interface SessionScope {
+  /** The tenant of this server's sessions: new sessions get it, another tenant's are not found. */
+  tenant: string;
+  /** The stored id for an id the client named (throws INVALID_INPUT for one it cannot map). */
+  toStored(clientId: string): string;
+  /** The id the client is shown for a stored one. */
+  toClient(storedId: string): string;
 }
 
 export interface ToolListChangeSource {
@@ -69,11 +84,14 @@ export function createOptimizerMcpServer(
       ...(options.metrics === false ? { metrics: false } : {}),
     },
   );
-  const validator = new MetaToolArgumentValidator();
+  const validator = sharedValidator();
 
+  const scope = options.sessionScope;
   // The connection's session: what its programs may call is what discovery shows.
-  const sessionOf = (ctx: { sessionId?: string }) =>
-    ctx.sessionId ?? options.transportSessionId?.();
+  const sessionOf = (ctx: { sessionId?: string }) => {
+    const id = ctx.sessionId ?? options.transportSessionId?.();
+    return id !== undefined && scope ? scope.toStored(id) : id;
+  };
 
   // The execute_code description names each server and its tool count: it changes as servers connect.
   let listed: string | undefined;
@@ -121,12 +139,15 @@ export function createOptimizerMcpServer(
         const { code, session } = args as { code: string; session?: string };
         const explicit = session !== undefined && session.length > 0 ? session : undefined;
         const transportSession = ctx.sessionId ?? options.transportSessionId?.();
-        const sessionId = explicit ?? transportSession;
+        const clientId = explicit ?? transportSession;
+        // A scoped server names new sessions itself: an unscoped id must never be stored.
+        const sessionId = scope ? scope.toStored(clientId ?? randomUUID()) : clientId;
         const result = await optimizer.run(code, {
           ...(sessionId ? { sessionId } : {}),
+          ...(scope ? { tenant: scope.tenant } : {}),
           actor: options.actor ?? "mcp-client",
         });
-        return executeResult(result, sessionId === undefined);
+        return executeResult(result, clientId === undefined, scope);
       }
       const { query, detail, limit, server } = args as {
         query: string;
@@ -242,15 +263,16 @@ export function readTypes(optimizer: MCPOptimizer, uri: string, allow?: SessionA
   return optimizer.catalog.toolTypes(server, tool, allow);
 }
 
-function executeResult(result: RunResult, sessionIsNew: boolean) {
+function executeResult(result: RunResult, sessionIsNew: boolean, scope?: SessionScope) {
+  const sessionId = scope ? scope.toClient(result.sessionId) : result.sessionId;
   const footer = sessionIsNew
-    ? `\n\n[session ${result.sessionId}: pass it as "session" to keep state]`
+    ? `\n\n[session ${sessionId}: pass it as "session" to keep state]`
     : "";
   return {
     content: [{ type: "text" as const, text: `${result.text}${footer}` }],
     _meta: {
       "mcp-optimizer/execution": {
-        sessionId: result.sessionId,
+        sessionId,
         executionId: result.executionId,
         durationMs: result.durationMs,
         mode: result.mode,
@@ -320,6 +342,17 @@ export function formatHits(
 }
 
 function noop(): void {}
+
+/**
+ * One validator for every server instance: HTTP serves each request with a fresh server, and
+ * compiling the schemas (Ajv) per request cost more than the request itself. It caches by
+ * schema, and the meta-tools' schemas are fixed.
+ */
+let validator: MetaToolArgumentValidator | undefined;
+function sharedValidator(): MetaToolArgumentValidator {
+  validator ??= new MetaToolArgumentValidator();
+  return validator;
+}
 
 /** A fresh per-connection id for transports that have no session of their own. */
 export function newConnectionSessionId(): string {

@@ -29,6 +29,8 @@ export interface ExecutionSettings {
   maxLogBytes: number;
   retry: RetryOptions;
   callTimeoutMs: number | undefined;
+  /** Tool calls one execution may make; undefined: no limit. */
+  maxToolCalls?: number | undefined;
   auditArguments: boolean;
   sessionDefaults: { tenant: string; ttlMs: number | undefined; allow: SessionAllowlist };
   lease: Required<SessionLeaseSettings>;

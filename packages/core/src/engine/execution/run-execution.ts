@@ -187,6 +187,7 @@ function hostFor(
       validators: parts.validators,
       auditArguments: settings.auditArguments,
       ...(settings.callTimeoutMs ? { callTimeoutMs: settings.callTimeoutMs } : {}),
+      ...(settings.maxToolCalls !== undefined ? { maxToolCalls: settings.maxToolCalls } : {}),
       whenUpstreamReady: parts.whenUpstreamReady,
       ...(parts.memo ? { memo: parts.memo } : {}),
     },

@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // Each file starts its own Redis, gateway replicas and HAProxy; two cores: one at a time.
+    fileParallelism: false,
+  },
+});
