@@ -1,32 +1,76 @@
-import type { SandboxOutcome } from "../../contracts/sandbox.js";
+import type { LogEntry, SandboxOutcome } from "../../contracts/sandbox.js";
+import type { JsonValue } from "../../json.js";
+import type { ExecutionPrivacy } from "../../privacy/execution-privacy.js";
+import { describeHandle, storeHandle } from "../../results/result-handles.js";
+import { countTokensAsync } from "../../tokens/o200k-tokenizer.js";
 import { renderOutcome, shapeToBudgetAsync } from "../shape-result.js";
 import type { EngineParts } from "./engine-parts.js";
 
 export interface ShapedOutcome {
-  /** The outcome with secrets scrubbed from its value and logs. */
+  /** The outcome with secrets scrubbed from its value and logs (and personal data tokenized). */
   outcome: SandboxOutcome;
-  /** What the model reads: the value and console output, cut to the token budget. */
+  /** What the model reads: the value and console output within the token budget. */
   text: string;
+  /** The result was cut, or replaced by a handle's description. */
   truncated: boolean;
   tokens: number;
+  /** The handle the full result was kept behind, when it was over the budget. */
+  handle?: string;
 }
 
 /**
- * Scrubs secrets from what the program returned and logged, and renders it for the model
- * (counted without blocking the event loop: a result can be megabytes).
+ * Scrubs secrets from what the program returned and logged (and, with privacy on, replaces
+ * personal and sensitive data by tokens), and renders it for the model. A result over the token
+ * budget is kept behind a handle and described (shape, counts, statistics, a sample); one too
+ * large to keep is cut. Counted without blocking the event loop: a result can be megabytes.
  */
 export async function shapeOutcome(
   parts: EngineParts,
   outcome: SandboxOutcome,
+  context: { sessionId: string; privacy: ExecutionPrivacy | undefined },
 ): Promise<ShapedOutcome> {
-  const { redactor } = parts;
-  const logs = outcome.logs.map((l) => ({ level: l.level, text: redactor.text(l.text) }));
-  const redacted = { ...outcome, logs, value: redactor.json(outcome.value) };
-  const shaped = await shapeToBudgetAsync(
-    renderOutcome(redacted.value, logs, redacted.logsTruncated),
-    parts.tokenizer,
-    parts.settings.maxResultTokens,
-  );
+  const { redactor, tokenizer } = parts;
+  const budget = parts.settings.maxResultTokens;
+  const { privacy } = context;
+  const value = redactor.json(outcome.value);
+  let logs: LogEntry[] = outcome.logs.map((l) => ({ level: l.level, text: redactor.text(l.text) }));
+  if (privacy) {
+    logs = await Promise.all(logs.map(async (l) => ({ ...l, text: await privacy.text(l.text) })));
+  }
+  const seen = privacy ? await privacy.json(value) : value;
+  const redacted = { ...outcome, logs, value: seen };
+  const text = renderOutcome(seen, logs, outcome.logsTruncated);
+  const fullTokens = await countTokensAsync(tokenizer, text);
+  if (fullTokens > budget && value !== undefined && parts.settings.resultHandles) {
+    // The program reads back what it returned, secrets scrubbed (they never enter a sandbox).
+    const handle = await storeHandle(
+      parts.sessions.entries,
+      context.sessionId,
+      value as JsonValue,
+      parts.settings.resultHandles,
+    );
+    if (handle) {
+      let description = await describeHandle(
+        handle,
+        value as JsonValue,
+        fullTokens,
+        budget,
+        tokenizer,
+      );
+      if (privacy) description = await privacy.text(description);
+      const console =
+        logs.length > 0 ? `\n\n${renderOutcome(undefined, logs, outcome.logsTruncated)}` : "";
+      const shaped = await shapeToBudgetAsync(description + console, tokenizer, budget);
+      return {
+        outcome: redacted,
+        text: shaped.text,
+        truncated: true,
+        tokens: shaped.tokens,
+        handle,
+      };
+    }
+  }
+  const shaped = await shapeToBudgetAsync(text, tokenizer, budget);
   return {
     outcome: redacted,
     text: shaped.text,
