@@ -53,6 +53,23 @@ export function describeValue(value: JsonValue): ValueSummary {
   }
   if (value !== null && typeof value === "object") {
     const entries = Object.entries(value);
+    // A wrapper around one big member ({ content: "..." }, { items: [...] }): describe the member.
+    const [key, member] = largestMember(entries);
+    const big = typeof member === "string" || (member !== null && typeof member === "object");
+    if (key !== undefined && big) {
+      const memberBytes = Buffer.byteLength(
+        typeof member === "string" ? member : JSON.stringify(member),
+      );
+      if (memberBytes > bytes * 0.8) {
+        const inner = describeValue(member);
+        return {
+          ...inner,
+          counts: `${JSON.stringify(key)}: ${inner.counts}`,
+          bytes,
+          shape: inferType([value], 0),
+        };
+      }
+    }
     const arrays = entries
       .filter(([, v]) => Array.isArray(v))
       .map(([k, v]) => `${k}: ${fmt((v as JsonValue[]).length)} items`);
@@ -203,4 +220,22 @@ function fmt(n: number): string {
 
 function num(n: number): string {
   return Number.isInteger(n) ? fmt(n) : String(Math.round(n * 100) / 100);
+}
+
+function largestMember(entries: [string, JsonValue][]): [string | undefined, JsonValue] {
+  let best: [string | undefined, JsonValue] = [undefined, null];
+  let size = -1;
+  for (const [k, v] of entries) {
+    const n =
+      typeof v === "string"
+        ? v.length
+        : v !== null && typeof v === "object"
+          ? JSON.stringify(v).length
+          : 0;
+    if (n > size) {
+      size = n;
+      best = [k, v];
+    }
+  }
+  return best;
 }
