@@ -60,6 +60,10 @@ export const ErrorCodes = {
   ENTRY_CONFLICT: "ENTRY_CONFLICT",
   /** An entry's value is over the store's size limit. */
   ENTRY_TOO_LARGE: "ENTRY_TOO_LARGE",
+  /** A call would send data from a sensitive tool where privacy.flows does not allow it; it was not made. */
+  EGRESS_DENIED: "EGRESS_DENIED",
+  /** No result handle of that id in this session (it expired, or never existed). */
+  HANDLE_NOT_FOUND: "HANDLE_NOT_FOUND",
   /** Other executions of the session held its turn longer than the wait allows; nothing ran. */
   SESSION_BUSY: "SESSION_BUSY",
   /** The execution's lease lapsed and a later one was granted: its save was refused, nothing written. */

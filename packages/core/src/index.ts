@@ -4,6 +4,10 @@ export {
   type MemoryAuditSinkOptions,
 } from "./audit/memory-audit-sink.js";
 export { createRedactor, REDACTED, type Redactor } from "./audit/redactor.js";
+export {
+  createValueMatcher,
+  type ValueMatcher,
+} from "./audit/value-matcher.js";
 export { BridgeRun, type BridgeRunOptions } from "./bridge/bridge-run.js";
 export { FrameDecoder, formatBytes } from "./bridge/frame-decoder.js";
 export type { GuestEndpoint, GuestHost } from "./bridge/guest-main.js";
@@ -217,6 +221,23 @@ export {
   type DefaultPiiDetectorOptions,
   type PiiRule,
 } from "./privacy/default-pii-detector.js";
+export { ExecutionPrivacy } from "./privacy/execution-privacy.js";
+export {
+  type PrivacyOptions,
+  type ResolvedPrivacy,
+  resolvePrivacy,
+} from "./privacy/privacy-options.js";
+export { TokenVault, type VaultEntry, vaultScope } from "./privacy/token-vault.js";
+export { describeValue, type ValueSummary } from "./results/describe-value.js";
+export {
+  DEFAULT_HANDLE_MAX_BYTES,
+  DEFAULT_HANDLE_TTL_MS,
+  describeHandle,
+  handleScope,
+  type ResultHandleOptions,
+  readHandle,
+  storeHandle,
+} from "./results/result-handles.js";
 export {
   compareVersions,
   MINIMUM_NODE_VERSION,

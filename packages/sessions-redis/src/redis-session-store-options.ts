@@ -23,9 +23,9 @@ export interface RedisSessionStoreOptions {
   clusterOptions?: ClusterOptions;
   /** Prefix of every key and of the pub/sub channel: one per deployment. Default: "mcpo:". */
   prefix?: string;
-  /** Largest session, in bytes of its JSON before compression. Default: 1048576 (1 MiB). */
+  /** Largest session, in bytes of its JSON before compression. Default: 4194304 (4 MiB). */
   maxSessionBytes?: number;
-  /** Largest entry value (context, result handles, ...), in bytes of its JSON. Default: 1048576 (1 MiB). */
+  /** Largest entry value (context, result handles, ...), in bytes of its JSON. Default: 4194304 (4 MiB). */
   maxEntryBytes?: number;
   /** Sessions whose JSON is larger than this are stored deflated. Default: 4096. */
   compressAboveBytes?: number;

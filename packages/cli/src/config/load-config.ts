@@ -109,6 +109,16 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     );
     if (embeddings.apiKey.length >= 4) searchSecrets.add(embeddings.apiKey);
   }
+  const privacy = config.privacy;
+  if (privacy?.vaultKey) {
+    privacy.vaultKey = expandVariables(
+      privacy.vaultKey,
+      options.env ?? process.env,
+      "privacy.vaultKey",
+      searchSecrets,
+    );
+    searchSecrets.add(privacy.vaultKey);
+  }
   return {
     config,
     file,

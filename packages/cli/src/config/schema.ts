@@ -53,6 +53,33 @@ export const SearchConfigSchema = z.strictObject({
     .optional(),
 });
 
+/** What stays out of the model (docs/privacy.md). Absent: off. */
+export const PrivacyConfigSchema = z.strictObject({
+  /** Kinds of personal data replaced by tokens: email, phone, card, iban, ip, url, or a rule's kind. Default: none. */
+  tokenize: z.array(z.string().min(1)).optional(),
+  /** Region of phone numbers without a country code, e.g. "DE". Default "US". */
+  defaultRegion: z.string().length(2).optional(),
+  /** Patterns of more kinds (national ids): [{ "kind": "ssn", "pattern": "\\b\\d{3}-\\d{2}-\\d{4}\\b" }]. Default: none. */
+  rules: z.array(z.strictObject({ kind: z.string().min(1), pattern: z.string().min(1) })).optional(),
+  /** Seals each session's token vault at rest; `${VAR}` is expanded and the value redacted. Default: none. */
+  vaultKey: z.string().min(1).optional(),
+  /** Servers or tools whose data is sensitive: "hr", "crm.get_customer". Default: none. */
+  sensitive: z.array(z.string().min(1)).optional(),
+  /** Where sensitive data may go: { "hr.*": ["hr.*", "mail.send"] }. Default: its own server only. */
+  flows: z.record(z.string(), z.array(z.string().min(1))).optional(),
+});
+
+/** Results over the token budget: kept behind handles (default), or cut (`false`). */
+export const ResultHandlesConfigSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    /** How long a handle's value is kept, in ms. Default 3600000. */
+    ttlMs: z.number().int().positive().optional(),
+    /** Largest value kept behind a handle, in bytes. Default 4194304. */
+    maxBytes: z.number().int().positive().optional(),
+  }),
+]);
+
 /** The CLI's config file: the standard `mcpServers` map (plus OpenAPI entries), sandbox, sessions and telemetry. */
 export const CliConfigSchema = z.strictObject({
   /** A JSON schema URL editors may use; ignored. */
@@ -82,6 +109,8 @@ export const CliConfigSchema = z.strictObject({
   sessions: SessionsConfigSchema.optional(),
   telemetry: TelemetryConfigSchema.optional(),
   search: SearchConfigSchema.optional(),
+  privacy: PrivacyConfigSchema.optional(),
+  resultHandles: ResultHandlesConfigSchema.optional(),
 });
 
 export type CliConfigInput = z.input<typeof CliConfigSchema>;

@@ -95,6 +95,10 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     sandbox: sandbox.sandbox,
     sessions,
     ...(memo ? { memo } : {}),
+    ...(loaded.config.privacy ? { privacy: loaded.config.privacy } : {}),
+    ...(loaded.config.resultHandles !== undefined
+      ? { resultHandles: loaded.config.resultHandles }
+      : {}),
     mcpServers: loaded.mcpServers,
     upstreams: openApiUpstreams(loaded),
     audit: telemetry.audit,

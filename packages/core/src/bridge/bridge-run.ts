@@ -262,8 +262,10 @@ export class BridgeRun {
       };
     } else if (frame.kind === "search") {
       request = { kind: "search", query: frame.query, options: frame.options ?? {} };
-    } else {
+    } else if (frame.kind === "describe") {
       request = { kind: "describe", name: frame.name };
+    } else {
+      request = { kind: "handle", id: frame.handle };
     }
     let answer: Promise<unknown>;
     try {

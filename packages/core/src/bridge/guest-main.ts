@@ -545,6 +545,8 @@ export function guestMain(host: GuestHost): GuestEndpoint {
           },
           describe: (name: string) =>
             request(run, `"kind":"describe","name":${stringify(StringCtor(name))}`),
+          handle: (id: string) =>
+            request(run, `"kind":"handle","handle":${stringify(StringCtor(id))}`),
           call: (server: string, tool: string, args?: unknown, options?: { raw?: boolean }) =>
             callTool(run, StringCtor(server), StringCtor(tool), args, options?.raw === true),
         }),

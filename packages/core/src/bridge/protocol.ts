@@ -47,6 +47,7 @@ export type CallFrame = { t: "call"; id: number; run: string } & (
   | { kind: "tool"; server: string; tool: string; args: JsonValue; raw?: boolean }
   | { kind: "search"; query: string; options?: JsonObject }
   | { kind: "describe"; name: string }
+  | { kind: "handle"; handle: string }
 );
 
 export interface LogFrame {
@@ -121,6 +122,8 @@ export function validateGuestFrame(frame: unknown): GuestFrame {
         }
       } else if (f.kind === "describe") {
         str("name");
+      } else if (f.kind === "handle") {
+        str("handle");
       } else {
         throw protocolError(`unknown call kind ${JSON.stringify(f.kind)}`);
       }

@@ -495,6 +495,8 @@ declare const mcp: {
   search(query: string, options?: { limit?: number; detail?: "name" | "signature" | "full"; server?: ${names} }): Promise<SearchHit[]>;
   /** One tool's full declaration, schemas and annotations: mcp.describe("server.tool"). */
   describe(name: string): Promise<ToolDescription>;
+  /** The full value behind a result handle an earlier execution returned: mcp.handle("h_ab12cd"). */
+  handle(id: string): Promise<unknown>;
   /** Calls any tool by server and tool name; { raw: true } returns the whole MCP result. */
   call(server: ${names}, tool: string, args?: { [key: string]: unknown }, options?: { raw?: boolean }): Promise<unknown>;
 };

@@ -54,7 +54,8 @@ export interface SandboxJob {
 export type GuestRequest =
   | { kind: "tool"; server: string; tool: string; args: JsonValue; raw: boolean }
   | { kind: "search"; query: string; options: JsonObject }
-  | { kind: "describe"; name: string };
+  | { kind: "describe"; name: string }
+  | { kind: "handle"; id: string };
 
 /** The host side of one execution: answers the guest's requests. */
 export interface SandboxHost {

@@ -10,6 +10,7 @@ import type { ToolCallResult, Upstream } from "../contracts/upstream.js";
 import { ErrorCodes, isOptimizerError, OptimizerError, toOptimizerError } from "../errors.js";
 import { isPlainObject, type JsonObject, type JsonValue } from "../json.js";
 import type { CallMemo } from "../memo/call-memo.js";
+import type { ExecutionPrivacy } from "../privacy/execution-privacy.js";
 import { Attr, Instruments, SpanKind, type Telemetry } from "../telemetry/instruments.js";
 import { countTokensAsync } from "../tokens/o200k-tokenizer.js";
 import { plainCallTokensAsync, roundTripsOf, toolCallText } from "../tokens/token-accounting.js";
@@ -45,6 +46,10 @@ export interface ExecutionHostDeps {
    * server that has not connected is TOOL_NOT_FOUND.
    */
   whenUpstreamReady?: (server: string) => Promise<void>;
+  /** Tokens in arguments, sensitive-data flows and tokenized audit arguments; undefined when privacy is off. */
+  privacy?: ExecutionPrivacy;
+  /** The value behind one of the session's result handles (`mcp.handle(id)`). */
+  readHandle?: (id: string) => Promise<JsonValue>;
   /** Memoised read-only calls of the servers that opted in. Default: none. */
   memo?: CallMemo;
 }
@@ -103,6 +108,12 @@ export class ExecutionHost implements SandboxHost {
 
   async call(request: GuestRequest): Promise<JsonValue | undefined> {
     if (request.kind === "search") return this.search(request.query, request.options);
+    if (request.kind === "handle") {
+      if (!this.deps.readHandle) {
+        throw new OptimizerError(ErrorCodes.HANDLE_NOT_FOUND, "Result handles are off here.");
+      }
+      return this.deps.readHandle(request.id);
+    }
     if (request.kind === "describe") {
       return this.deps.catalog.describe(request.name, this.identity.allow) as unknown as JsonValue;
     }
@@ -136,6 +147,8 @@ export class ExecutionHost implements SandboxHost {
           `${entry.serverIdentifier}.${entry.identifier} takes one object of named arguments.`,
         );
       }
+      // This session's tokens become their values; a sensitive value headed elsewhere stops here.
+      if (this.deps.privacy) args = await this.deps.privacy.prepareCall(server, tool, args);
       this.validate(
         entry.qualifiedName,
         entry.tool.inputSchema,
@@ -190,6 +203,11 @@ export class ExecutionHost implements SandboxHost {
           },
         );
       }
+      await this.deps.privacy?.noteResult(
+        server,
+        tool,
+        unwrapToolResult(redacted, `${entry.serverIdentifier}.${entry.identifier}`),
+      );
       return redacted;
     } catch (error) {
       // What the guest, the log and the audit see of the failure carries no secret.
@@ -244,7 +262,7 @@ export class ExecutionHost implements SandboxHost {
         durationMs: Math.round(durationMs),
         server,
         tool,
-        args: this.deps.auditArguments ? this.deps.redactor.json(args) : undefined,
+        args: this.deps.auditArguments ? await this.auditArguments(args) : undefined,
         resultBytes,
         attempts: cached ? 0 : Math.max(attempts, 1),
         ...(cached ? { cached } : {}),
@@ -395,6 +413,12 @@ export class ExecutionHost implements SandboxHost {
         },
       },
     );
+  }
+
+  /** Arguments as audit records keep them: secrets scrubbed, personal data as tokens. */
+  private async auditArguments(args: JsonValue): Promise<JsonValue> {
+    const redacted = this.deps.redactor.json(args);
+    return this.deps.privacy ? this.deps.privacy.json(redacted) : redacted;
   }
 
   private deny(server: string, tool: string, reason: string): never {

@@ -20,6 +20,8 @@ import { ErrorCodes, OptimizerError } from "../errors.js";
 import type { JsonValue } from "../json.js";
 import { type CallMemo, createCallMemo, memoSettings } from "../memo/call-memo.js";
 import { createMemoryCallCache } from "../memo/memory-call-cache.js";
+import { type PrivacyOptions, resolvePrivacy } from "../privacy/privacy-options.js";
+import type { ResultHandleOptions } from "../results/result-handles.js";
 import { loadSandbox } from "../sandbox/load-sandbox.js";
 import type { ProcessSandboxOptions } from "../sandbox/process/process-sandbox.js";
 import {
@@ -75,6 +77,16 @@ export interface MCPOptimizerOptions {
    * between replicas). Default: when a server in mcpServers sets `memo`, one over a memory cache.
    */
   memo?: CallMemo;
+  /**
+   * Personal data as tokens in all the model reads, and where sensitive tools' data may flow
+   * (docs/privacy.md). Default: off.
+   */
+  privacy?: PrivacyOptions;
+  /**
+   * A result over the token budget is kept behind a handle (`mcp.handle(id)`) and described
+   * (shape, counts, statistics, a sample) instead of cut. `false` cuts it. Default: on, 1 h, 4 MiB.
+   */
+  resultHandles?: false | ResultHandleOptions;
   /** How executions of one session take turns (ADR 0017). Default: 15 s lease, 30 s wait. */
   sessionLease?: SessionLeaseSettings;
   /** Upstream servers in the `mcpServers` shape of MCP clients (stdio `command` or `url`). */
@@ -172,6 +184,8 @@ export interface RunResult {
   toolCalls: ToolCallSummary[];
   /** Notes from the sandbox (fallbacks taken). */
   notes?: string[];
+  /** The handle the full result was kept behind when it was over the token budget (`mcp.handle`). */
+  handle?: string;
 }
 
 export interface ExecuteOptions extends Omit<RunOptions, "hints"> {
@@ -223,7 +237,12 @@ export class MCPOptimizer {
       options.mcpServers ?? {},
       options.env ? { env: options.env } : {},
     );
-    this.redactor = createRedactor([...secrets, ...(options.secrets ?? [])]);
+    this.redactor = createRedactor([
+      ...secrets,
+      ...(options.secrets ?? []),
+      // The vault key is a credential like any other: it never leaves the host.
+      ...(options.privacy?.vaultKey ? [options.privacy.vaultKey] : []),
+    ]);
     this.settings = resolveSettings(options);
     if (options.sessions && this.config.redisUrl) {
       throw new OptimizerError(
@@ -649,5 +668,7 @@ function resolveSettings(options: MCPOptimizerOptions): ExecutionSettings {
       allow: defaults.allow ?? {},
     },
     lease,
+    resultHandles: options.resultHandles === false ? false : (options.resultHandles ?? {}),
+    privacy: resolvePrivacy(options.privacy),
   };
 }

@@ -7,7 +7,8 @@ function globToRegExp(pattern: string): RegExp {
 }
 
 const compiled = new Map<string, RegExp>();
-function matches(pattern: string, value: string): boolean {
+/** Whether a glob ("github.*", "*.list_*") matches a server or "server.tool" name. */
+export function matches(pattern: string, value: string): boolean {
   let re = compiled.get(pattern);
   if (!re) {
     re = globToRegExp(pattern);

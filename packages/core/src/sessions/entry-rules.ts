@@ -1,8 +1,8 @@
 import type { EntryWriteOptions } from "../contracts/entry-store.js";
 import { ErrorCodes, OptimizerError } from "../errors.js";
 
-/** Largest entry value a store keeps by default, in bytes of its JSON. */
-export const DEFAULT_MAX_ENTRY_BYTES = 1024 * 1024;
+/** Largest entry value a store keeps by default, in bytes of its JSON (a result handle's size). */
+export const DEFAULT_MAX_ENTRY_BYTES = 4 * 1024 * 1024;
 
 // 1-256 characters, no control characters: keys and scopes go into Redis keys and logs.
 const CONTROL = /\p{Cc}/u;

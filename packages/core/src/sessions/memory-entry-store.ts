@@ -23,7 +23,7 @@ interface Kept {
 }
 
 export interface MemoryEntryStoreOptions {
-  /** Largest value, in bytes of its JSON. Default 1 MiB. */
+  /** Largest value, in bytes of its JSON. Default 4 MiB. */
   maxEntryBytes?: number;
 }
 

@@ -45,7 +45,7 @@ export interface MemorySessionStoreOptions {
   maxSessions?: number;
   /** How often expired sessions are swept, in ms. Default 60000. */
   sweepIntervalMs?: number;
-  /** Largest entry value (context, handles, ...), in bytes of its JSON. Default 1 MiB. */
+  /** Largest entry value (context, handles, ...), in bytes of its JSON. Default 4 MiB. */
   maxEntryBytes?: number;
 }
 

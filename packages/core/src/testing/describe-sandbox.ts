@@ -72,6 +72,7 @@ export function describeSandbox(
       calls.push(request);
       if (request.kind === "search") return [{ name: `found:${request.query}` }];
       if (request.kind === "describe") return { name: request.name, description: "described" };
+      if (request.kind === "handle") return { handle: request.id, rows: [1, 2, 3] };
       if (request.tool === "echo") return { echoed: request.args, raw: request.raw } as JsonValue;
       if (request.tool === "fail")
         throw new OptimizerError(ErrorCodes.TOOL_DENIED, "demo-server.fail is denied by policy.");
@@ -211,13 +212,15 @@ export function describeSandbox(
         const viaCall = await mcp.call("demo-server", "echo", { b: 2 });
         const found = await mcp.search("issues", { limit: 3 });
         const described = await mcp.describe("demo-server.echo");
-        return { raw, viaCall, found, described, keys: Object.keys(demo), servers: mcp.servers };
+        const handled = await mcp.handle("h_0000abcd");
+        return { raw, viaCall, found, described, handled, keys: Object.keys(demo), servers: mcp.servers };
       `);
         expect(out.value).toEqual({
           raw: { echoed: { a: 1 }, raw: true },
           viaCall: { echoed: { b: 2 }, raw: false },
           found: [{ name: "found:issues" }],
           described: { name: "demo-server.echo", description: "described" },
+          handled: { handle: "h_0000abcd", rows: [1, 2, 3] },
           keys: ["echo", "fail", "slow", "never"],
           servers: [{ name: "demo-server", global: "demo", tools: 4 }],
         });

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { SessionStore } from "../contracts/session-store.js";
 import { ErrorCodes } from "../errors.js";
+import { DEFAULT_MAX_ENTRY_BYTES } from "../sessions/entry-rules.js";
 import { sessionData, updateSession } from "../sessions/session-data.js";
 
 export interface DescribeSessionStoreOptions {
@@ -609,7 +610,7 @@ export function describeSessionStore(
         "a value over the size limit is ENTRY_TOO_LARGE; bad scopes and keys are INVALID_INPUT",
         async () => {
           await expect(
-            store.entries.set(scope("big"), "k", "x".repeat(2 * 1024 * 1024)),
+            store.entries.set(scope("big"), "k", "x".repeat(DEFAULT_MAX_ENTRY_BYTES + 1)),
           ).rejects.toMatchObject({ code: ErrorCodes.ENTRY_TOO_LARGE });
           expect(await store.entries.get(scope("big"), "k")).toBeUndefined();
           await expect(store.entries.get("", "k")).rejects.toMatchObject({

@@ -6,6 +6,8 @@ import type { SessionAllowlist, SessionStore } from "../../contracts/session-sto
 import type { Tokenizer } from "../../contracts/tokenizer.js";
 import type { Upstream } from "../../contracts/upstream.js";
 import type { CallMemo } from "../../memo/call-memo.js";
+import type { ResolvedPrivacy } from "../../privacy/privacy-options.js";
+import type { ResultHandleOptions } from "../../results/result-handles.js";
 import type { InlineApiSetting } from "../../server/meta-tools.js";
 import type { Telemetry } from "../../telemetry/instruments.js";
 import type { ModelEncodingSetting } from "../../tokens/model-encoding.js";
@@ -34,6 +36,10 @@ export interface ExecutionSettings {
   auditArguments: boolean;
   sessionDefaults: { tenant: string; ttlMs: number | undefined; allow: SessionAllowlist };
   lease: Required<SessionLeaseSettings>;
+  /** Results over the budget kept behind handles (false: cut instead). */
+  resultHandles: ResultHandleOptions | false;
+  /** Personal-data tokens and sensitive-data flows; undefined when off. */
+  privacy: ResolvedPrivacy | undefined;
 }
 
 /** What the steps of an execution work with: the optimizer's parts, after start(). */

@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { SandboxLimits } from "../../contracts/sandbox.js";
 import type { SessionRecord } from "../../contracts/session-store.js";
 import { ErrorCodes, OptimizerError } from "../../errors.js";
+import { ExecutionPrivacy } from "../../privacy/execution-privacy.js";
+import { readHandle } from "../../results/result-handles.js";
 import { assertSessionId } from "../../sessions/session-data.js";
 import { Attr } from "../../telemetry/instruments.js";
 import { countTokensAsync } from "../../tokens/o200k-tokenizer.js";
@@ -52,7 +54,10 @@ export async function runExecution(
       parts.timedStore,
     );
     const executionId = randomUUID();
-    const host = hostFor(parts, executionId, session, options, Date.now() + timeoutMs);
+    const privacy =
+      parts.settings.privacy &&
+      new ExecutionPrivacy(parts.settings.privacy, parts.sessions.entries, session.id);
+    const host = hostFor(parts, executionId, session, options, Date.now() + timeoutMs, privacy);
     // Servers the program names that are still starting: wait, so their tools' annotations count.
     const { program } = request;
     await parts.whenUpstreamsReady([
@@ -74,7 +79,11 @@ export async function runExecution(
       spanAttrs: spanAttributes(request, session, executionId),
     });
     const durationMs = performance.now() - started;
-    const shaped: ShapedOutcome | undefined = outcome && (await shapeOutcome(parts, outcome));
+    const shaped: ShapedOutcome | undefined =
+      outcome && (await shapeOutcome(parts, outcome, { sessionId: session.id, privacy }));
+    // What the model reads of a failure: with privacy on, its message tokenized too.
+    const failureMessage =
+      failure && (privacy ? await privacy.text(failure.message) : failure.message);
     const mode = outcome?.mode ?? parts.sandboxMode;
     const notes = outcome?.notes?.length
       ? outcome.notes.map((n) => parts.redactor.text(n))
@@ -83,7 +92,7 @@ export async function runExecution(
       source: request.source,
       resultTokens: shaped
         ? shaped.tokens
-        : await countTokensAsync(parts.tokenizer, failure!.message),
+        : await countTokensAsync(parts.tokenizer, failureMessage!),
       host,
       mode,
       kind: request.kind,
@@ -108,6 +117,8 @@ export async function runExecution(
       resultBytes: Buffer.byteLength(shaped?.text ?? ""),
     };
     const entry = logEntryOf(parts, facts);
+    // New tokens first: the session's next execution must find what this one showed the model.
+    await privacy?.save(session.ttlMs);
     await saveSession(parts, turn, session, {
       state: outcome?.state,
       entry,
@@ -119,7 +130,7 @@ export async function runExecution(
     auditExecution(parts, facts, entry);
 
     if (failure) {
-      throw new OptimizerError(failure.code, failure.message, {
+      throw new OptimizerError(failure.code, failureMessage!, {
         cause: failure,
         details: { ...failure.details, executionId, sessionId: session.id, tokens },
       });
@@ -138,6 +149,7 @@ export async function runExecution(
       mode,
       toolCalls: host.toolCalls,
       ...(notes ? { notes } : {}),
+      ...(shaped!.handle ? { handle: shaped!.handle } : {}),
     };
   } finally {
     await turn.end();
@@ -173,6 +185,7 @@ function hostFor(
   session: SessionRecord,
   options: RunOptions,
   deadline: number,
+  privacy: ExecutionPrivacy | undefined,
 ): ExecutionHost {
   const { settings } = parts;
   return new ExecutionHost(
@@ -190,6 +203,8 @@ function hostFor(
       ...(settings.maxToolCalls !== undefined ? { maxToolCalls: settings.maxToolCalls } : {}),
       whenUpstreamReady: parts.whenUpstreamReady,
       ...(parts.memo ? { memo: parts.memo } : {}),
+      ...(privacy ? { privacy } : {}),
+      readHandle: (id) => readHandle(parts.sessions.entries, session.id, id),
     },
     {
       executionId,
