@@ -12,9 +12,9 @@ import {
   MCPOptimizer,
   type ToolCallResult,
 } from "@mcp-optimizer/core";
-import { scenarios } from "../dist/index.js";
 import { RecordingPlainClient } from "../dist/benchmark/plain-client.js";
 import { resultText } from "../dist/benchmark/scenarios/fixtures.js";
+import { scenarios } from "../dist/index.js";
 import { packageBinCommand } from "../dist/runtime/resolve-package.js";
 
 const QUICK = process.env.BENCH_QUICK === "1" || process.argv.includes("--quick");

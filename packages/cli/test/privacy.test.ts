@@ -6,7 +6,10 @@ import { cli, tempDir, writeServersConfig } from "./helpers.js";
 describe("privacy settings from the config", () => {
   test("run: personal data in a result comes back as tokens; the vault key never shows", async () => {
     const dir = tempDir("mcpo-cli-privacy-");
-    writeFileSync(join(dir, "contacts.txt"), "Reach Dana at dana.lee@example.com or +1 212 555 0123.\n");
+    writeFileSync(
+      join(dir, "contacts.txt"),
+      "Reach Dana at dana.lee@example.com or +1 212 555 0123.\n",
+    );
     const config = writeServersConfig(dir, {
       privacy: { tokenize: ["email", "phone"], vaultKey: "${MCPO_TEST_VAULT_KEY}" },
     });

@@ -60,7 +60,9 @@ export const PrivacyConfigSchema = z.strictObject({
   /** Region of phone numbers without a country code, e.g. "DE". Default "US". */
   defaultRegion: z.string().length(2).optional(),
   /** Patterns of more kinds (national ids): [{ "kind": "ssn", "pattern": "\\b\\d{3}-\\d{2}-\\d{4}\\b" }]. Default: none. */
-  rules: z.array(z.strictObject({ kind: z.string().min(1), pattern: z.string().min(1) })).optional(),
+  rules: z
+    .array(z.strictObject({ kind: z.string().min(1), pattern: z.string().min(1) }))
+    .optional(),
   /** Seals each session's token vault at rest; `${VAR}` is expanded and the value redacted. Default: none. */
   vaultKey: z.string().min(1).optional(),
   /** Servers or tools whose data is sensitive: "hr", "crm.get_customer". Default: none. */
