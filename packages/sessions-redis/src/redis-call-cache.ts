@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import type { CallCache, CallCacheKey, CallCacheLookup, ToolCallResult } from "@mcp-optimizer/core";
-import { Cluster } from "ioredis";
 import { connectRedis, type RedisClient } from "./redis-connection.js";
-import { describeAddress, toStoreError, unavailable } from "./redis-errors.js";
+import { describeAddress } from "./redis-errors.js";
+import { RedisGuard } from "./redis-guard.js";
 import type { RedisSessionStoreOptions } from "./redis-session-store-options.js";
 import { SessionKeys } from "./session-keys.js";
 
@@ -61,28 +61,22 @@ export class RedisCallCache implements CallCache {
   private readonly owned: boolean;
   private readonly prefix: string;
   private readonly maxResultBytes: number;
-  private readonly connectTimeoutMs: number;
-  private readonly commandTimeoutMs: number;
-  /** Where it points, for messages (host:port, never credentials). */
-  private readonly address: string;
-  private closed = false;
-  private everReady = false;
+  private readonly guard: RedisGuard;
+  private closing = false;
 
   constructor(options: RedisCallCacheOptions) {
-    this.address = describeAddress(options);
     this.prefix = new SessionKeys(options.prefix ?? "mcpo:").prefix;
     this.maxResultBytes = options.maxResultBytes ?? 1024 * 1024;
-    this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
-    this.commandTimeoutMs = options.commandTimeoutMs ?? 5000;
     const { client, owned } = connectRedis(options);
     this.client = client;
     this.owned = owned;
     this.caller = client as unknown as Caller;
-    this.everReady = client.status === "ready";
-    client.on("ready", () => {
-      this.everReady = true;
+    this.guard = new RedisGuard(client, {
+      label: "Call cache",
+      address: describeAddress(options),
+      connectTimeoutMs: options.connectTimeoutMs ?? 2000,
+      commandTimeoutMs: options.commandTimeoutMs ?? 5000,
     });
-    if (owned) client.on("error", () => {}); // failures surface as misses, not as noise
   }
 
   async get(key: CallCacheKey): Promise<CallCacheLookup> {
@@ -122,8 +116,9 @@ export class RedisCallCache implements CallCache {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.closing) return;
+    this.closing = true;
+    this.guard.close();
     if (this.owned) await this.client.quit().catch(() => this.client.disconnect());
   }
 
@@ -143,61 +138,8 @@ export class RedisCallCache implements CallCache {
     return `${this.slot(key.server)}:e:${digest}`;
   }
 
-  private async op<T>(what: string, work: () => Promise<T>): Promise<T> {
-    const label = `Call cache ${what}`;
-    if (this.closed) throw unavailable(label, "the cache is closed", this.address);
-    await this.whenReady(label);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        work(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                unavailable(label, `no reply within ${this.commandTimeoutMs} ms`, this.address),
-              ),
-            this.commandTimeoutMs,
-          );
-        }),
-      ]);
-    } catch (error) {
-      throw toStoreError(error, label, this.address);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /**
-   * Commands before the first connection wait for it (up to connectTimeoutMs); once it was up,
-   * a command while Redis is away fails at once: a cache must never slow a call down.
-   */
-  private async whenReady(label: string): Promise<void> {
-    const client = this.client;
-    if (client.status === "ready") return;
-    if (this.everReady)
-      throw unavailable(label, `the connection is ${client.status}`, this.address);
-    if (client.status === "wait") void client.connect().catch(() => {});
-    if (
-      client instanceof Cluster ||
-      ["connecting", "connect", "wait", "reconnecting"].includes(client.status)
-    ) {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          client.off("ready", onReady);
-          reject(
-            unavailable(label, `not connected within ${this.connectTimeoutMs} ms`, this.address),
-          );
-        }, this.connectTimeoutMs);
-        const onReady = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        client.once("ready", onReady);
-      });
-      return;
-    }
-    throw unavailable(label, `the connection is ${client.status}`, this.address);
+  private op<T>(what: string, work: () => Promise<T>): Promise<T> {
+    return this.guard.run(what, work);
   }
 }
 

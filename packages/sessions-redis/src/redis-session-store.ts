@@ -39,7 +39,8 @@ import {
 } from "./lua-scripts.js";
 import { connectRedis, duplicateForSubscriber, type RedisClient } from "./redis-connection.js";
 import { RedisEntryStore } from "./redis-entry-store.js";
-import { describeAddress, toStoreError, unavailable } from "./redis-errors.js";
+import { describeAddress } from "./redis-errors.js";
+import { RedisGuard } from "./redis-guard.js";
 import type { RedisSessionStoreOptions } from "./redis-session-store-options.js";
 import { SessionCache } from "./session-cache.js";
 import { decodeSessionData, encodeSessionData } from "./session-encoding.js";
@@ -89,10 +90,8 @@ export class RedisSessionStore implements SessionStore {
   private readonly trustCache: boolean;
   private subscriber: RedisClient | undefined;
   private subscribed = false;
-  private everReady = false;
-  private nextReady: Promise<void> | undefined;
+  private readonly guard: RedisGuard;
   private closed = false;
-  private lastError: string | undefined;
 
   constructor(options: RedisSessionStoreOptions) {
     this.keys = new SessionKeys(options.prefix ?? "mcpo:");
@@ -124,10 +123,12 @@ export class RedisSessionStore implements SessionStore {
     this.owned = owned;
     this.caller = client as unknown as Caller;
     this.clustered = client instanceof Cluster;
-    this.everReady = client.status === "ready";
-    client.on("ready", this.onReady);
-    // Without a listener ioredis prints every failed reconnect; the store reports them itself.
-    client.on("error", this.onError);
+    this.guard = new RedisGuard(client, {
+      label: "Session store",
+      address: this.address,
+      connectTimeoutMs: this.connectTimeoutMs,
+      commandTimeoutMs: this.commandTimeoutMs,
+    });
     if (invalidation) this.listen();
     this.entries = new RedisEntryStore({
       keys: this.keys,
@@ -137,15 +138,6 @@ export class RedisSessionStore implements SessionStore {
       ...(options.maxEntryBytes ? { maxEntryBytes: options.maxEntryBytes } : {}),
     });
   }
-
-  private readonly onReady = () => {
-    this.everReady = true;
-    this.lastError = undefined;
-  };
-
-  private readonly onError = (error: Error) => {
-    this.lastError = error.message;
-  };
 
   async get(id: string): Promise<SessionRecord | undefined> {
     assertSessionId(id);
@@ -495,10 +487,7 @@ export class RedisSessionStore implements SessionStore {
     this.listeners.clear();
     this.cache?.clear();
     // A client you passed outlives the store: leave no listener of ours on it.
-    if (!this.owned) {
-      this.client.off("ready", this.onReady);
-      this.client.off("error", this.onError);
-    }
+    this.guard.close();
     const quits: Promise<unknown>[] = [];
     if (this.subscriber) quits.push(quit(this.subscriber));
     if (this.owned) quits.push(quit(this.client));
@@ -650,86 +639,9 @@ export class RedisSessionStore implements SessionStore {
     );
   }
 
-  /** Runs Redis work: fails fast while Redis is away, maps every failure to the error family. */
-  private async op<T>(what: string, work: () => Promise<T>): Promise<T> {
-    const label = `Session store ${what}`;
-    if (this.closed) throw unavailable(label, "the store is closed", this.address);
-    await this.whenReady(label);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        work(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                unavailable(label, `no reply within ${this.commandTimeoutMs} ms`, this.address),
-              ),
-            this.commandTimeoutMs,
-          );
-        }),
-      ]);
-    } catch (error) {
-      throw toStoreError(error, label, this.address);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /**
-   * Before the first connection, and while a reconnection handshakes, waits for it (up to
-   * connectTimeoutMs); otherwise a store whose connection is down fails at once instead of
-   * queueing: it reconnects in the background and serves again as soon as Redis answers.
-   */
-  private async whenReady(label: string): Promise<void> {
-    const client = this.client;
-    if (client.status === "ready") return;
-    // A client you made with lazyConnect connects on its first command, which the store
-    // only sends once ready: start the connection here.
-    if (client.status === "wait") client.connect().catch(() => {});
-    // "connect": the socket is up and the handshake runs; worth the short wait.
-    const handshaking = client.status === "connect";
-    if (client.status === "end" || (this.everReady && !handshaking)) {
-      throw unavailable(label, this.lastError ?? `connection ${client.status}`, this.address);
-    }
-    if (!this.nextReady) {
-      this.nextReady = new Promise<void>((resolve, reject) => {
-        const onReady = () => {
-          client.off("close", onClose);
-          resolve();
-        };
-        // A failed attempt: the first connection keeps waiting (ioredis retries), a
-        // reconnection gives up at once.
-        const onClose = () => {
-          if (!this.everReady && client.status !== "end") return;
-          client.off("ready", onReady);
-          client.off("close", onClose);
-          reject(new Error("connection closed"));
-        };
-        client.once("ready", onReady);
-        client.on("close", onClose);
-      }).finally(() => {
-        this.nextReady = undefined;
-      });
-      this.nextReady.catch(() => {});
-    }
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        this.nextReady,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`not connected within ${this.connectTimeoutMs} ms`)),
-            this.connectTimeoutMs,
-          );
-        }),
-      ]);
-    } catch (error) {
-      const why = (error as Error).message;
-      throw unavailable(label, this.lastError ? `${why}: ${this.lastError}` : why, this.address);
-    } finally {
-      clearTimeout(timer);
-    }
+  /** Runs Redis work under the package's fail-fast rules (RedisGuard). */
+  private op<T>(what: string, work: () => Promise<T>): Promise<T> {
+    return this.guard.run(what, work);
   }
 
   /** Runs a script by its SHA, sending its source once when the server does not know it. */

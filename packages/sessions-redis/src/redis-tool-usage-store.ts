@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { ToolUsageStore } from "@mcp-optimizer/core";
 import { connectRedis, type RedisClient } from "./redis-connection.js";
-import { describeAddress, toStoreError, unavailable } from "./redis-errors.js";
+import { describeAddress } from "./redis-errors.js";
+import { RedisGuard } from "./redis-guard.js";
 import type { RedisSessionStoreOptions } from "./redis-session-store-options.js";
 import { SessionKeys } from "./session-keys.js";
 
@@ -57,29 +58,23 @@ export class RedisToolUsageStore implements ToolUsageStore {
   private readonly prefix: string;
   private readonly maxToolsPerTerm: number;
   private readonly ttlMs: number;
-  private readonly connectTimeoutMs: number;
-  private readonly commandTimeoutMs: number;
-  /** Where it points, for messages (host:port, never credentials). */
-  private readonly address: string;
-  private closed = false;
-  private everReady = false;
+  private readonly guard: RedisGuard;
+  private closing = false;
 
   constructor(options: RedisToolUsageStoreOptions) {
-    this.address = describeAddress(options);
     this.prefix = new SessionKeys(options.prefix ?? "mcpo:").prefix;
     this.maxToolsPerTerm = Math.max(1, options.maxToolsPerTerm ?? 20);
     this.ttlMs = Math.max(1000, options.ttlMs ?? 30 * 24 * 3600 * 1000);
-    this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
-    this.commandTimeoutMs = options.commandTimeoutMs ?? 5000;
     const { client, owned } = connectRedis(options);
     this.client = client;
     this.owned = owned;
     this.caller = client as unknown as Caller;
-    this.everReady = client.status === "ready";
-    client.on("ready", () => {
-      this.everReady = true;
+    this.guard = new RedisGuard(client, {
+      label: "Tool usage store",
+      address: describeAddress(options),
+      connectTimeoutMs: options.connectTimeoutMs ?? 2000,
+      commandTimeoutMs: options.commandTimeoutMs ?? 5000,
     });
-    if (owned) client.on("error", () => {});
   }
 
   async record(
@@ -136,8 +131,9 @@ export class RedisToolUsageStore implements ToolUsageStore {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.closing) return;
+    this.closing = true;
+    this.guard.close();
     if (this.owned) await this.client.quit().catch(() => this.client.disconnect());
   }
 
@@ -156,47 +152,8 @@ export class RedisToolUsageStore implements ToolUsageStore {
     return `${this.slot(tenant)}:v:${digest}`;
   }
 
-  private async op<T>(what: string, work: () => Promise<T>): Promise<T> {
-    const label = `Tool usage store ${what}`;
-    if (this.closed) throw unavailable(label, "the store is closed", this.address);
-    const client = this.client;
-    if (client.status !== "ready") {
-      if (this.everReady)
-        throw unavailable(label, `the connection is ${client.status}`, this.address);
-      if (client.status === "wait") void client.connect().catch(() => {});
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          client.off("ready", onReady);
-          reject(
-            unavailable(label, `not connected within ${this.connectTimeoutMs} ms`, this.address),
-          );
-        }, this.connectTimeoutMs);
-        const onReady = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        client.once("ready", onReady);
-      });
-    }
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        work(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                unavailable(label, `no reply within ${this.commandTimeoutMs} ms`, this.address),
-              ),
-            this.commandTimeoutMs,
-          );
-        }),
-      ]);
-    } catch (error) {
-      throw toStoreError(error, label, this.address);
-    } finally {
-      clearTimeout(timer);
-    }
+  private op<T>(what: string, work: () => Promise<T>): Promise<T> {
+    return this.guard.run(what, work);
   }
 }
 
