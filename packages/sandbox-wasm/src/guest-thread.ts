@@ -1,3 +1,4 @@
+import { setPriority } from "node:os";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { ErrorCodes, OptimizerError } from "@mcp-optimizer/core";
 import type { WorkerInbound, WorkerOutbound } from "./guest-messages.js";
@@ -15,6 +16,9 @@ function workerEntry(): URL {
   const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
   return new URL(`./guest-worker${ext}`, import.meta.url);
 }
+
+/** Scheduling priority (nice) of a demoted thread: the lowest. */
+const DEMOTED_PRIORITY = 19;
 
 /** V8 heap of a guest thread, MiB: it holds only the WASI glue; guest memory is wasm memory. */
 const THREAD_HEAP_MB = 16;
@@ -43,6 +47,10 @@ export class GuestThread {
   private deathError: OptimizerError | undefined;
   private readonly deathHooks: (() => void)[] = [];
   private nextId = 1;
+  /** The thread's operating-system id, once it said (Linux only). */
+  private tid: number | undefined;
+  /** Its priority was lowered; only a process with privileges could raise it again. */
+  private demoted = false;
 
   constructor(module: WebAssembly.Module) {
     const { port1, port2 } = new MessageChannel();
@@ -84,6 +92,25 @@ export class GuestThread {
   /** No guest runs on the thread. */
   get free(): boolean {
     return !this.dead && this.current === undefined;
+  }
+
+  /** Whether its priority was lowered (such a thread is not given to another session). */
+  get isDemoted(): boolean {
+    return this.demoted;
+  }
+
+  /**
+   * Lowers the thread's scheduling priority to the least, so that a long run gives way to
+   * short runs of other sessions when the cores are busy. Linux only; elsewhere nothing.
+   */
+  demote(): void {
+    if (this.demoted || this.dead || this.tid === undefined) return;
+    try {
+      setPriority(this.tid, DEMOTED_PRIORITY);
+      this.demoted = true;
+    } catch {
+      // the thread is gone, or the system does not allow it: the priority stays
+    }
   }
 
   get threadId(): number {
@@ -140,6 +167,10 @@ export class GuestThread {
   }
 
   private dispatch(message: WorkerOutbound): void {
+    if (message.op === "thread") {
+      this.tid = message.tid;
+      return;
+    }
     const current = this.current;
     if (!current || message.id !== current.id) return;
     if (message.op === "out") {

@@ -14,6 +14,11 @@ import { LineHeads } from "./line-heads.js";
 const HEAD_BYTES = 512;
 /** The ready frame is small; a first line longer than this is not one. */
 const MAX_READY_BYTES = 4096;
+/**
+ * A run busy this long has its thread's priority lowered for good, so that it gives way to
+ * short runs of other sessions when the cores are busy (see GuestThread.demote).
+ */
+const DEMOTE_AFTER_MS = 50;
 
 export interface WasmGuestOptions {
   /** The mode name put in outcomes. */
@@ -47,6 +52,7 @@ export class WasmGuest {
   private readyLine: Uint8Array[] = [];
   private idleWaiters: (() => void)[] = [];
   private graceTimer: NodeJS.Timeout | undefined;
+  private demoteTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
   private deathError: OptimizerError | undefined;
   private stderrTail = "";
@@ -149,6 +155,10 @@ export class WasmGuest {
       },
     });
     this.bridge = bridge;
+    this.demoteTimer = setTimeout(() => {
+      if (this.busyRun === job.id) this.thread.demote();
+    }, DEMOTE_AFTER_MS);
+    this.demoteTimer.unref();
     const settled = () => {
       // The bridge accepted a terminal frame the runner would not have written that way:
       // the result stands, the guest goes.
@@ -281,6 +291,7 @@ export class WasmGuest {
 
   private becomeIdle(): void {
     clearTimeout(this.graceTimer);
+    clearTimeout(this.demoteTimer);
     this.bridge = undefined;
     this.busyRun = undefined;
     this.endMarkers = [];
@@ -299,6 +310,7 @@ export class WasmGuest {
     const wasStarting = this.state === "starting";
     this.state = "dead";
     clearTimeout(this.graceTimer);
+    clearTimeout(this.demoteTimer);
     clearTimeout(this.killTimer);
     const why =
       this.deathError ??

@@ -244,7 +244,7 @@ export class WasmSandbox implements Sandbox {
     if (i !== -1) this.pool.splice(i, 1);
     const thread = guest.thread;
     if (!thread.free) return;
-    if (this.closed || this.livePooled() >= this.settings.poolSize) {
+    if (this.closed || thread.isDemoted || this.livePooled() >= this.settings.poolSize) {
       thread.terminate();
       return;
     }
