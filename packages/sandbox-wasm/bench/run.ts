@@ -98,6 +98,38 @@ function rssWithChildren(): number {
   return total;
 }
 
+/** CPU time of this process (every thread) and of every process it started, in µs. */
+function cpuWithChildren(): number {
+  const usage = process.cpuUsage();
+  let total = usage.user + usage.system;
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) === process.pid)
+        total += (Number(fields[11]) + Number(fields[12])) * 10_000;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/**
+ * CPU time per execution, all threads and runner processes: what the machine pays for one,
+ * whatever else runs on it (wall-clock figures depend on the load, this much less).
+ */
+async function cpuPerExecution(
+  session: SandboxSession,
+  code: string,
+  runs: number,
+): Promise<number> {
+  for (let i = 0; i < 50; i++) await session.execute(job(code), host);
+  const before = cpuWithChildren();
+  for (let i = 0; i < runs; i++) await session.execute(job(code), host);
+  return (cpuWithChildren() - before) / runs / 1000;
+}
+
 /** Latencies of `runs` sequential executions of `code` on a warm session, sorted. */
 async function latencies(session: SandboxSession, code: string, runs: number): Promise<number[]> {
   for (let i = 0; i < Math.min(50, runs); i++) await session.execute(job(code), host);
@@ -155,8 +187,16 @@ async function figures(sandbox: Sandbox) {
     CALL_RUNS,
   );
   const roundTrip = await toolRoundTrip(session);
+  const cpuTrivial = await cpuPerExecution(session, "state.n++; return state.n", WARM_RUNS);
+  const cpuOneCall = await cpuPerExecution(
+    session,
+    "return (await bench.echo({ i: 1 })).i",
+    WARM_RUNS,
+  );
   await session.close();
   return {
+    cpuTrivial,
+    cpuOneCall,
     trivialP50: quantile(trivial, 0.5),
     oneCallP50: quantile(oneCall, 0.5),
     fiftyCallsP50: quantile(fiftyCalls, 0.5),
@@ -327,6 +367,8 @@ row("warm trivial execution p50", "trivialP50", RECORDED.trivialP50, "ms");
 row("1-call program p50", "oneCallP50", undefined, "ms");
 row("50-call program p50", "fiftyCallsP50", undefined, "ms");
 row("tool round trip", "roundTrip", RECORDED.roundTrip, "ms");
+row("CPU per trivial execution", "cpuTrivial", undefined, "ms");
+row("CPU per 1-call execution", "cpuOneCall", undefined, "ms");
 row("executions/s, 1 caller", "rate1", RECORDED.rate1, "/s", true);
 row("executions/s, 4 callers", "rate4", RECORDED.rate4, "/s", true);
 for (const count of [...new Set([...IDLE_COUNTS, ...(b ? IDLE_COUNTS_BEFORE : [])])].sort(
@@ -350,5 +392,7 @@ side("trivial execution p50", "trivialP50");
 side("1-call program p50", "oneCallP50");
 side("50-call program p50", "fiftyCallsP50");
 side("tool round trip", "roundTrip");
+side("CPU per trivial execution", "cpuTrivial");
+side("CPU per 1-call execution", "cpuOneCall");
 side("executions/s, 1 caller", "rate1", "/s");
 side("executions/s, 4 callers", "rate4", "/s");

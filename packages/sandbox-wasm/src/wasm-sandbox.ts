@@ -11,7 +11,7 @@ import {
   type SandboxSession,
 } from "@mcp-optimizer/core";
 import { loadEngineModule } from "./engine-module.js";
-import { guestShimsSource } from "./guest-shims.js";
+import { guestShimPartsSource, guestShimsSource } from "./guest-shims.js";
 import { GuestThread } from "./guest-thread.js";
 import { WasmGuest } from "./wasm-guest.js";
 import {
@@ -204,6 +204,7 @@ export class WasmSandbox implements Sandbox {
     this.bootLine ??= `${JSON.stringify({
       t: "boot",
       shims: guestShimsSource(),
+      shimParts: guestShimPartsSource(),
       prelude: guestPreludeSource(),
       engine: `${this.info?.engine ?? "quickjs"} (wasm32-wasi, V8 WebAssembly)`,
     })}\n`;
