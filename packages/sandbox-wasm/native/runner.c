@@ -270,9 +270,13 @@ static JSValue js_load(JSContext *c, JSValueConst this_val, int argc, JSValueCon
   while (i < part_count && strcmp(parts[i].name, name) != 0) i++;
   JS_FreeCString(c, name);
   if (i == part_count) return JS_ThrowReferenceError(c, "no such shim part");
-  JSValue fn = JS_ReadObject(c, parts[i].bc, parts[i].bc_len, JS_READ_OBJ_BYTECODE);
-  if (JS_IsException(fn)) return fn;
-  fn = JS_EvalFunction(c, fn);
+  /* Compiled the first time a realm of this guest needs it, from bytecode afterwards. */
+  JSValue fn = eval_boot_script(parts[i].src, parts[i].src_len, &parts[i].bc, &parts[i].bc_len,
+                                parts[i].name);
+  if (parts[i].bc && parts[i].src) {
+    free(parts[i].src);
+    parts[i].src = NULL;
+  }
   if (JS_IsException(fn)) return fn;
   JSValue r = JS_Call(c, fn, JS_UNDEFINED, argc > 1 ? 1 : 0, argv + 1);
   JS_FreeValue(c, fn);
@@ -610,23 +614,6 @@ static int boot(void) {
   frames_open = 1; /* the first realm's prelude announces the guest */
   realm_open();
   frames_open = 0;
-  /* The parts compile now, once, in the first realm. */
-  for (int i = 0; i < part_count; i++) {
-    JS_SetStripInfo(rt, JS_STRIP_DEBUG);
-    JSValue fn = JS_Eval(ctx, parts[i].src, parts[i].src_len, parts[i].name,
-                         JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
-    JS_SetStripInfo(rt, 0);
-    if (JS_IsException(fn)) fatal("a shim part does not compile");
-    uint8_t *buf = JS_WriteObject(ctx, &parts[i].bc_len, fn, JS_WRITE_OBJ_BYTECODE);
-    JS_FreeValue(ctx, fn);
-    if (!buf) fatal("a shim part does not compile");
-    parts[i].bc = malloc(parts[i].bc_len);
-    if (!parts[i].bc) exit(5);
-    memcpy(parts[i].bc, buf, parts[i].bc_len);
-    js_free(ctx, buf);
-    free(parts[i].src);
-    parts[i].src = NULL;
-  }
   /* Every later realm starts from bytecode: the sources are no longer needed. */
   free(shims_src);
   free(prelude_src);
