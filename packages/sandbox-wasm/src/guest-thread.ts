@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { ErrorCodes, OptimizerError } from "@mcp-optimizer/core";
@@ -97,6 +98,19 @@ export class GuestThread {
   /** Whether its priority was lowered (such a thread is not given to another session). */
   get isDemoted(): boolean {
     return this.demoted;
+  }
+
+  /** CPU time the thread has used, ms (Linux; undefined elsewhere). */
+  cpuMs(): number | undefined {
+    if (this.tid === undefined || this.dead) return undefined;
+    try {
+      const stat = readFileSync(`/proc/self/task/${this.tid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // utime + stime, in clock ticks of 10 ms
+      return (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      return undefined;
+    }
   }
 
   /**

@@ -15,10 +15,13 @@ const HEAD_BYTES = 512;
 /** The ready frame is small; a first line longer than this is not one. */
 const MAX_READY_BYTES = 4096;
 /**
- * A run busy this long has its thread's priority lowered for good, so that it gives way to
- * short runs of other sessions when the cores are busy (see GuestThread.demote).
+ * A run still busy after DEMOTE_PERIOD_MS is watched: once its thread has used DEMOTE_CPU_MS
+ * of CPU time since then, its priority is lowered for good, so that it gives way to short runs
+ * of other sessions when the cores are busy (GuestThread.demote). CPU time, not wall time: a
+ * short run that merely waited for a core, or for a tool, is not demoted.
  */
-const DEMOTE_AFTER_MS = 50;
+const DEMOTE_PERIOD_MS = 50;
+const DEMOTE_CPU_MS = 40;
 
 export interface WasmGuestOptions {
   /** The mode name put in outcomes. */
@@ -155,10 +158,7 @@ export class WasmGuest {
       },
     });
     this.bridge = bridge;
-    this.demoteTimer = setTimeout(() => {
-      if (this.busyRun === job.id) this.thread.demote();
-    }, DEMOTE_AFTER_MS);
-    this.demoteTimer.unref();
+    this.watchCpu(job.id);
     const settled = () => {
       // The bridge accepted a terminal frame the runner would not have written that way:
       // the result stands, the guest goes.
@@ -179,6 +179,21 @@ export class WasmGuest {
         throw error;
       },
     );
+  }
+
+  /** While the run is busy, demotes its thread once it has used DEMOTE_CPU_MS of CPU. */
+  private watchCpu(runId: string, sinceCpuMs?: number): void {
+    this.demoteTimer = setTimeout(() => {
+      if (this.busyRun !== runId || this.thread.isDemoted) return;
+      const cpuMs = this.thread.cpuMs();
+      if (cpuMs === undefined) return;
+      if (sinceCpuMs !== undefined && cpuMs - sinceCpuMs >= DEMOTE_CPU_MS) {
+        this.thread.demote();
+        return;
+      }
+      this.watchCpu(runId, sinceCpuMs ?? cpuMs);
+    }, DEMOTE_PERIOD_MS);
+    this.demoteTimer.unref();
   }
 
   /** Ends the guest at once, whatever it is doing: its thread is terminated. */

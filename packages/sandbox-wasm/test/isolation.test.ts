@@ -79,8 +79,8 @@ describe("sessions are isolated from each other's failures", () => {
     const before = lowered();
     const long = await sandbox.open({ sessionId: "long" });
     await long.execute(
-      job("const end = Date.now() + 300; while (Date.now() < end) {} return 1", {
-        timeoutMs: 5_000,
+      job("const end = Date.now() + 1500; while (Date.now() < end) {} return 1", {
+        timeoutMs: 10_000,
       }),
       host,
     );
