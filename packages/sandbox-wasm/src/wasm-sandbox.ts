@@ -137,7 +137,7 @@ export class WasmSandbox implements Sandbox {
     return session;
   }
 
-  /** A fresh, ready guest: from the pool when it has one, else a new one. */
+  /** A fresh, ready guest: from the pool when it has one, else a new one. @internal */
   async acquire(): Promise<WasmGuest> {
     if (this.closed) {
       throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "The wasm sandbox is closed.");
@@ -163,7 +163,7 @@ export class WasmSandbox implements Sandbox {
     return guest;
   }
 
-  /** A fresh guest that is ready now, without waiting for one to start; undefined if none is. */
+  /** A fresh guest that is ready now, without waiting for one to start; undefined if none is. @internal */
   takeReady(): WasmGuest | undefined {
     const i = this.pool.findIndex((g) => g.isIdle);
     if (i === -1) return undefined;
@@ -174,12 +174,13 @@ export class WasmSandbox implements Sandbox {
 
   /**
    * Gives back a session's guest: it ends cleanly, and its thread serves a fresh guest for
-   * the pool (never the same guest for another session) or ends.
+   * the pool (never the same guest for another session) or ends. @internal
    */
   giveBack(guest: WasmGuest): void {
     guest.release();
   }
 
+  /** @internal */
   forget(session: WasmSandboxSession): void {
     this.sessions.delete(session);
   }
