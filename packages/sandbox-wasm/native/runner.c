@@ -572,9 +572,15 @@ static int boot(void) {
   }
   size_t len = (size_t)(nl - in_buf);
   *nl = 0; /* JS_ParseJSON wants a terminated buffer */
-  JSRuntime *brt = JS_NewRuntime();
-  JSContext *bctx = brt ? JS_NewContext(brt) : NULL;
+  /* Parsed in a context with only the base objects, in the runtime of the first realm (what
+   * it touches of the fresh memory, the realm reuses). */
+  rt = JS_NewRuntime();
+  if (!rt) exit(5);
+  JS_SetMaxStackSize(rt, (size_t)RUNNER_JS_STACK_BYTES);
+  JS_SetInterruptHandler(rt, interrupt_handler, NULL);
+  JSContext *bctx = JS_NewContextRaw(rt);
   if (!bctx) exit(5);
+  JS_AddIntrinsicBaseObjects(bctx);
   JSValue f = JS_ParseJSON(bctx, in_buf, len, "<boot>");
   if (JS_IsException(f)) {
     fprintf(stderr, "runner: the boot frame is not JSON\n");
@@ -604,7 +610,6 @@ static int boot(void) {
   engine_name = boot_field(bctx, f, "engine", NULL);
   JS_FreeValue(bctx, f);
   JS_FreeContext(bctx);
-  JS_FreeRuntime(brt);
   memmove(in_buf, nl + 1, in_len - len - 1);
   in_len -= len + 1;
   if (!shims_src || !prelude_src || !engine_name) {

@@ -64,13 +64,15 @@ export class GuestThread {
       env: {},
       argv: [],
       execArgv: [],
-      stdout: false,
+      // Nothing of the thread reaches the host's stdout (in `serve`, the MCP channel).
+      stdout: true,
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB, maxYoungGenerationSizeMb: 4 },
     });
     // A thread does not keep the host alive: runs in flight hold the event loop with their
     // deadline timers.
     this.worker.unref();
+    this.worker.stdout.resume();
     let threadStderr = "";
     this.worker.stderr.setEncoding("utf8");
     this.worker.stderr.on("data", (chunk: string) => {
