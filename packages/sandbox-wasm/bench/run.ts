@@ -23,15 +23,20 @@ import {
 } from "@mcp-optimizer/core";
 
 const QUICK = process.env.BENCH_QUICK === "1";
-const WARM_RUNS = QUICK ? 300 : 2000;
-const CALL_RUNS = QUICK ? 30 : 200;
-const TOOL_CALLS = QUICK ? 300 : 2000;
+const WARM_RUNS = QUICK ? 300 : 1000;
+const CALL_RUNS = QUICK ? 30 : 100;
+const TOOL_CALLS = QUICK ? 300 : 1000;
 const FIRST_RUNS = QUICK ? 3 : 7;
 const THROUGHPUT_MS = QUICK ? 1500 : 3000;
 const IDLE_COUNTS = QUICK ? [1, 100] : [1, 100, 1000];
 /** The previous implementation holds a ~20 MB guest per open session: fewer of them. */
 const IDLE_COUNTS_BEFORE = [1, 10];
 const PEER_RUNS = QUICK ? 300 : 1000;
+/**
+ * The wall-clock figures are taken in rounds that alternate between the sandboxes measured,
+ * and the median round is reported: on a shared machine the load changes within minutes.
+ */
+const ROUNDS = QUICK ? 2 : 3;
 
 /** The figures recorded before this design: docs/PERFORMANCE.md (wasm row) and issue #17. */
 const RECORDED = {
@@ -98,6 +103,38 @@ function rssWithChildren(): number {
   return total;
 }
 
+/** CPU time of this process (every thread) and of every process it started, in µs. */
+function cpuWithChildren(): number {
+  const usage = process.cpuUsage();
+  let total = usage.user + usage.system;
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) === process.pid)
+        total += (Number(fields[11]) + Number(fields[12])) * 10_000;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/**
+ * CPU time per execution, all threads and runner processes: what the machine pays for one,
+ * whatever else runs on it (wall-clock figures depend on the load, this much less).
+ */
+async function cpuPerExecution(
+  session: SandboxSession,
+  code: string,
+  runs: number,
+): Promise<number> {
+  for (let i = 0; i < 50; i++) await session.execute(job(code), host);
+  const before = cpuWithChildren();
+  for (let i = 0; i < runs; i++) await session.execute(job(code), host);
+  return (cpuWithChildren() - before) / runs / 1000;
+}
+
 /** Latencies of `runs` sequential executions of `code` on a warm session, sorted. */
 async function latencies(session: SandboxSession, code: string, runs: number): Promise<number[]> {
   for (let i = 0; i < Math.min(50, runs); i++) await session.execute(job(code), host);
@@ -155,8 +192,16 @@ async function figures(sandbox: Sandbox) {
     CALL_RUNS,
   );
   const roundTrip = await toolRoundTrip(session);
+  const cpuTrivial = await cpuPerExecution(session, "state.n++; return state.n", WARM_RUNS);
+  const cpuOneCall = await cpuPerExecution(
+    session,
+    "return (await bench.echo({ i: 1 })).i",
+    WARM_RUNS,
+  );
   await session.close();
   return {
+    cpuTrivial,
+    cpuOneCall,
     trivialP50: quantile(trivial, 0.5),
     oneCallP50: quantile(oneCall, 0.5),
     fiftyCallsP50: quantile(fiftyCalls, 0.5),
@@ -193,17 +238,27 @@ async function idleMemory(contender: Contender, count: number): Promise<number> 
   return perSession;
 }
 
-/** A fresh Node process: import, create, open, first execution (ms from create). */
-function firstExecution(contender: Contender): { fromCreate: number; fromProcessStart: number } {
+/**
+ * A fresh Node process: import, create, open, first execution: ms from create, ms from the
+ * process start, and the CPU time from create to the result (all threads; runner processes
+ * are not counted, so "before" is understated there).
+ */
+function firstExecution(contender: Contender): {
+  fromCreate: number;
+  fromProcessStart: number;
+  cpu: number;
+} {
   const script = `
     const { createWasmSandbox } = await import(${JSON.stringify(pathToFileURL(contender.entry).href)});
     const t = performance.now();
+    const cpu = process.cpuUsage();
     const sandbox = createWasmSandbox();
     const session = await sandbox.open();
     const out = await session.execute(${JSON.stringify(job("return 1"))}, { call: async () => null });
     const done = performance.now();
     if (out.value !== 1) throw new Error("wrong value");
-    console.log(JSON.stringify({ fromCreate: done - t, fromProcessStart: done }));
+    const used = process.cpuUsage(cpu);
+    console.log(JSON.stringify({ fromCreate: done - t, fromProcessStart: done, cpu: (used.user + used.system) / 1000 }));
     await sandbox.close();
   `;
   const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
@@ -251,6 +306,14 @@ async function contender(name: string, entry: string): Promise<Contender> {
   return { name, entry, create: (options) => mod.createWasmSandbox(options) };
 }
 
+// The previous implementation can throw from a timer after its engine process is killed; count
+// such errors (per contender) instead of ending the benchmark, and print them.
+const uncaught: string[] = [];
+let measuring = "";
+process.on("uncaughtException", (error) => {
+  uncaught.push(`${measuring}: ${error instanceof Error ? error.message : String(error)}`);
+});
+
 const now = await contender("now", fileURLToPath(new URL("../dist/index.js", import.meta.url)));
 const before = process.env.BENCH_BEFORE
   ? await contender("before", process.env.BENCH_BEFORE)
@@ -258,13 +321,35 @@ const before = process.env.BENCH_BEFORE
 const wasms = before ? [now, before] : [now];
 const loadAtStart = loadAverage();
 
+type Figures = Awaited<ReturnType<typeof figures>>;
+const rounds = new Map<string, Figures[]>();
+const processContender: Contender = {
+  name: "process",
+  entry: "",
+  create: () => createProcessSandbox(),
+};
+for (let round = 0; round < ROUNDS; round++) {
+  for (const c of [...wasms, processContender]) {
+    measuring = c.name;
+    const sandbox = c.create();
+    await sandbox.warm?.();
+    rounds.set(c.name, [...(rounds.get(c.name) ?? []), await figures(sandbox)]);
+    await sandbox.close();
+  }
+}
+/** Each figure's median over the rounds. */
+const medianFigures = (name: string): Figures => {
+  const all = rounds.get(name)!;
+  return Object.fromEntries(
+    Object.keys(all[0]!).map((key) => [key, median(all.map((f) => f[key as keyof Figures]))]),
+  ) as Figures;
+};
+
 const results = new Map<string, Record<string, number>>();
 for (const c of wasms) {
+  measuring = c.name;
   const first = Array.from({ length: FIRST_RUNS }, () => firstExecution(c));
-  const sandbox = c.create();
-  await sandbox.warm?.();
-  const f = await figures(sandbox);
-  await sandbox.close();
+  const f = medianFigures(c.name);
   const idle: Record<string, number> = {};
   for (const count of c === before ? IDLE_COUNTS_BEFORE : IDLE_COUNTS) {
     idle[`idle${count}`] = await idleMemory(c, count);
@@ -273,6 +358,7 @@ for (const c of wasms) {
   results.set(c.name, {
     firstMs: median(first.map((x) => x.fromCreate)),
     firstFromStartMs: median(first.map((x) => x.fromProcessStart)),
+    firstCpuMs: median(first.map((x) => x.cpu)),
     ...f,
     ...idle,
     peerIdleP99: peer.idleP99,
@@ -280,9 +366,7 @@ for (const c of wasms) {
     peerFailed: peer.failed,
   });
 }
-const processSandbox = createProcessSandbox();
-const p = await figures(processSandbox);
-await processSandbox.close();
+const p = medianFigures("process");
 
 const r = results.get("now")!;
 const b = results.get("before");
@@ -323,10 +407,13 @@ const row = (
 };
 row("first execution, create -> result", "firstMs", RECORDED.firstMs, "ms");
 row("  same, from the process start", "firstFromStartMs", undefined, "ms");
+row("  CPU time it took (this process)", "firstCpuMs", undefined, "ms");
 row("warm trivial execution p50", "trivialP50", RECORDED.trivialP50, "ms");
 row("1-call program p50", "oneCallP50", undefined, "ms");
 row("50-call program p50", "fiftyCallsP50", undefined, "ms");
 row("tool round trip", "roundTrip", RECORDED.roundTrip, "ms");
+row("CPU per trivial execution", "cpuTrivial", undefined, "ms");
+row("CPU per 1-call execution", "cpuOneCall", undefined, "ms");
 row("executions/s, 1 caller", "rate1", RECORDED.rate1, "/s", true);
 row("executions/s, 4 callers", "rate4", RECORDED.rate4, "/s", true);
 for (const count of [...new Set([...IDLE_COUNTS, ...(b ? IDLE_COUNTS_BEFORE : [])])].sort(
@@ -350,5 +437,13 @@ side("trivial execution p50", "trivialP50");
 side("1-call program p50", "oneCallP50");
 side("50-call program p50", "fiftyCallsP50");
 side("tool round trip", "roundTrip");
+side("CPU per trivial execution", "cpuTrivial");
+side("CPU per 1-call execution", "cpuOneCall");
 side("executions/s, 1 caller", "rate1", "/s");
 side("executions/s, 4 callers", "rate4", "/s");
+console.log("");
+console.log(
+  uncaught.length === 0
+    ? "uncaught errors in this process: none"
+    : `uncaught errors in this process (${uncaught.length}):\n  ${[...new Set(uncaught)].join("\n  ")}`,
+);

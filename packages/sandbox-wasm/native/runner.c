@@ -3,7 +3,8 @@
  * core bridge protocol (docs/bridge-protocol.md) over its stdin and stdout.
  *
  * Lines in (host to guest):
- *   {"t":"boot","shims":"<src>","prelude":"<src>","engine":"<name>"}  first line, once
+ *   {"t":"boot","shims":"<src>","shimParts":{"<name>":"<src>",...},"prelude":"<src>","engine":"<name>"}
+ *                                                                       first line, once
  *   {"t":"limits","run":"<id>","timeoutMs":N,"memoryMb":N}              before each run frame
  *   {"t":"run",...} / {"t":"result",...}                                 handed to the prelude
  *   {"t":"cancel","run":"<id>"}                                          the host gave up a run
@@ -53,6 +54,17 @@ static char *shims_src, *prelude_src, *engine_name;
 static size_t shims_src_len, prelude_src_len;
 static uint8_t *shims_bc, *prelude_bc;
 static size_t shims_bc_len, prelude_bc_len;
+
+/* Shim parts: evaluated in a realm only when a program first uses them (native.load). */
+#define MAX_SHIM_PARTS 16
+static struct {
+  char *name;
+  char *src;
+  size_t src_len;
+  uint8_t *bc;
+  size_t bc_len;
+} parts[MAX_SHIM_PARTS];
+static int part_count;
 
 /* Frames reach the host only while this is set: during a run until its terminal frame, and
  * while the first realm announces the guest (ready). */
@@ -249,6 +261,28 @@ static JSValue eval_boot_script(const char *src, size_t src_len, uint8_t **bc, s
   return JS_EvalFunction(ctx, fn);
 }
 
+/* load(name, load): evaluates the shim part `name` in this realm and calls it with `load`. */
+static JSValue js_load(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv) {
+  (void)this_val;
+  const char *name = argc > 0 ? JS_ToCString(c, argv[0]) : NULL;
+  if (!name) return JS_EXCEPTION;
+  int i = 0;
+  while (i < part_count && strcmp(parts[i].name, name) != 0) i++;
+  JS_FreeCString(c, name);
+  if (i == part_count) return JS_ThrowReferenceError(c, "no such shim part");
+  /* Compiled the first time a realm of this guest needs it, from bytecode afterwards. */
+  JSValue fn = eval_boot_script(parts[i].src, parts[i].src_len, &parts[i].bc, &parts[i].bc_len,
+                                parts[i].name);
+  if (parts[i].bc && parts[i].src) {
+    free(parts[i].src);
+    parts[i].src = NULL;
+  }
+  if (JS_IsException(fn)) return fn;
+  JSValue r = JS_Call(c, fn, JS_UNDEFINED, argc > 1 ? 1 : 0, argv + 1);
+  JS_FreeValue(c, fn);
+  return r;
+}
+
 static JSValue call_method(JSValueConst obj, const char *name, int argc, JSValueConst *argv) {
   JSValue fn = JS_GetPropertyStr(ctx, obj, name);
   JSValue r = JS_Call(ctx, fn, obj, argc, argv);
@@ -274,6 +308,7 @@ static void realm_open(void) {
   if (JS_IsException(shims_fn)) fatal("the shims failed");
   JSValue native = JS_NewObject(ctx);
   JS_SetPropertyStr(ctx, native, "now", JS_NewCFunction(ctx, js_now, "now", 0));
+  JS_SetPropertyStr(ctx, native, "load", JS_NewCFunction(ctx, js_load, "load", 2));
   timers = JS_Call(ctx, shims_fn, JS_UNDEFINED, 1, (JSValueConst *)&native);
   JS_FreeValue(ctx, native);
   JS_FreeValue(ctx, shims_fn);
@@ -537,20 +572,44 @@ static int boot(void) {
   }
   size_t len = (size_t)(nl - in_buf);
   *nl = 0; /* JS_ParseJSON wants a terminated buffer */
-  JSRuntime *brt = JS_NewRuntime();
-  JSContext *bctx = brt ? JS_NewContext(brt) : NULL;
+  /* Parsed in a context with only the base objects, in the runtime of the first realm (what
+   * it touches of the fresh memory, the realm reuses). */
+  rt = JS_NewRuntime();
+  if (!rt) exit(5);
+  JS_SetMaxStackSize(rt, (size_t)RUNNER_JS_STACK_BYTES);
+  JS_SetInterruptHandler(rt, interrupt_handler, NULL);
+  JSContext *bctx = JS_NewContextRaw(rt);
   if (!bctx) exit(5);
+  JS_AddIntrinsicBaseObjects(bctx);
   JSValue f = JS_ParseJSON(bctx, in_buf, len, "<boot>");
   if (JS_IsException(f)) {
     fprintf(stderr, "runner: the boot frame is not JSON\n");
     return 0;
   }
   shims_src = boot_field(bctx, f, "shims", &shims_src_len);
+  JSValue part_obj = JS_GetPropertyStr(bctx, f, "shimParts");
+  JSPropertyEnum *names = NULL;
+  uint32_t count = 0;
+  if (JS_IsObject(part_obj) &&
+      JS_GetOwnPropertyNames(bctx, &names, &count, part_obj, JS_GPN_STRING_MASK | JS_GPN_ENUM_ONLY) == 0) {
+    for (uint32_t k = 0; k < count && part_count < MAX_SHIM_PARTS; k++) {
+      const char *name = JS_AtomToCString(bctx, names[k].atom);
+      char *src = name ? boot_field(bctx, part_obj, name, &parts[part_count].src_len) : NULL;
+      if (name && src) {
+        parts[part_count].name = strdup(name);
+        parts[part_count].src = src;
+        part_count++;
+      }
+      if (name) JS_FreeCString(bctx, name);
+    }
+    for (uint32_t k = 0; k < count; k++) JS_FreeAtom(bctx, names[k].atom);
+    js_free(bctx, names);
+  }
+  JS_FreeValue(bctx, part_obj);
   prelude_src = boot_field(bctx, f, "prelude", &prelude_src_len);
   engine_name = boot_field(bctx, f, "engine", NULL);
   JS_FreeValue(bctx, f);
   JS_FreeContext(bctx);
-  JS_FreeRuntime(brt);
   memmove(in_buf, nl + 1, in_len - len - 1);
   in_len -= len + 1;
   if (!shims_src || !prelude_src || !engine_name) {

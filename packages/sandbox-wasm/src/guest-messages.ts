@@ -15,6 +15,8 @@ export interface WorkerInbound {
 
 /** thread -> host. */
 export type WorkerOutbound =
+  /** The thread's operating-system id (Linux), sent once at start. */
+  | { op: "thread"; tid: number }
   /** A chunk of the guest's stdout (bridge frames). */
   | { op: "out"; id: number; data: Uint8Array }
   /** A chunk of the guest's stderr (diagnostics, capped). */

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { setPriority } from "node:os";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { ErrorCodes, OptimizerError } from "@mcp-optimizer/core";
 import type { WorkerInbound, WorkerOutbound } from "./guest-messages.js";
@@ -15,6 +17,9 @@ function workerEntry(): URL {
   const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
   return new URL(`./guest-worker${ext}`, import.meta.url);
 }
+
+/** Scheduling priority (nice) of a demoted thread: the lowest. */
+const DEMOTED_PRIORITY = 19;
 
 /** V8 heap of a guest thread, MiB: it holds only the WASI glue; guest memory is wasm memory. */
 const THREAD_HEAP_MB = 16;
@@ -43,6 +48,10 @@ export class GuestThread {
   private deathError: OptimizerError | undefined;
   private readonly deathHooks: (() => void)[] = [];
   private nextId = 1;
+  /** The thread's operating-system id, once it said (Linux only). */
+  private tid: number | undefined;
+  /** Its priority was lowered; only a process with privileges could raise it again. */
+  private demoted = false;
 
   constructor(module: WebAssembly.Module) {
     const { port1, port2 } = new MessageChannel();
@@ -55,13 +64,15 @@ export class GuestThread {
       env: {},
       argv: [],
       execArgv: [],
-      stdout: false,
+      // Nothing of the thread reaches the host's stdout (in `serve`, the MCP channel).
+      stdout: true,
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB, maxYoungGenerationSizeMb: 4 },
     });
     // A thread does not keep the host alive: runs in flight hold the event loop with their
     // deadline timers.
     this.worker.unref();
+    this.worker.stdout.resume();
     let threadStderr = "";
     this.worker.stderr.setEncoding("utf8");
     this.worker.stderr.on("data", (chunk: string) => {
@@ -84,6 +95,38 @@ export class GuestThread {
   /** No guest runs on the thread. */
   get free(): boolean {
     return !this.dead && this.current === undefined;
+  }
+
+  /** Whether its priority was lowered (such a thread is not given to another session). */
+  get isDemoted(): boolean {
+    return this.demoted;
+  }
+
+  /** CPU time the thread has used, ms (Linux; undefined elsewhere). */
+  cpuMs(): number | undefined {
+    if (this.tid === undefined || this.dead) return undefined;
+    try {
+      const stat = readFileSync(`/proc/self/task/${this.tid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // utime + stime, in clock ticks of 10 ms
+      return (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Lowers the thread's scheduling priority to the least, so that a long run gives way to
+   * short runs of other sessions when the cores are busy. Linux only; elsewhere nothing.
+   */
+  demote(): void {
+    if (this.demoted || this.dead || this.tid === undefined) return;
+    try {
+      setPriority(this.tid, DEMOTED_PRIORITY);
+      this.demoted = true;
+    } catch {
+      // the thread is gone, or the system does not allow it: the priority stays
+    }
   }
 
   get threadId(): number {
@@ -140,6 +183,10 @@ export class GuestThread {
   }
 
   private dispatch(message: WorkerOutbound): void {
+    if (message.op === "thread") {
+      this.tid = message.tid;
+      return;
+    }
     const current = this.current;
     if (!current || message.id !== current.id) return;
     if (message.op === "out") {

@@ -14,6 +14,7 @@
  * Run directly by Node (also as TypeScript, by type stripping, in this package's tests), so it
  * imports nothing of this package and uses no syntax that needs a TypeScript transform.
  */
+import { readlinkSync } from "node:fs";
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import type { WorkerInbound, WorkerOutbound } from "./guest-messages.js";
 
@@ -378,6 +379,15 @@ function run(instanceId: number, boot: string): void {
     }
   }
   post({ op: "exit", id: instanceId, code, reason, message });
+}
+
+// The host may lower this thread's scheduling priority (a long run must not slow short runs of
+// other sessions); on Linux it needs the thread's own id.
+try {
+  const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+  if (Number.isInteger(tid)) post({ op: "thread", tid });
+} catch {
+  // not Linux: the priority stays as it is
 }
 
 // Between guests the thread waits in its event loop for the next start request; input meant

@@ -14,6 +14,14 @@ import { LineHeads } from "./line-heads.js";
 const HEAD_BYTES = 512;
 /** The ready frame is small; a first line longer than this is not one. */
 const MAX_READY_BYTES = 4096;
+/**
+ * A run still busy after DEMOTE_PERIOD_MS is watched: once its thread has used DEMOTE_CPU_MS
+ * of CPU time since then, its priority is lowered for good, so that it gives way to short runs
+ * of other sessions when the cores are busy (GuestThread.demote). CPU time, not wall time: a
+ * short run that merely waited for a core, or for a tool, is not demoted.
+ */
+const DEMOTE_PERIOD_MS = 50;
+const DEMOTE_CPU_MS = 40;
 
 export interface WasmGuestOptions {
   /** The mode name put in outcomes. */
@@ -47,6 +55,7 @@ export class WasmGuest {
   private readyLine: Uint8Array[] = [];
   private idleWaiters: (() => void)[] = [];
   private graceTimer: NodeJS.Timeout | undefined;
+  private demoteTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
   private deathError: OptimizerError | undefined;
   private stderrTail = "";
@@ -149,6 +158,7 @@ export class WasmGuest {
       },
     });
     this.bridge = bridge;
+    this.watchCpu(job.id);
     const settled = () => {
       // The bridge accepted a terminal frame the runner would not have written that way:
       // the result stands, the guest goes.
@@ -169,6 +179,21 @@ export class WasmGuest {
         throw error;
       },
     );
+  }
+
+  /** While the run is busy, demotes its thread once it has used DEMOTE_CPU_MS of CPU. */
+  private watchCpu(runId: string, sinceCpuMs?: number): void {
+    this.demoteTimer = setTimeout(() => {
+      if (this.busyRun !== runId || this.thread.isDemoted) return;
+      const cpuMs = this.thread.cpuMs();
+      if (cpuMs === undefined) return;
+      if (sinceCpuMs !== undefined && cpuMs - sinceCpuMs >= DEMOTE_CPU_MS) {
+        this.thread.demote();
+        return;
+      }
+      this.watchCpu(runId, sinceCpuMs ?? cpuMs);
+    }, DEMOTE_PERIOD_MS);
+    this.demoteTimer.unref();
   }
 
   /** Ends the guest at once, whatever it is doing: its thread is terminated. */
@@ -281,6 +306,7 @@ export class WasmGuest {
 
   private becomeIdle(): void {
     clearTimeout(this.graceTimer);
+    clearTimeout(this.demoteTimer);
     this.bridge = undefined;
     this.busyRun = undefined;
     this.endMarkers = [];
@@ -299,6 +325,7 @@ export class WasmGuest {
     const wasStarting = this.state === "starting";
     this.state = "dead";
     clearTimeout(this.graceTimer);
+    clearTimeout(this.demoteTimer);
     clearTimeout(this.killTimer);
     const why =
       this.deathError ??

@@ -11,7 +11,7 @@ import {
   type SandboxSession,
 } from "@mcp-optimizer/core";
 import { loadEngineModule } from "./engine-module.js";
-import { guestShimsSource } from "./guest-shims.js";
+import { guestShimPartsSource, guestShimsSource } from "./guest-shims.js";
 import { GuestThread } from "./guest-thread.js";
 import { WasmGuest } from "./wasm-guest.js";
 import {
@@ -137,7 +137,7 @@ export class WasmSandbox implements Sandbox {
     return session;
   }
 
-  /** A fresh, ready guest: from the pool when it has one, else a new one. */
+  /** A fresh, ready guest: from the pool when it has one, else a new one. @internal */
   async acquire(): Promise<WasmGuest> {
     if (this.closed) {
       throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "The wasm sandbox is closed.");
@@ -163,7 +163,7 @@ export class WasmSandbox implements Sandbox {
     return guest;
   }
 
-  /** A fresh guest that is ready now, without waiting for one to start; undefined if none is. */
+  /** A fresh guest that is ready now, without waiting for one to start; undefined if none is. @internal */
   takeReady(): WasmGuest | undefined {
     const i = this.pool.findIndex((g) => g.isIdle);
     if (i === -1) return undefined;
@@ -174,12 +174,13 @@ export class WasmSandbox implements Sandbox {
 
   /**
    * Gives back a session's guest: it ends cleanly, and its thread serves a fresh guest for
-   * the pool (never the same guest for another session) or ends.
+   * the pool (never the same guest for another session) or ends. @internal
    */
   giveBack(guest: WasmGuest): void {
     guest.release();
   }
 
+  /** @internal */
   forget(session: WasmSandboxSession): void {
     this.sessions.delete(session);
   }
@@ -204,6 +205,7 @@ export class WasmSandbox implements Sandbox {
     this.bootLine ??= `${JSON.stringify({
       t: "boot",
       shims: guestShimsSource(),
+      shimParts: guestShimPartsSource(),
       prelude: guestPreludeSource(),
       engine: `${this.info?.engine ?? "quickjs"} (wasm32-wasi, V8 WebAssembly)`,
     })}\n`;
@@ -244,7 +246,7 @@ export class WasmSandbox implements Sandbox {
     if (i !== -1) this.pool.splice(i, 1);
     const thread = guest.thread;
     if (!thread.free) return;
-    if (this.closed || this.livePooled() >= this.settings.poolSize) {
+    if (this.closed || thread.isDemoted || this.livePooled() >= this.settings.poolSize) {
       thread.terminate();
       return;
     }

@@ -1,7 +1,23 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { isErrorCode, type SandboxSession } from "@mcp-optimizer/core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createWasmSandbox, type WasmSandbox } from "../src/index.js";
 import { host, job } from "./helpers.js";
+
+/** Scheduling priorities (nice) of this process's worker threads, by thread id. */
+function workerPriorities(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync("/proc/self/task")) {
+    try {
+      if (readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim() !== "WorkerThread") continue;
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      out.set(tid, Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return out;
+}
 
 /** Rejects with the error, or fails the test when the run succeeded. */
 async function failure(run: Promise<unknown>): Promise<unknown> {
@@ -55,6 +71,27 @@ describe("sessions are isolated from each other's failures", () => {
     );
     expect(await spinning).toMatchObject({ code: "SANDBOX_TIMEOUT" });
     expect((await slow).value).toBe("finished");
+  });
+
+  test("a long run's thread gives way to short runs, and serves no other session afterwards", async () => {
+    const lowered = () =>
+      new Set([...workerPriorities()].filter(([, nice]) => nice === 19).map(([t]) => t));
+    const before = lowered();
+    const long = await sandbox.open({ sessionId: "long" });
+    await long.execute(
+      job("const end = Date.now() + 1500; while (Date.now() < end) {} return 1", {
+        timeoutMs: 10_000,
+      }),
+      host,
+    );
+    const demoted = [...lowered()].filter((t) => !before.has(t));
+    expect(demoted).toHaveLength(1);
+    // Short runs keep their priority.
+    for (let i = 0; i < 20; i++) await peer.execute(job("return 1"), host);
+    expect([...lowered()].filter((t) => !before.has(t))).toEqual(demoted);
+    // Given back, the demoted thread ends instead of serving a fresh guest for the pool.
+    await long.close();
+    await expect.poll(() => lowered().has(demoted[0]!), { timeout: 5_000 }).toBe(false);
   });
 
   test("a guest stuck in a built-in past its deadline is killed alone", async () => {
