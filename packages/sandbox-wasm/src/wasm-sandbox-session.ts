@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { availableParallelism } from "node:os";
 import {
   ErrorCodes,
   OptimizerError,
@@ -14,9 +15,11 @@ import type { WasmSandbox } from "./wasm-sandbox.js";
 
 /**
  * An execution that starts within this many ms of the previous one's end runs on a second
- * guest (when the pool has one ready), while the first makes its fresh realm.
+ * guest (when the pool has one ready and a core is free), while the first makes its fresh realm.
  */
 const BACK_TO_BACK_MS = 20;
+/** Cores of this machine: with as many runs under way, a second guest would only compete. */
+const CORES = availableParallelism();
 
 /**
  * One optimizer session on the wasm sandbox. It holds guests only while it works: the first
@@ -50,11 +53,13 @@ export class WasmSandboxSession implements SandboxSession {
       this.assertOpen();
       const guest = await this.guestForRun();
       const memoryMb = Math.max(8, Math.min(job.limits.maxMemoryMb, this.memoryMb));
+      this.sandbox.runsUnderWay++;
       try {
         return await guest.run(job, host, memoryMb);
       } catch (error) {
         throw explain(toOptimizerError(error), job);
       } finally {
+        this.sandbox.runsUnderWay--;
         this.lastEnd = performance.now();
         if (this.queue.size <= 1) this.armIdleTimer();
       }
@@ -65,7 +70,7 @@ export class WasmSandboxSession implements SandboxSession {
   private async guestForRun(): Promise<WasmGuest> {
     this.guests = this.guests.filter((g) => g.isAlive);
     const backToBack = performance.now() - this.lastEnd < BACK_TO_BACK_MS;
-    if (backToBack && this.guests.length === 1) {
+    if (backToBack && this.guests.length === 1 && this.sandbox.runsUnderWay < CORES) {
       const spare = this.sandbox.takeReady();
       if (spare) this.guests.push(spare);
     }

@@ -60,6 +60,8 @@ export class WasmSandbox implements Sandbox {
   private closed = false;
   private bootLine: string | undefined;
   private readonly info: EngineInfo | undefined;
+  /** Executions running now, across sessions. @internal */
+  runsUnderWay = 0;
   /** Threads started and ended, guests started and killed, for capabilities and tests. */
   readonly counters = { threadsStarted: 0, threadsEnded: 0, guestsStarted: 0, guestsKilled: 0 };
 
