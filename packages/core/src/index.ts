@@ -1,4 +1,32 @@
 export {
+  ApprovalBook,
+  type ApprovalDecisionInput,
+  type ApprovalRecord,
+  type ApprovalStatus,
+  type DryRunCall,
+} from "./approvals/approval-book.js";
+export {
+  type ApprovalOptions,
+  type ApprovalRules,
+  DEFAULT_APPROVAL_TTL_MS,
+  needsApproval,
+  type ResolvedApprovalRules,
+  resolveApprovals,
+} from "./approvals/approval-policy.js";
+export {
+  type ApprovalDecisionOptions,
+  type ApprovalListOptions,
+  createApprovalBook,
+  type OptimizerApprovals,
+} from "./approvals/approvals-api.js";
+export {
+  describePlan,
+  type EffectPlan,
+  type PlannedSkill,
+  type PlannedTool,
+  type UnknownReach,
+} from "./approvals/effect-plan.js";
+export {
   createMemoryAuditSink,
   MemoryAuditSink,
   type MemoryAuditSinkOptions,
@@ -188,7 +216,7 @@ export {
   shapeToBudget,
   shapeToBudgetAsync,
 } from "./engine/shape-result.js";
-export { compileProgram, type Program } from "./engine/transpile.js";
+export { type CallSite, compileProgram, type Program } from "./engine/transpile.js";
 export {
   type ErrorCode,
   ErrorCodes,
@@ -261,6 +289,14 @@ export {
   probePermissionModel,
 } from "./sandbox/process/process-sandbox.js";
 export { SerialQueue } from "./sandbox/serial-queue.js";
+export {
+  assertSkillName,
+  SkillBook,
+  type SkillRecord,
+  type SkillSaveInput,
+} from "./skills/skill-book.js";
+export { SkillRuntime, signatureOf as skillSignature } from "./skills/skill-runtime.js";
+export type { OptimizerSkills, SkillSaveOptions } from "./skills/skills-api.js";
 export {
   createHttpAccessCheck,
   createStaticTokenVerifier,
