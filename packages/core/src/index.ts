@@ -290,14 +290,6 @@ export {
 } from "./sandbox/process/process-sandbox.js";
 export { SerialQueue } from "./sandbox/serial-queue.js";
 export {
-  assertSkillName,
-  SkillBook,
-  type SkillRecord,
-  type SkillSaveInput,
-} from "./skills/skill-book.js";
-export { SkillRuntime, signatureOf as skillSignature } from "./skills/skill-runtime.js";
-export type { OptimizerSkills, SkillSaveOptions } from "./skills/skills-api.js";
-export {
   createHttpAccessCheck,
   createStaticTokenVerifier,
   type HttpAccessDecision,
@@ -308,6 +300,7 @@ export {
   resolveHttpAccess,
   type StaticTokenVerifierOptions,
 } from "./server/http-access.js";
+export type { ApprovalsEndpointOptions } from "./server/approvals-endpoint.js";
 export { InstrumentedServer, type ServerInstrumentation } from "./server/instrumented-server.js";
 export { type ArgumentIssue, MetaToolArgumentValidator } from "./server/meta-tool-arguments.js";
 export {
@@ -366,6 +359,14 @@ export {
   type UpdateSessionOptions,
   updateSession,
 } from "./sessions/session-data.js";
+export {
+  assertSkillName,
+  SkillBook,
+  type SkillRecord,
+  type SkillSaveInput,
+} from "./skills/skill-book.js";
+export { SkillRuntime, signatureOf as skillSignature } from "./skills/skill-runtime.js";
+export type { OptimizerSkills, SkillSaveOptions } from "./skills/skills-api.js";
 export {
   Attr,
   DURATION_BUCKETS_SECONDS,

@@ -736,6 +736,7 @@ export class MCPOptimizer {
         inlineApi: this.settings.inlineApi,
         signatures: () => servers.flatMap((s) => s.tools.map((t) => this.catalog.signature(t))),
         count,
+        approvals: this.settings.approvals !== undefined,
       });
       this.metaTools = {
         version: this.catalog.version,
