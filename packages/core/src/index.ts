@@ -227,7 +227,7 @@ export {
   type OptimizerErrorOptions,
   toOptimizerError,
 } from "./errors.js";
-export type { JsonObject, JsonPrimitive, JsonValue } from "./json.js";
+export { isPlainObject, type JsonObject, type JsonPrimitive, type JsonValue } from "./json.js";
 export {
   CallMemo,
   type CallMemoOptions,
@@ -289,6 +289,7 @@ export {
   probePermissionModel,
 } from "./sandbox/process/process-sandbox.js";
 export { SerialQueue } from "./sandbox/serial-queue.js";
+export type { ApprovalsEndpointOptions } from "./server/approvals-endpoint.js";
 export {
   createHttpAccessCheck,
   createStaticTokenVerifier,
@@ -300,7 +301,6 @@ export {
   resolveHttpAccess,
   type StaticTokenVerifierOptions,
 } from "./server/http-access.js";
-export type { ApprovalsEndpointOptions } from "./server/approvals-endpoint.js";
 export { InstrumentedServer, type ServerInstrumentation } from "./server/instrumented-server.js";
 export { type ArgumentIssue, MetaToolArgumentValidator } from "./server/meta-tool-arguments.js";
 export {
@@ -366,7 +366,11 @@ export {
   type SkillSaveInput,
 } from "./skills/skill-book.js";
 export { SkillRuntime, signatureOf as skillSignature } from "./skills/skill-runtime.js";
-export type { OptimizerSkills, SkillSaveOptions } from "./skills/skills-api.js";
+export {
+  loggedProgram,
+  type OptimizerSkills,
+  type SkillSaveOptions,
+} from "./skills/skills-api.js";
 export {
   Attr,
   DURATION_BUCKETS_SECONDS,

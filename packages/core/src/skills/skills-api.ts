@@ -89,8 +89,8 @@ export function skillsApi(
   };
 }
 
-/** A past execution's program from its session's log (redacted as logged). */
-async function loggedProgram(
+/** A past execution's program from its session's log (redacted as logged), to save as a skill. */
+export async function loggedProgram(
   sessions: SessionStore,
   tenant: string,
   from: { sessionId: string; executionId: string },

@@ -54,9 +54,6 @@ interface Context {
  * Skills the program calls are followed into their own programs.
  */
 export async function planEffects(catalog: ToolCatalog, input: PlanInput): Promise<EffectPlan> {
-  const servers = new Map<string, CatalogServer>(
-    catalog.listServers().map((s) => [s.identifier, s]),
-  );
   const tools = new Map<string, PlannedTool>();
   const unknown = new Map<string, UnknownReach>();
   const skills = new Map<string, number>();
@@ -110,6 +107,10 @@ export async function planEffects(catalog: ToolCatalog, input: PlanInput): Promi
     server.tools.find((t) => t.name === member);
 
   const visit = async (program: Program, ctx: Context, seen: ReadonlySet<string>) => {
+    // Read now: servers a skill names may have connected since the caller's program was read.
+    const servers = new Map<string, CatalogServer>(
+      catalog.listServers().map((s) => [s.identifier, s]),
+    );
     const skillCalls = new Map<string, { calls: number; repeated: boolean }>();
     for (const site of program.callSites) {
       if (site.via === "member" && site.target === "skills") {
