@@ -167,11 +167,8 @@ async function openDesk(
       "mcp-optimizer: sessions are in memory (no sessions.redisUrl in the config): pending approvals live inside the serving process; use its approvals endpoint (--url) instead.",
     );
   }
-  const approvals = loaded.config.approvals;
-  const book = createApprovalBook(
-    store.entries,
-    approvals && approvals.ttlMs ? { ttlMs: approvals.ttlMs } : {},
-  );
+  const ttlMs = loaded.config.approvals ? loaded.config.approvals.ttlMs : undefined;
+  const book = createApprovalBook(store.entries, ttlMs ? { ttlMs } : {});
   const tenant =
     stringFlag(values as never, "tenant") ?? loaded.config.sessions?.tenant ?? "default";
   return {
