@@ -399,5 +399,11 @@ describe("init", () => {
       false,
     );
     expect((await cli(["init", "--yes", "--approvals", "maybe"], { cwd: tempDir() })).code).toBe(2);
+    // A mistake in the section is named by its path (exit 3).
+    const bad = tempDir();
+    const config = writeServersConfig(bad, { approvals: { ask: "sometimes" } });
+    const refused = await cli(["run", "-", "--plan", "--config", config], { input: "return 1" });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain("approvals.ask");
   });
 });

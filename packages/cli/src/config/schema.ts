@@ -92,19 +92,29 @@ const ApprovalRulesShape = {
   exempt: z.array(z.string().min(1)).optional(),
 };
 
-/** Approvals before side effects: `false` (or absent) is off; `init` writes `{ "ask": "destructive" }`. */
-export const ApprovalsConfigSchema = z.union([
-  z.literal(false),
-  z.strictObject({
-    ...ApprovalRulesShape,
-    /** Rules of one tenant, each field replacing the one above. Default none. */
-    tenants: z.record(z.string().min(1), z.strictObject(ApprovalRulesShape)).optional(),
-    /** How long a pending approval waits for a decision, in ms. Default 3600000. */
-    ttlMs: z.number().int().min(1000).optional(),
-    /** What the request shows: "plan", or "dry-run" (the plan and a dry run's calls). Default "plan". */
-    preview: z.enum(["plan", "dry-run"]).optional(),
-  }),
-]);
+const ApprovalsObjectSchema = z.strictObject({
+  ...ApprovalRulesShape,
+  /** Rules of one tenant, each field replacing the one above. Default none. */
+  tenants: z.record(z.string().min(1), z.strictObject(ApprovalRulesShape)).optional(),
+  /** How long a pending approval waits for a decision, in ms. Default 3600000. */
+  ttlMs: z.number().int().min(1000).optional(),
+  /** What the request shows: "plan", or "dry-run" (the plan and a dry run's calls). Default "plan". */
+  preview: z.enum(["plan", "dry-run"]).optional(),
+});
+
+/**
+ * Approvals before side effects: `false` (or absent) is off; `init` writes
+ * `{ "ask": "destructive" }`. Checked as the object unless `false`, so that a mistake is named
+ * by its path (a union would only say "Invalid input").
+ */
+export const ApprovalsConfigSchema = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    if (value === false) return;
+    const parsed = ApprovalsObjectSchema.safeParse(value);
+    if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue(issue as never);
+  })
+  .transform((value) => value as false | z.output<typeof ApprovalsObjectSchema>);
 
 /** The CLI's config file: the standard `mcpServers` map (plus OpenAPI entries), sandbox, sessions and telemetry. */
 export const CliConfigSchema = z.strictObject({
