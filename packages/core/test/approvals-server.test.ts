@@ -5,14 +5,22 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import {
+  Client,
+  InMemoryTransport,
+  StreamableHTTPClientTransport,
+} from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   createOptimizerHttpServer,
+  createOptimizerMcpServer,
   createStaticTokenVerifier,
+  ErrorCodes,
   MCPOptimizer,
   MemorySessionStore,
+  OptimizerError,
   type OptimizerHttpServer,
+  type SessionScope,
 } from "../src/index.js";
 import { filesystemServer } from "./helpers/servers.js";
 
@@ -214,6 +222,54 @@ describe("a client without elicitation", () => {
       expect(text(result)).toMatch(/^INVALID_INPUT: execute_code needs `code`/);
     } finally {
       await client.close();
+    }
+  });
+});
+
+describe("scoped servers (the gateway's tenants and principals)", () => {
+  function scopeFor(tenant: string, principal: string): SessionScope {
+    const prefix = `${tenant}.${principal}.`;
+    return {
+      tenant,
+      toStored: (id) => {
+        if (!/^[\w-]{1,40}$/.test(id)) throw new OptimizerError(ErrorCodes.INVALID_INPUT, "bad id");
+        return `${prefix}${id}`;
+      },
+      toClient: (stored) => stored.slice(prefix.length),
+    };
+  }
+  const connect = async (scope: SessionScope) => {
+    const server = createOptimizerMcpServer(optimizer, { sessionScope: scope, metrics: false });
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await server.connect(b);
+    const client = new Client({ name: "t", version: "1" });
+    await client.connect(a);
+    return client;
+  };
+
+  test("an approval is the tenant's, and only its own principal can run it", async () => {
+    const alice = await connect(scopeFor("acme", "alice"));
+    const bob = await connect(scopeFor("acme", "bob"));
+    try {
+      const refused = await alice.callTool({
+        name: "execute_code",
+        arguments: { code: writeCode("scoped.txt"), session: "conv" },
+      });
+      const id = (refused as ToolResult)._meta?.["mcp-optimizer/error"]?.approvalId as string;
+      const record = await optimizer.approvals.get(id, { tenant: "acme" });
+      expect(record).toMatchObject({ tenant: "acme", sessionId: "acme.alice.conv" });
+      // Another tenant does not see it.
+      expect(await optimizer.approvals.get(id)).toBeUndefined();
+      await optimizer.approvals.approve(id, { tenant: "acme" });
+      const stolen = await bob.callTool({ name: "execute_code", arguments: { plan: id } });
+      expect(text(stolen)).toMatch(/^APPROVAL_NOT_FOUND: /);
+      expect(existsSync(join(dir, "scoped.txt"))).toBe(false);
+      const ran = await alice.callTool({ name: "execute_code", arguments: { plan: id } });
+      expect(text(ran)).toContain("wrote scoped.txt");
+      // The result names the session as the client knows it.
+      expect((ran as ToolResult)._meta?.["mcp-optimizer/execution"]?.sessionId).toBe("conv");
+    } finally {
+      await Promise.all([alice.close(), bob.close()]);
     }
   });
 });

@@ -7,7 +7,7 @@ import {
 } from "@modelcontextprotocol/server";
 import type { ApprovalRecord, DryRunCall } from "../approvals/approval-book.js";
 import type { MCPOptimizer, RunResult } from "../engine/optimizer.js";
-import type { OptimizerError } from "../errors.js";
+import { ErrorCodes, OptimizerError } from "../errors.js";
 
 /** The key of the approval question in an `input_required` result and its answer. */
 const QUESTION = "approval";
@@ -84,6 +84,33 @@ export function approvalAnswer(ctx: ServerContext): ApprovalAnswer | undefined {
   const answer = inputResponse(ctx.mcpReq.inputResponses, QUESTION);
   if (answer.kind !== "elicit") return { id, approved: false };
   return { id, approved: answer.action === "accept" && answer.content?.approve !== false };
+}
+
+/**
+ * Refuses an approval of a session outside the server's scope (another principal's, on the
+ * gateway): its id names nothing here. Without a scope, every session of the tenant is the
+ * caller's.
+ */
+export async function assertOwnApproval(
+  optimizer: MCPOptimizer,
+  id: string,
+  scope: { tenant: string; toStored(id: string): string; toClient(id: string): string } | undefined,
+): Promise<void> {
+  if (!scope) return;
+  const record = await optimizer.approvals.get(id, { tenant: scope.tenant });
+  if (!record) return; // the run says why it is not found
+  let own = false;
+  try {
+    own = scope.toStored(scope.toClient(record.sessionId)) === record.sessionId;
+  } catch {
+    own = false;
+  }
+  if (!own)
+    throw new OptimizerError(
+      ErrorCodes.APPROVAL_NOT_FOUND,
+      `No approval "${id}" for this caller: run the program again to ask anew.`,
+      { details: { approvalId: id } },
+    );
 }
 
 /**

@@ -13,6 +13,7 @@ import type { JsonObject } from "../json.js";
 import {
   approvalAnswer,
   askForApproval,
+  assertOwnApproval,
   decideAndResume,
   supportsElicitation,
 } from "./approval-flow.js";
@@ -154,10 +155,15 @@ export function createOptimizerMcpServer(
         const answer = approvalAnswer(ctx);
         try {
           let result: RunResult;
-          if (answer) result = await decideAndResume(optimizer, answer, { ...tenant, actor });
+          if (answer) {
+            await assertOwnApproval(optimizer, answer.id, scope);
+            result = await decideAndResume(optimizer, answer, { ...tenant, actor });
+          }
           // An approved program, by the id APPROVAL_REQUIRED gave: it runs in its own session.
-          else if (plan !== undefined) result = await optimizer.resume(plan, { ...tenant, actor });
-          else {
+          else if (plan !== undefined) {
+            await assertOwnApproval(optimizer, plan, scope);
+            result = await optimizer.resume(plan, { ...tenant, actor });
+          } else {
             if (code === undefined)
               throw new OptimizerError(
                 ErrorCodes.INVALID_INPUT,
