@@ -98,6 +98,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     sessionTtlMs,
     ...(lease ? { sessionLease: lease } : {}),
     ...(options.env ? { env: options.env } : {}),
+    ...(config.approvals !== undefined ? { approvals: config.approvals } : {}),
   });
 
   const { verifier, metadata } = authentication(config, (name) => tenants.has(name), log);

@@ -76,6 +76,17 @@ describe("the gateway's configuration", () => {
     );
   });
 
+  test("approvals reach every tenant's engine; off unless configured", () => {
+    expect(resolveGatewayConfig({}, "gateway.json", {}).approvals).toBeUndefined();
+    const on = resolveGatewayConfig(
+      { approvals: { ask: "write", tenants: { default: { exempt: ["files.*"] } } } },
+      "gateway.json",
+      {},
+    );
+    expect(on.approvals).toEqual({ ask: "write", tenants: { default: { exempt: ["files.*"] } } });
+    expect(refused({ approvals: { ask: "sometimes" } })).toContain("approvals.ask");
+  });
+
   test("each mistake is INVALID_CONFIG naming what to fix", () => {
     expect(refused({ gateway: { lisen: "1" } })).toMatch(/gateway.*lisen/);
     expect(refused({ tenants: { acme: {} } })).toMatch(/without authentication .* "default"/);

@@ -12,7 +12,7 @@ export const ExitCodes = {
   CONFIG: 3,
   /** Something the command needs is not available here: a sandbox, the session store, a server. */
   UNAVAILABLE: 4,
-  /** The named thing does not exist (a session id). */
+  /** The named thing does not exist (a session id, an approval, a skill). */
   NOT_FOUND: 5,
   /** Refused to overwrite a file (init without --force). */
   EXISTS: 6,
@@ -29,6 +29,8 @@ const byCode: Partial<Record<ErrorCode, ExitCode>> = {
   [ErrorCodes.SESSION_STORE_UNAVAILABLE]: ExitCodes.UNAVAILABLE,
   [ErrorCodes.UPSTREAM_UNAVAILABLE]: ExitCodes.UNAVAILABLE,
   [ErrorCodes.SESSION_NOT_FOUND]: ExitCodes.NOT_FOUND,
+  [ErrorCodes.APPROVAL_NOT_FOUND]: ExitCodes.NOT_FOUND,
+  [ErrorCodes.SKILL_NOT_FOUND]: ExitCodes.NOT_FOUND,
   [ErrorCodes.SESSION_EXISTS]: ExitCodes.EXISTS,
 };
 

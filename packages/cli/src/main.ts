@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { isOptimizerError } from "@mcp-optimizer/core";
 import type { Command } from "./command.js";
+import { approvalsCommand } from "./commands/approvals.js";
 import { benchmarkCommand } from "./commands/benchmark.js";
 import { capabilitiesCommand } from "./commands/capabilities.js";
 import { createAdaptorCommand } from "./commands/create-adaptor-command.js";
@@ -10,6 +11,7 @@ import { sandboxCommand } from "./commands/sandbox.js";
 import { searchCommand } from "./commands/search.js";
 import { serveCommand } from "./commands/serve.js";
 import { sessionsCommand } from "./commands/sessions.js";
+import { skillsCommand } from "./commands/skills.js";
 import { ExitCodes, exitCodeFor } from "./exit-codes.js";
 import { type Io, processIo, writeLine } from "./io.js";
 import { usageError } from "./usage-error.js";
@@ -24,6 +26,8 @@ export const commands: Command[] = [
   runCommand,
   searchCommand,
   sessionsCommand,
+  approvalsCommand,
+  skillsCommand,
   sandboxCommand,
   createAdaptorCommand,
 ];
@@ -43,7 +47,7 @@ Every command takes --config FILE (default: $MCPO_CONFIG, then mcp-optimizer.con
 or .mcp-optimizer.json in the working directory) and --help.
 
 Exit codes: 0 ok, 1 failed, 2 bad usage, 3 bad or missing config, 4 unavailable
-(sandbox, session store, server, port, Node.js >= 22.15.0), 5 not found, 6 file exists, 130 interrupted.
+(sandbox, session store, server, port, Node.js >= 22.15.0), 5 not found (session, approval, skill), 6 file exists, 130 interrupted.
 `;
 }
 

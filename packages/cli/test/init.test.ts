@@ -53,6 +53,7 @@ describe("init", () => {
       sandbox: { mode: "hybrid", maxMemoryMb: 256 },
       sessions: { redisUrl: "redis://127.0.0.1:6390", keyPrefix: "t:" },
       telemetry: { auditFile: "audit.jsonl" },
+      approvals: { ask: "destructive" },
     });
   });
 
@@ -174,7 +175,11 @@ describe("init", () => {
     const r = await cli(["init", "--interactive"], { cwd: dir, input: "\n\n\n", env });
     expect(r.code).toBe(0);
     const written = read(join(dir, "mcp-optimizer.config.json"));
-    expect(written).toEqual({ mcpServers: {}, sandbox: { mode: "wasm" } });
+    expect(written).toEqual({
+      mcpServers: {},
+      sandbox: { mode: "wasm" },
+      approvals: { ask: "destructive" },
+    });
 
     // a project's client config is offered as the default import
     const project = tempDir();

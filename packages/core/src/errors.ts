@@ -76,6 +76,18 @@ export const ErrorCodes = {
   OPTIMIZER_CLOSED: "OPTIMIZER_CLOSED",
   /** A limit on use was reached (tool calls of one execution; a gateway tenant's quotas); `details` name it. */
   QUOTA_EXCEEDED: "QUOTA_EXCEEDED",
+  /** The program reaches tools the approval policy asks a person about; nothing ran. `details.approvalId` names the pending approval. */
+  APPROVAL_REQUIRED: "APPROVAL_REQUIRED",
+  /** A person declined the program's plan; nothing ran. */
+  APPROVAL_DENIED: "APPROVAL_DENIED",
+  /** No such approval for this tenant (expired, used, for another program or session). */
+  APPROVAL_NOT_FOUND: "APPROVAL_NOT_FOUND",
+  /** A call outside the approved plan (a name computed at run time) to a tool that needs approval; it was not made. */
+  TOOL_NOT_APPROVED: "TOOL_NOT_APPROVED",
+  /** No skill of that name (or version) for this tenant. */
+  SKILL_NOT_FOUND: "SKILL_NOT_FOUND",
+  /** A skill's input does not match the JSON Schema it was saved with. */
+  SKILL_INVALID_INPUT: "SKILL_INVALID_INPUT",
   /** Anything else; a bug if you see it. */
   INTERNAL_ERROR: "INTERNAL_ERROR",
 } as const;

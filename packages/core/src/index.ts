@@ -1,4 +1,32 @@
 export {
+  ApprovalBook,
+  type ApprovalDecisionInput,
+  type ApprovalRecord,
+  type ApprovalStatus,
+  type DryRunCall,
+} from "./approvals/approval-book.js";
+export {
+  type ApprovalOptions,
+  type ApprovalRules,
+  DEFAULT_APPROVAL_TTL_MS,
+  needsApproval,
+  type ResolvedApprovalRules,
+  resolveApprovals,
+} from "./approvals/approval-policy.js";
+export {
+  type ApprovalDecisionOptions,
+  type ApprovalListOptions,
+  createApprovalBook,
+  type OptimizerApprovals,
+} from "./approvals/approvals-api.js";
+export {
+  describePlan,
+  type EffectPlan,
+  type PlannedSkill,
+  type PlannedTool,
+  type UnknownReach,
+} from "./approvals/effect-plan.js";
+export {
   createMemoryAuditSink,
   MemoryAuditSink,
   type MemoryAuditSinkOptions,
@@ -188,7 +216,7 @@ export {
   shapeToBudget,
   shapeToBudgetAsync,
 } from "./engine/shape-result.js";
-export { compileProgram, type Program } from "./engine/transpile.js";
+export { type CallSite, compileProgram, type Program } from "./engine/transpile.js";
 export {
   type ErrorCode,
   ErrorCodes,
@@ -199,7 +227,7 @@ export {
   type OptimizerErrorOptions,
   toOptimizerError,
 } from "./errors.js";
-export type { JsonObject, JsonPrimitive, JsonValue } from "./json.js";
+export { isPlainObject, type JsonObject, type JsonPrimitive, type JsonValue } from "./json.js";
 export {
   CallMemo,
   type CallMemoOptions,
@@ -261,6 +289,7 @@ export {
   probePermissionModel,
 } from "./sandbox/process/process-sandbox.js";
 export { SerialQueue } from "./sandbox/serial-queue.js";
+export type { ApprovalsEndpointOptions } from "./server/approvals-endpoint.js";
 export {
   createHttpAccessCheck,
   createStaticTokenVerifier,
@@ -330,6 +359,18 @@ export {
   type UpdateSessionOptions,
   updateSession,
 } from "./sessions/session-data.js";
+export {
+  assertSkillName,
+  SkillBook,
+  type SkillRecord,
+  type SkillSaveInput,
+} from "./skills/skill-book.js";
+export { SkillRuntime, signatureOf as skillSignature } from "./skills/skill-runtime.js";
+export {
+  loggedProgram,
+  type OptimizerSkills,
+  type SkillSaveOptions,
+} from "./skills/skills-api.js";
 export {
   Attr,
   DURATION_BUCKETS_SECONDS,

@@ -52,6 +52,22 @@ describe("meta-tool definitions", () => {
     expect(tools.map((t) => t.name)).toEqual(["execute_code", "search_tools"]);
   });
 
+  test.each([1, 5, 20, 50])(
+    "%i servers with approvals on: execute_code takes a plan id, still within 350 tokens",
+    (n) => {
+      const tools = metaToolDefinitions(servers(n), {
+        maxResultTokens: 8000,
+        count: (t) => tokenizer.count(t),
+        approvals: true,
+      });
+      expect(tokens(tools)).toBeLessThanOrEqual(DEFAULT_MAX_META_TOOL_TOKENS);
+      const schema = tools[0]!.inputSchema as { properties: object; required?: string[] };
+      expect(Object.keys(schema.properties)).toEqual(["code", "session", "plan"]);
+      expect(schema.required).toBeUndefined();
+      for (const s of servers(n)) expect(tools[0]!.description).toContain(s.identifier);
+    },
+  );
+
   test("the server list gets terser as servers are added: descriptions, then counts, then names", () => {
     const count = (t: string) => tokenizer.count(t);
     const one = metaToolDefinitions(servers(1), { maxResultTokens: 8000, count })[0]!.description;

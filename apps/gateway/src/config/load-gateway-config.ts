@@ -59,6 +59,8 @@ export interface ResolvedGatewayConfig {
   keyPrefix: string;
   sessionTtlMs: number | undefined;
   telemetry: GatewayConfig["telemetry"];
+  /** Approvals before side effects, for every tenant (`tenants` inside it per tenant); undefined: off. */
+  approvals: GatewayConfig["approvals"];
   oauth: (OAuthConfig & { audience: string }) | undefined;
   apiKeys: { file: string | undefined; keys: ApiKeyEntry[] } | undefined;
   tenants: Map<string, ResolvedTenant>;
@@ -178,6 +180,7 @@ export function resolveGatewayConfig(
     keyPrefix: config.sessions?.keyPrefix ?? "mcpo:",
     sessionTtlMs: config.sessions?.ttlMs,
     telemetry: config.telemetry,
+    approvals: config.approvals,
     oauth,
     apiKeys,
     tenants,

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
+  type ApprovalOptions,
   type AuditRecord,
   type AuditSink,
   MCPOptimizer,
@@ -33,6 +34,8 @@ export interface TenantRuntimesOptions {
   sessionLease?: SessionLeaseSettings;
   /** Variables for `${VAR}` in servers. Default process.env. */
   env?: Record<string, string | undefined>;
+  /** Approvals before side effects (docs/approvals-and-skills.md). Default: off. */
+  approvals?: ApprovalOptions | false;
 }
 
 /**
@@ -127,6 +130,7 @@ export class TenantRuntimes {
         : {}),
       audit: shared,
       ...(this.options.env ? { env: this.options.env } : {}),
+      ...(this.options.approvals !== undefined ? { approvals: this.options.approvals } : {}),
     });
     // Started in the background: requests wait for what they need.
     optimizer.start().catch(() => {});

@@ -32,6 +32,9 @@ Options:
   --max-memory MB          memory ceiling of a sandbox runner (default 128)
   --prometheus-port PORT   turn telemetry on with Prometheus /metrics on PORT
   --audit-file FILE        write audit records as JSON lines to FILE
+  --approvals ASK          which tools ask a person before a program that reaches them
+                           runs: destructive, write or off (default destructive;
+                           docs/approvals-and-skills.md)
   --force                  overwrite an existing file
   --interactive            ask questions even when stdin is not a terminal
   --yes                    never ask; use the flags and defaults
@@ -52,6 +55,7 @@ export const initCommand: Command = {
     "max-memory": { type: "string" },
     "prometheus-port": { type: "string" },
     "audit-file": { type: "string" },
+    approvals: { type: "string" },
     force: { type: "boolean" },
     interactive: { type: "boolean" },
     yes: { type: "boolean", short: "y" },
@@ -153,6 +157,10 @@ export const initCommand: Command = {
       { min: 0, max: 65_535 },
     );
     const auditFile = stringFlag(values, "audit-file");
+    // New configs are safe by default: destructive tools ask (serve then asks through the client).
+    const approvals = stringFlag(values, "approvals") ?? "destructive";
+    if (!["destructive", "write", "off"].includes(approvals))
+      throw usageError(`--approvals is destructive, write or off; got "${approvals}"`, "init");
     const keyPrefix = stringFlag(values, "key-prefix");
     const file = {
       mcpServers,
@@ -170,6 +178,7 @@ export const initCommand: Command = {
             },
           }
         : {}),
+      approvals: approvals === "off" ? false : { ask: approvals },
     };
     const checked = CliConfigSchema.safeParse(file);
     if (!checked.success) {
@@ -187,7 +196,7 @@ export const initCommand: Command = {
     );
     writeLine(
       io.stderr,
-      `Wrote ${target}: ${source}, sandbox ${file.sandbox.mode}, sessions ${redisUrl ? "in Redis" : "in memory"}.`,
+      `Wrote ${target}: ${source}, sandbox ${file.sandbox.mode}, sessions ${redisUrl ? "in Redis" : "in memory"}, approvals ${approvals === "off" ? "off" : `for ${approvals} tools`}.`,
     );
     const entry = serveEntry(target);
     const snippet = {

@@ -1,4 +1,5 @@
 import {
+  type ApprovalsEndpointOptions,
   createOptimizerHttpServer,
   createStaticTokenVerifier,
   ErrorCodes,
@@ -38,6 +39,10 @@ Options:
                             (default: loopback origins on loopback, none elsewhere)
   --insecure-no-auth        listen beyond loopback without a token (anyone who reaches
                             the port can run programs against your servers)
+  --approver-token-env VAR  serve the approvals endpoint (list, approve, reject programs
+                            waiting for a person) on /approvals, requiring the token in
+                            the environment variable VAR (16+ characters; not the MCP
+                            client's: nothing a model reaches may approve its own programs)
   --strict                  refuse to start (exit 3) when a server's \${VAR} is unset
                             (default: that server is left out, the others start)
   --config FILE             the config file (default: $MCPO_CONFIG, ./mcp-optimizer.config.json)
@@ -105,6 +110,36 @@ export function httpAccessFromFlags(
   return options;
 }
 
+/** The approvals endpoint's options from --approver-token-env; refused without --http. */
+export function approversFromFlags(
+  values: FlagValues,
+  env: Record<string, string | undefined>,
+  host: string | undefined,
+): ApprovalsEndpointOptions | undefined {
+  const tokenVar = stringFlag(values, "approver-token-env");
+  if (tokenVar === undefined) return undefined;
+  if (host === undefined) throw usageError("--approver-token-env applies to --http only", "serve");
+  const token = env[tokenVar];
+  if (!token)
+    throw usageError(
+      `--approver-token-env ${tokenVar}: the variable ${tokenVar} is not set`,
+      "serve",
+    );
+  const mcpToken = stringFlag(values, "auth-token-env");
+  if (mcpToken !== undefined && env[mcpToken] === token)
+    throw usageError(
+      "--approver-token-env must name another token than --auth-token-env: whoever holds the client's token must not approve",
+      "serve",
+    );
+  try {
+    return {
+      auth: { verifier: createStaticTokenVerifier({ tokens: [token], clientId: "approver" }) },
+    };
+  } catch (error) {
+    throw usageError(`--approver-token-env ${tokenVar}: ${(error as Error).message}`, "serve");
+  }
+}
+
 export const serveCommand: Command = {
   name: "serve",
   summary: "serve code mode to an MCP client (stdio, or --http HOST:PORT)",
@@ -117,6 +152,7 @@ export const serveCommand: Command = {
     "allowed-hosts": { type: "string" },
     "allowed-origins": { type: "string" },
     "insecure-no-auth": { type: "boolean" },
+    "approver-token-env": { type: "string" },
     strict: { type: "boolean" },
   },
   async run({ values, io, config }) {
@@ -126,6 +162,7 @@ export const serveCommand: Command = {
     if (path !== undefined && !path.startsWith("/"))
       throw usageError("--path starts with /", "serve");
     const access = httpAccessFromFlags(values, io.env, listen?.host);
+    const approvers = approversFromFlags(values, io.env, listen?.host);
     const runtime = await createRuntime({
       configFile: config,
       requireConfig: true,
@@ -140,6 +177,13 @@ export const serveCommand: Command = {
       /** Waits for every server's first start, reports the ones that failed, and sums up. */
       const startUp = async () => {
         await runtime.optimizer.start();
+        const approvals = runtime.loaded.config.approvals;
+        writeLine(
+          io.stderr,
+          approvals
+            ? `mcp-optimizer: approvals on: programs reaching ${approvals.ask ?? "destructive"} tools ask a person first (through the client's elicitation, else APPROVAL_REQUIRED and \`mcp-optimizer approvals approve\`)`
+            : 'mcp-optimizer: approvals off: programs run destructive tools without asking (set "approvals": { "ask": "destructive" } to ask first)',
+        );
         const caps = await runtime.optimizer.capabilities();
         const down = caps.upstreams.filter((u) => !u.connected);
         for (const u of down) {
@@ -157,6 +201,7 @@ export const serveCommand: Command = {
           port: listen.port,
           ...(path ? { path } : {}),
           ...access,
+          ...(approvers ? { approvals: approvers } : {}),
         }).catch((error: unknown) => {
           const code = (error as { code?: unknown }).code;
           if (code !== "EADDRINUSE" && code !== "EACCES" && code !== "EADDRNOTAVAIL") throw error;
@@ -180,6 +225,11 @@ export const serveCommand: Command = {
             `mcp-optimizer: --insecure-no-auth: ${listen.host} is not a loopback address and the endpoint has no authentication: anyone who reaches this port can run programs against your servers.`,
           );
         }
+        if (server.approvalsUrl)
+          writeLine(
+            io.stderr,
+            `mcp-optimizer: approvals endpoint ${server.approvalsUrl} (approver token required)`,
+          );
         writeLine(io.stdout, server.url);
         await stopped;
         await server.close();

@@ -82,6 +82,40 @@ export const ResultHandlesConfigSchema = z.union([
   }),
 ]);
 
+/** Which tools ask a person first (docs/approvals-and-skills.md). */
+const ApprovalRulesShape = {
+  /** Tools that ask, by annotation: "destructive", "write" (every tool not read-only) or "none". Default "destructive". */
+  ask: z.enum(["destructive", "write", "none"]).optional(),
+  /** More tools that ask whatever their annotations, by pattern: "github.create_*". Default none. */
+  tools: z.array(z.string().min(1)).optional(),
+  /** Tools that never ask, by pattern; wins over `ask` and `tools`. Default none. */
+  exempt: z.array(z.string().min(1)).optional(),
+};
+
+const ApprovalsObjectSchema = z.strictObject({
+  ...ApprovalRulesShape,
+  /** Rules of one tenant, each field replacing the one above. Default none. */
+  tenants: z.record(z.string().min(1), z.strictObject(ApprovalRulesShape)).optional(),
+  /** How long a pending approval waits for a decision, in ms. Default 3600000. */
+  ttlMs: z.number().int().min(1000).optional(),
+  /** What the request shows: "plan", or "dry-run" (the plan and a dry run's calls). Default "plan". */
+  preview: z.enum(["plan", "dry-run"]).optional(),
+});
+
+/**
+ * Approvals before side effects: `false` (or absent) is off; `init` writes
+ * `{ "ask": "destructive" }`. Checked as the object unless `false`, so that a mistake is named
+ * by its path (a union would only say "Invalid input").
+ */
+export const ApprovalsConfigSchema = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    if (value === false) return;
+    const parsed = ApprovalsObjectSchema.safeParse(value);
+    if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue(issue as never);
+  })
+  .transform((value) => value as false | z.output<typeof ApprovalsObjectSchema>);
+
 /** The CLI's config file: the standard `mcpServers` map (plus OpenAPI entries), sandbox, sessions and telemetry. */
 export const CliConfigSchema = z.strictObject({
   /** A JSON schema URL editors may use; ignored. */
@@ -113,6 +147,7 @@ export const CliConfigSchema = z.strictObject({
   search: SearchConfigSchema.optional(),
   privacy: PrivacyConfigSchema.optional(),
   resultHandles: ResultHandlesConfigSchema.optional(),
+  approvals: ApprovalsConfigSchema.optional(),
 });
 
 export type CliConfigInput = z.input<typeof CliConfigSchema>;
@@ -120,6 +155,7 @@ export type CliConfig = z.output<typeof CliConfigSchema>;
 export type SessionsConfig = z.output<typeof SessionsConfigSchema>;
 export type TelemetryConfig = z.output<typeof TelemetryConfigSchema>;
 export type SearchConfig = z.output<typeof SearchConfigSchema>;
+export type ApprovalsConfig = z.output<typeof ApprovalsConfigSchema>;
 
 /** The file names discovery looks for in the working directory, in order. */
 export const CONFIG_FILE_NAMES = [

@@ -99,6 +99,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     ...(loaded.config.resultHandles !== undefined
       ? { resultHandles: loaded.config.resultHandles }
       : {}),
+    ...(loaded.config.approvals !== undefined ? { approvals: loaded.config.approvals } : {}),
     mcpServers: loaded.mcpServers,
     upstreams: openApiUpstreams(loaded),
     audit: telemetry.audit,

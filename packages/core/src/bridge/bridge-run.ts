@@ -264,6 +264,8 @@ export class BridgeRun {
       request = { kind: "search", query: frame.query, options: frame.options ?? {} };
     } else if (frame.kind === "describe") {
       request = { kind: "describe", name: frame.name };
+    } else if (frame.kind === "skill") {
+      request = { kind: "skill", name: frame.name, input: frame.input ?? {} };
     } else {
       request = { kind: "handle", id: frame.handle };
     }

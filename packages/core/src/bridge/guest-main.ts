@@ -73,8 +73,8 @@ export function guestMain(host: GuestHost): GuestEndpoint {
   const indexOf = String.prototype.indexOf;
   const toLowerCase = String.prototype.toLowerCase;
   const AsyncFunction = (async () => {}).constructor as new (
-    body: string,
-  ) => () => Promise<unknown>;
+    ...paramsAndBody: string[]
+  ) => (...args: unknown[]) => Promise<unknown>;
   const call = <T>(fn: unknown, self: unknown, ...args: unknown[]): T =>
     apply(fn as (...a: unknown[]) => T, self, args);
   const isA = (ctor: unknown, value: unknown): boolean => call<boolean>(hasInstance, ctor, value);
@@ -84,6 +84,8 @@ export function guestMain(host: GuestHost): GuestEndpoint {
     call(promiseThen, p, ok, fail);
   const rejected = (error: unknown): Promise<never> =>
     new PromiseCtor<never>((_resolve, reject) => reject(error));
+  const chain = (p: Promise<unknown>, ok: (v: unknown) => unknown): Promise<unknown> =>
+    call(promiseThen, p, ok);
 
   harden();
 
@@ -508,6 +510,60 @@ export function guestMain(host: GuestHost): GuestEndpoint {
     });
   }
 
+  /**
+   * `skills.name(input)`: the host checks the input against the skill's schema and answers
+   * with its code, which runs here, in the program's realm, with the same globals and host.
+   */
+  function runSkill(run: Run, name: string, input: unknown): Promise<unknown> {
+    if (input === undefined) input = {};
+    let inputJson: string;
+    try {
+      inputJson = serialize(input, "The skill input", true) ?? "{}";
+    } catch (error) {
+      return rejected(
+        new GuestError(
+          "SKILL_INVALID_INPUT",
+          `Skill input must be JSON: ${isA(ErrorCtor, error) ? (error as Error).message : StringCtor(error)}`,
+          "TypeError",
+        ),
+      );
+    }
+    return chain(
+      request(run, `"kind":"skill","name":${stringify(name)},"input":${inputJson}`),
+      (answer) => {
+        const a = (answer && typeof answer === "object" ? answer : {}) as {
+          code?: unknown;
+          input?: unknown;
+        };
+        if (typeof a.code !== "string") {
+          throw new GuestError("CODE_RUNTIME_ERROR", `skills.${name}: the host sent no code.`);
+        }
+        const skill = new AsyncFunction("input", a.code);
+        return call(skill, undefined, a.input);
+      },
+    );
+  }
+
+  function skillsObject(run: Run): unknown {
+    const fns = objectCreate(null) as Record<string, unknown>;
+    return new ProxyCtor(objectCreate(null), {
+      get(_target, prop) {
+        if (typeof prop !== "string" || NOT_TOOLS[prop]) return undefined;
+        if (prop === "toString") return () => "[skills]";
+        let fn = fns[prop];
+        if (!fn) {
+          fn = (input?: unknown) => runSkill(run, prop, input);
+          defineOwn(fn as object, "name", { value: prop });
+          fns[prop] = fn;
+        }
+        return fn;
+      },
+      set() {
+        return false;
+      },
+    });
+  }
+
   /** Defines a global for this run; false when the program made that impossible. */
   function setGlobal(key: string, value: unknown): boolean {
     return defineOwn(g, key, { value, writable: true, enumerable: false, configurable: true });
@@ -519,6 +575,7 @@ export function guestMain(host: GuestHost): GuestEndpoint {
     let ok = setGlobal("console", consoleFor(run));
     ok =
       setGlobal("state", frame.state && typeof frame.state === "object" ? frame.state : {}) && ok;
+    ok = setGlobal("skills", skillsObject(run)) && ok;
     for (let i = 0; i < servers.length; i++) {
       const server = servers[i] as { name: string; global: string; tools: string[] };
       const tools = isArray(server.tools) ? server.tools : [];

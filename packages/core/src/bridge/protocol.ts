@@ -48,6 +48,7 @@ export type CallFrame = { t: "call"; id: number; run: string } & (
   | { kind: "search"; query: string; options?: JsonObject }
   | { kind: "describe"; name: string }
   | { kind: "handle"; handle: string }
+  | { kind: "skill"; name: string; input?: JsonValue }
 );
 
 export interface LogFrame {
@@ -124,6 +125,8 @@ export function validateGuestFrame(frame: unknown): GuestFrame {
         str("name");
       } else if (f.kind === "handle") {
         str("handle");
+      } else if (f.kind === "skill") {
+        str("name");
       } else {
         throw protocolError(`unknown call kind ${JSON.stringify(f.kind)}`);
       }

@@ -13,11 +13,11 @@ const RESERVED_WORDS = new Set(
 
 /**
  * Globals a server object must not shadow in the guest: the prelude's own (`mcp`, `state`,
- * `console`, `params`), the language's, and the web APIs the sandboxes provide.
+ * `console`, `skills`, `params`), the language's, and the web APIs the sandboxes provide.
  */
 export const GUEST_GLOBALS: ReadonlySet<string> = new Set(
   (
-    "mcp state console globalThis undefined NaN Infinity eval arguments Object Array Promise JSON Math Date Error " +
+    "mcp state console skills globalThis undefined NaN Infinity eval arguments Object Array Promise JSON Math Date Error " +
     "String Number Boolean Symbol BigInt Map Set WeakMap WeakSet RegExp Function Proxy Reflect Intl TypeError " +
     "RangeError SyntaxError setTimeout clearTimeout structuredClone TextEncoder TextDecoder URL atob btoa params"
   ).split(" "),

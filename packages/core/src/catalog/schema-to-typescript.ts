@@ -452,7 +452,7 @@ export function serverDeclarations(server: {
   ].join("\n\n");
 }
 
-/** The `.d.ts` of the guest's own globals: `mcp` and `state` (console is the standard one). */
+/** The `.d.ts` of the guest's own globals: `mcp`, `skills` and `state` (console is the standard one). */
 export function guestGlobalsDeclaration(
   servers: { name: string; identifier: string; toolCount: number }[],
 ): string {
@@ -461,6 +461,8 @@ export function guestGlobalsDeclaration(
 
 /** One hit of mcp.search(). */
 interface SearchHit {
+  /** "skill" for a saved skill (call it as skills.name(input)); absent for a tool. */
+  kind?: "skill";
   /** "server.tool" with the original names. */
   name: string;
   server: string;
@@ -500,6 +502,12 @@ declare const mcp: {
   /** Calls any tool by server and tool name; { raw: true } returns the whole MCP result. */
   call(server: ${names}, tool: string, args?: { [key: string]: unknown }, options?: { raw?: boolean }): Promise<unknown>;
 };
+
+/**
+ * The tenant's saved skills: \`await skills.name(input)\` runs one (its input is checked against
+ * its schema). mcp.search() lists them with kind "skill" and their signature.
+ */
+declare const skills: { readonly [name: string]: (input?: { [key: string]: unknown }) => Promise<unknown> };
 
 /** Kept between executions of the same session; must stay JSON. */
 declare var state: { [key: string]: unknown };

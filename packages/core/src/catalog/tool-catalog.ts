@@ -63,6 +63,8 @@ export interface CatalogServer {
 export type DetailLevel = "name" | "signature" | "full";
 
 export interface SearchHit {
+  /** "skill" for a saved skill (`skills.name(input)`); absent for an upstream tool. */
+  kind?: "skill";
   name: string;
   server: string;
   tool: string;

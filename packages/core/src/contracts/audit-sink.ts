@@ -25,6 +25,10 @@ export interface ExecutionAuditRecord extends AuditBase {
   toolCalls: number;
   resultBytes: number;
   tokens: { used: number; plainMcp: number };
+  /** A dry run: nothing but read-only tools ran. */
+  dryRun?: boolean;
+  /** The approval the program ran under (docs/approvals-and-skills.md). */
+  approvalId?: string;
 }
 
 export interface ToolCallAuditRecord extends AuditBase {
@@ -38,6 +42,8 @@ export interface ToolCallAuditRecord extends AuditBase {
   attempts: number;
   /** The result came from the memo cache. */
   cached?: boolean;
+  /** A dry run answered it with a placeholder; the upstream was not called. */
+  dryRun?: boolean;
 }
 
 export type AuditRecord = ExecutionAuditRecord | ToolCallAuditRecord;

@@ -55,7 +55,9 @@ export type GuestRequest =
   | { kind: "tool"; server: string; tool: string; args: JsonValue; raw: boolean }
   | { kind: "search"; query: string; options: JsonObject }
   | { kind: "describe"; name: string }
-  | { kind: "handle"; id: string };
+  | { kind: "handle"; id: string }
+  /** `skills.name(input)`: the host answers `{ code, input }`, which the guest runs in the program's realm. */
+  | { kind: "skill"; name: string; input: JsonValue };
 
 /** The host side of one execution: answers the guest's requests. */
 export interface SandboxHost {

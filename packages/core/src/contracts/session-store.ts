@@ -19,6 +19,8 @@ export interface SessionToolCallLog {
   durationMs: number;
   /** The result came from the memo cache; the upstream was not called. */
   cached?: boolean;
+  /** A dry run answered it with a placeholder; the upstream was not called. */
+  dryRun?: boolean;
 }
 
 /** One line of the execution log, kept for audit, approvals and replay. */

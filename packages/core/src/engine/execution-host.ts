@@ -1,7 +1,9 @@
 import type { Context } from "@opentelemetry/api";
 import * as z from "zod";
+import type { DryRunCall } from "../approvals/approval-book.js";
+import { needsApproval, type ResolvedApprovalRules } from "../approvals/approval-policy.js";
 import { type Redactor, redactError } from "../audit/redactor.js";
-import { effectiveAnnotations, type ToolCatalog } from "../catalog/tool-catalog.js";
+import { effectiveAnnotations, type SearchHit, type ToolCatalog } from "../catalog/tool-catalog.js";
 import type { AuditSink, ToolCallAuditRecord } from "../contracts/audit-sink.js";
 import type { GuestRequest, SandboxHost } from "../contracts/sandbox.js";
 import type { SessionAllowlist, SessionToolCallLog } from "../contracts/session-store.js";
@@ -11,6 +13,7 @@ import { ErrorCodes, isOptimizerError, OptimizerError, toOptimizerError } from "
 import { isPlainObject, type JsonObject, type JsonValue } from "../json.js";
 import type { CallMemo } from "../memo/call-memo.js";
 import type { ExecutionPrivacy } from "../privacy/execution-privacy.js";
+import { withSkillHits } from "../skills/skill-runtime.js";
 import { Attr, Instruments, SpanKind, type Telemetry } from "../telemetry/instruments.js";
 import { countTokensAsync } from "../tokens/o200k-tokenizer.js";
 import { plainCallTokensAsync, roundTripsOf, toolCallText } from "../tokens/token-accounting.js";
@@ -52,7 +55,29 @@ export interface ExecutionHostDeps {
   readHandle?: (id: string) => Promise<JsonValue>;
   /** Memoised read-only calls of the servers that opted in. Default: none. */
   memo?: CallMemo;
+  /**
+   * The approved plan: a call to a tool the rules ask about that is not in `approved` is refused
+   * with TOOL_NOT_APPROVED and not made. Default: no gate (approvals off).
+   */
+  approvalGate?: { rules: ResolvedApprovalRules; approved: ReadonlySet<string> };
+  /**
+   * A dry run: read-only tools run for real, every other call is recorded (`dryRunCalls`) and
+   * answered with a placeholder instead of being made. Default false.
+   */
+  dryRun?: boolean;
+  /** The code of a skill for `skills.name(input)`, its input checked. Default: no skills (SKILL_NOT_FOUND). */
+  skill?: (name: string, input: JsonValue) => Promise<JsonValue>;
+  /** The tenant's skills that match a search, listed before tools. Default: none. */
+  searchSkills?: (
+    query: string,
+    options: { limit: number; detail?: DetailLevel },
+  ) => Promise<SearchHit[]>;
 }
+
+type DetailLevel = "name" | "signature" | "full";
+
+/** How many skills one execution may load (skills calling skills included). */
+const MAX_SKILL_CALLS = 1000;
 
 /** Compiled argument validators, per catalog version and tool. */
 export class ValidatorCache {
@@ -85,6 +110,9 @@ export class ValidatorCache {
  */
 export class ExecutionHost implements SandboxHost {
   readonly toolCalls: SessionToolCallLog[] = [];
+  /** In a dry run: every call the program made, and whether it ran (read-only) or got a placeholder. */
+  readonly dryRunCalls: DryRunCall[] = [];
+  private skillCalls = 0;
   /** The trace context tool-call spans are parented to (set by the engine inside its sandbox phase span). */
   traceContext: Context | undefined;
   /** The calls as plain MCP would have shown them; counted after the run, off the guest's path. */
@@ -117,6 +145,7 @@ export class ExecutionHost implements SandboxHost {
     if (request.kind === "describe") {
       return this.deps.catalog.describe(request.name, this.identity.allow) as unknown as JsonValue;
     }
+    if (request.kind === "skill") return this.loadSkill(request.name, request.input);
     const result = await this.callTool(request.server, request.tool, request.args);
     return request.raw
       ? (result as unknown as JsonValue)
@@ -132,6 +161,7 @@ export class ExecutionHost implements SandboxHost {
     let attempts = 0;
     let resultBytes = 0;
     let cached = false;
+    let dryRun = false;
     let outcome: "ok" | "error" = "ok";
     let errorCode: string | undefined;
     try {
@@ -141,6 +171,19 @@ export class ExecutionHost implements SandboxHost {
       tool = entry.name;
       const decision = checkToolAllowed(this.identity.allow, server, tool);
       if (!decision.allowed) this.deny(server, tool, decision.reason);
+      const gate = this.deps.approvalGate;
+      if (
+        gate &&
+        !this.deps.dryRun &&
+        !gate.approved.has(entry.qualifiedName) &&
+        needsApproval(gate.rules, server, tool, entry.tool.annotations)
+      ) {
+        throw new OptimizerError(
+          ErrorCodes.TOOL_NOT_APPROVED,
+          `${entry.serverIdentifier}.${entry.identifier} needs a person's approval and is not in this run's approved plan (its name was computed at run time); it was not called. Call it by name (${entry.serverIdentifier}.${entry.identifier}({ ... })) so that the plan shows it and it can be approved.`,
+          { details: { server, tool } },
+        );
+      }
       if (!isPlainObject(args)) {
         throw new OptimizerError(
           ErrorCodes.TOOL_INVALID_ARGUMENTS,
@@ -163,6 +206,20 @@ export class ExecutionHost implements SandboxHost {
         );
       }
       const annotations = effectiveAnnotations(entry.tool.annotations);
+      if (this.deps.dryRun && !annotations.readOnlyHint) {
+        // Recorded, not made: the program gets a placeholder it can tell from a real result.
+        dryRun = true;
+        this.dryRunCalls.push({
+          tool: entry.qualifiedName,
+          args: await this.auditArguments(args),
+          ran: false,
+        });
+        const placeholder = { dryRun: true, tool: entry.qualifiedName };
+        return {
+          content: [{ type: "text", text: JSON.stringify(placeholder) }],
+          structuredContent: placeholder,
+        };
+      }
       const retryable = annotations.readOnlyHint || annotations.idempotentHint;
       const memoizer = this.deps.memo;
       const memo = memoizer?.decide(server, tool, entry.tool.annotations);
@@ -208,6 +265,12 @@ export class ExecutionHost implements SandboxHost {
         tool,
         unwrapToolResult(redacted, `${entry.serverIdentifier}.${entry.identifier}`),
       );
+      if (this.deps.dryRun)
+        this.dryRunCalls.push({
+          tool: entry.qualifiedName,
+          args: await this.auditArguments(args),
+          ran: true,
+        });
       return redacted;
     } catch (error) {
       // What the guest, the log and the audit see of the failure carries no secret.
@@ -233,6 +296,7 @@ export class ExecutionHost implements SandboxHost {
         ...(errorCode ? { errorCode } : {}),
         durationMs: Math.round(durationMs * 100) / 100,
         ...(cached ? { cached } : {}),
+        ...(dryRun ? { dryRun } : {}),
       });
       const attrs = {
         [Attr.server]: server,
@@ -264,10 +328,26 @@ export class ExecutionHost implements SandboxHost {
         tool,
         args: this.deps.auditArguments ? await this.auditArguments(args) : undefined,
         resultBytes,
-        attempts: cached ? 0 : Math.max(attempts, 1),
+        attempts: cached || dryRun ? 0 : Math.max(attempts, 1),
         ...(cached ? { cached } : {}),
+        ...(dryRun ? { dryRun } : {}),
       });
     }
+  }
+
+  /** A skill's code for the guest (`skills.name(input)`), its input checked against its schema. */
+  private async loadSkill(name: string, input: JsonValue): Promise<JsonValue> {
+    if (!this.deps.skill) {
+      throw new OptimizerError(ErrorCodes.SKILL_NOT_FOUND, "Skills are not available here.");
+    }
+    if (++this.skillCalls > MAX_SKILL_CALLS) {
+      throw new OptimizerError(
+        ErrorCodes.QUOTA_EXCEEDED,
+        `This execution called skills more than ${MAX_SKILL_CALLS} times (a skill calling itself without end?).`,
+        { details: { quota: "skillCallsPerExecution", limit: MAX_SKILL_CALLS } },
+      );
+    }
+    return this.deps.skill(name, input);
   }
 
   /** Refuses the call past `maxToolCalls` of this execution. */
@@ -381,6 +461,13 @@ export class ExecutionHost implements SandboxHost {
         'mcp.search detail is "name", "signature" or "full".',
       );
     }
+    const limit = Math.min(Math.max(Math.trunc(Number(options.limit ?? 10)) || 10, 1), 50);
+    const skillsOnly = options.server === "skills" && this.deps.searchSkills !== undefined;
+    const skills =
+      this.deps.searchSkills && (options.server === undefined || skillsOnly)
+        ? await this.deps.searchSkills(String(query), { limit, ...(detail ? { detail } : {}) })
+        : [];
+    if (skillsOnly) return skills as unknown as JsonValue;
     const hits = await this.deps.catalog.search(query, {
       ...(typeof options.limit === "number" ? { limit: options.limit } : {}),
       ...(detail ? { detail } : {}),
@@ -390,7 +477,7 @@ export class ExecutionHost implements SandboxHost {
       tenant: this.identity.tenant,
       sessionId: this.identity.sessionId,
     });
-    return hits as unknown as JsonValue;
+    return withSkillHits(hits, skills, limit) as unknown as JsonValue;
   }
 
   private validate(key: string, schema: JsonObject, args: JsonObject, call: string): void {

@@ -1,3 +1,11 @@
+import { ApprovalBook, type DryRunCall } from "../approvals/approval-book.js";
+import {
+  type ApprovalOptions,
+  DEFAULT_APPROVAL_TTL_MS,
+  resolveApprovals,
+} from "../approvals/approval-policy.js";
+import { approvalsApi, type OptimizerApprovals } from "../approvals/approvals-api.js";
+import type { EffectPlan } from "../approvals/effect-plan.js";
 import { createRedactor, type Redactor } from "../audit/redactor.js";
 import { type SearchHit, ToolCatalog, type ToolDescription } from "../catalog/tool-catalog.js";
 import { parseMcpServers, parseSandboxConfig } from "../config/parse-config.js";
@@ -11,6 +19,7 @@ import type {
 } from "../contracts/sandbox.js";
 import type {
   SessionAllowlist,
+  SessionRecord,
   SessionStore,
   SessionToolCallLog,
 } from "../contracts/session-store.js";
@@ -34,6 +43,9 @@ import {
 import { loadSessionStore } from "../sessions/load-session-store.js";
 import { MemorySessionStore } from "../sessions/memory-session-store.js";
 import { assertSessionId } from "../sessions/session-data.js";
+import { SkillBook } from "../skills/skill-book.js";
+import { SkillRuntime, withSkillHits } from "../skills/skill-runtime.js";
+import { type OptimizerSkills, skillsApi } from "../skills/skills-api.js";
 import { Attr, Instruments, Telemetry } from "../telemetry/instruments.js";
 import {
   assertEncodingSetting,
@@ -47,6 +59,7 @@ import { createPricing, type Pricing, type PricingOptions } from "../tokens/pric
 import { type TokenFigures, toolDefinitionsText } from "../tokens/token-accounting.js";
 import { McpUpstream, type UpstreamEvent } from "../upstream/mcp-upstream.js";
 import type { EngineParts, ExecutionSettings } from "./execution/engine-parts.js";
+import { planEffects, serversNamed } from "./execution/plan-effects.js";
 import { runExecution } from "./execution/run-execution.js";
 import { SessionQueue } from "./execution/session-queue.js";
 import {
@@ -146,6 +159,12 @@ export interface MCPOptimizerOptions {
   requireUpstreams?: boolean;
   /** Upstream connection events (also counted in metrics). */
   onUpstreamEvent?: (event: UpstreamEvent) => void;
+  /**
+   * Approvals before side effects: a program whose effect plan reaches tools these rules ask
+   * about runs only after a person approves it (docs/approvals-and-skills.md). Default: off;
+   * the CLI's `init` writes `{ "ask": "destructive" }`.
+   */
+  approvals?: ApprovalOptions | false;
 }
 
 export interface RunOptions {
@@ -161,6 +180,14 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Routing hints for a hybrid sandbox, merged over what the engine infers. */
   hints?: ExecutionHints;
+  /**
+   * Read-only tools run for real; every other call is recorded and answered with a placeholder
+   * (`{ dryRun: true, tool }`) instead of being made. The result lists the calls (`dryRun.calls`);
+   * the session's state is not changed. Default false.
+   */
+  dryRun?: boolean;
+  /** Run under this approval (an id from APPROVAL_REQUIRED that a person approved). Default: none. */
+  approval?: string;
 }
 
 export interface ToolCallSummary extends SessionToolCallLog {}
@@ -186,6 +213,12 @@ export interface RunResult {
   notes?: string[];
   /** The handle the full result was kept behind when it was over the token budget (`mcp.handle`). */
   handle?: string;
+  /** What the program could reach, read before it ran (docs/approvals-and-skills.md). */
+  plan?: EffectPlan;
+  /** A dry run: every call the program made, and whether it ran (read-only) or got a placeholder. */
+  dryRun?: { calls: DryRunCall[] };
+  /** The approval it ran under. */
+  approvalId?: string;
 }
 
 export interface ExecuteOptions extends Omit<RunOptions, "hints"> {
@@ -228,6 +261,11 @@ export class MCPOptimizer {
   private starting: Promise<void> | undefined;
   private closed = false;
   private metaTools: { version: number; tools: MetaToolDefinition[]; tokens: number } | undefined;
+  private books: { approvals: ApprovalBook; skills: SkillRuntime } | undefined;
+  /** Pending approvals: list, approve, reject (CLI, HTTP endpoint, apps). */
+  readonly approvals: OptimizerApprovals;
+  /** Saved skills: save, get, list, versions, delete. */
+  readonly skills: OptimizerSkills;
   private plainDefinitions: { version: number; tokens: number } | undefined;
 
   constructor(options: MCPOptimizerOptions = {}) {
@@ -286,6 +324,12 @@ export class MCPOptimizer {
     this.telemetry.observeSandboxPool(() => this.sandbox?.poolStats?.());
     this.pricing = createPricing(options.pricing);
     if (options.sandbox) this.sandbox = options.sandbox;
+    const tenant = this.settings.sessionDefaults.tenant;
+    this.approvals = approvalsApi(async () => (await this.entryBooks()).approvals, tenant);
+    this.skills = skillsApi(
+      async () => ({ skills: (await this.entryBooks()).skills, sessions: this.sessions }),
+      tenant,
+    );
     for (const upstream of options.upstreams ?? []) this.upstreams.add(upstream);
     for (const [name, server] of Object.entries(servers)) {
       if (server.disabled) continue;
@@ -355,6 +399,58 @@ export class MCPOptimizer {
     return this.runProgram(program, code, "run", undefined, options);
   }
 
+  /**
+   * The effect plan of a program, without running it: the tools it can reach with their
+   * annotations, how often and with which literal arguments, what it reaches through skills and
+   * under names computed at run time, and whether the approval policy asks a person first.
+   */
+  async plan(
+    code: string,
+    options: { sessionId?: string; tenant?: string; allow?: SessionAllowlist } = {},
+  ): Promise<EffectPlan> {
+    await this.startEngine();
+    const program = await compileProgram(code);
+    const record = await this.readSession(options.sessionId);
+    const tenant = record?.tenant ?? options.tenant ?? this.settings.sessionDefaults.tenant;
+    const { skills } = await this.entryBooks();
+    await this.upstreams.whenAllReady(serversNamed(program));
+    return planEffects(this.catalog, {
+      program,
+      text: code,
+      allow: record?.allow ?? options.allow ?? this.settings.sessionDefaults.allow,
+      rules: this.settings.approvals?.rules(tenant),
+      whenReady: (servers) => this.upstreams.whenAllReady(servers),
+      skill: (name, version) => skills.forPlan(tenant, name, version),
+    });
+  }
+
+  /**
+   * Runs a program a person approved (APPROVAL_REQUIRED gave its id), in the session it was
+   * asked in. An approval runs once; APPROVAL_DENIED when it was rejected.
+   */
+  async resume(
+    approvalId: string,
+    options: Pick<RunOptions, "tenant" | "actor" | "timeoutMs"> = {},
+  ): Promise<RunResult> {
+    await this.startEngine();
+    const tenant = options.tenant ?? this.settings.sessionDefaults.tenant;
+    const record = await this.approvals.get(approvalId, { tenant });
+    if (!record) {
+      throw new OptimizerError(
+        ErrorCodes.APPROVAL_NOT_FOUND,
+        `No approval "${approvalId}" for tenant "${tenant}": it expired, was used, or never existed. Run the program again to ask anew.`,
+        { details: { approvalId } },
+      );
+    }
+    const program = await compileProgram(record.code);
+    return this.runProgram(program, record.code, "run", undefined, {
+      ...options,
+      tenant: record.tenant,
+      sessionId: record.sessionId,
+      approval: approvalId,
+    });
+  }
+
   /** Registers an operation that `execute()` runs by name. */
   registerOperation(definition: OperationDefinition): void {
     const op = registerOperation(definition);
@@ -381,10 +477,22 @@ export class MCPOptimizer {
     await this.startEngine();
     const op = this.operations.get(options.operation);
     if (!op) {
+      // A saved skill runs by name too: its input is checked against its schema when called.
+      const skill = await this.findSkill(options.operation, options.tenant);
+      if (skill) {
+        const text = `return await skills.${skill}(${JSON.stringify(options.params ?? {})});`;
+        const program = await compileProgram(text);
+        const asOperation: RegisteredOperation = {
+          name: options.operation,
+          code: `return await skills.${skill}(params);`,
+          validate: async (p) => p as never,
+        };
+        return this.runProgram(program, text, "operation", asOperation, options);
+      }
       const known = [...this.operations.keys()];
       throw new OptimizerError(
         ErrorCodes.OPERATION_NOT_FOUND,
-        `No operation "${options.operation}". Registered: ${known.join(", ") || "none"}.`,
+        `No operation or skill "${options.operation}". Registered: ${known.join(", ") || "none"}; skills: see optimizer.skills.list().`,
       );
     }
     const params = await op.validate(options.params);
@@ -394,10 +502,13 @@ export class MCPOptimizer {
       const program = await compileProgram(
         `const params = ${JSON.stringify(params)};\n${toolCode}`,
       );
-      return this.runProgram(program, toolCode, "operation", op, options);
+      return this.runProgram(program, toolCode, "operation", op, options, {
+        text: `const params = ${JSON.stringify(params)};\n${toolCode}`,
+      });
     }
-    const program = await compileProgram(`const params = ${JSON.stringify(params)};\n${op.code}`);
-    return this.runProgram(program, op.code!, "operation", op, options);
+    const text = `const params = ${JSON.stringify(params)};\n${op.code}`;
+    const program = await compileProgram(text);
+    return this.runProgram(program, op.code!, "operation", op, options, { text });
   }
 
   /**
@@ -411,11 +522,30 @@ export class MCPOptimizer {
       detail?: "name" | "signature" | "full";
       server?: string;
       sessionId?: string;
+      /** The tenant whose skills are listed too. Default: the session's, else sessionDefaults.tenant. */
+      tenant?: string;
     } = {},
   ): Promise<SearchHit[]> {
     await this.start();
-    const { sessionId, ...rest } = options;
-    return this.catalog.search(query, { ...rest, allow: await this.discoveryAllowlist(sessionId) });
+    const { sessionId, tenant, ...rest } = options;
+    const record = await this.readSession(sessionId);
+    const limit = Math.min(Math.max(Math.trunc(rest.limit ?? 10), 1), 50);
+    const skillsTenant = record?.tenant ?? tenant ?? this.settings.sessionDefaults.tenant;
+    const { skills } = await this.entryBooks();
+    // Skills that match are listed first: a person chose to keep them.
+    const skillHits =
+      rest.server === undefined || rest.server === "skills"
+        ? await skills.search(skillsTenant, query, {
+            limit,
+            ...(rest.detail ? { detail: rest.detail } : {}),
+          })
+        : [];
+    if (rest.server === "skills") return skillHits;
+    const hits = await this.catalog.search(query, {
+      ...rest,
+      allow: record?.allow ?? this.settings.sessionDefaults.allow,
+    });
+    return withSkillHits(hits, skillHits, limit);
   }
 
   /** One tool's description; TOOL_DENIED for a tool the session's allowlist denies. */
@@ -522,9 +652,42 @@ export class MCPOptimizer {
     kind: "run" | "operation",
     op: RegisteredOperation | undefined,
     options: RunOptions,
+    extra: { text?: string } = {},
   ): Promise<RunResult> {
     if (this.closed) throw this.closedError();
-    return runExecution(this.engineParts(), { program, source, kind, op, options });
+    await this.entryBooks();
+    return runExecution(this.engineParts(), { program, source, kind, op, options, ...extra });
+  }
+
+  /** Approvals and skills on the session store's entries (available once the store is). */
+  private async entryBooks(): Promise<{ approvals: ApprovalBook; skills: SkillRuntime }> {
+    if (!this.books) {
+      await this.startEngine();
+      const entries = this.sessions.entries;
+      this.books ??= {
+        approvals: new ApprovalBook(
+          entries,
+          this.settings.approvals?.ttlMs ?? DEFAULT_APPROVAL_TTL_MS,
+        ),
+        skills: new SkillRuntime(new SkillBook(entries)),
+      };
+    }
+    return this.books;
+  }
+
+  /** A session's record for discovery and plans (a read: no turn taken); undefined without an id. */
+  private async readSession(sessionId: string | undefined): Promise<SessionRecord | undefined> {
+    if (sessionId === undefined) return undefined;
+    assertSessionId(sessionId);
+    return this.timedStore("get", () => this.sessions.get(sessionId));
+  }
+
+  /** The skill `execute({ operation })` names, when it is one; undefined otherwise. */
+  private async findSkill(name: string, tenant: string | undefined): Promise<string | undefined> {
+    if (!/^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/.test(name)) return undefined;
+    const { skills } = await this.entryBooks();
+    const record = await skills.book.find(tenant ?? this.settings.sessionDefaults.tenant, name);
+    return record?.name;
   }
 
   /** The parts an execution's steps work with (after start()). */
@@ -548,6 +711,8 @@ export class MCPOptimizer {
       plainDefinitionTokens: () => this.plainDefinitionTokens(),
       timedStore: (operation, fn) => this.timedStore(operation, fn),
       memo: this.memo,
+      approvalBook: this.settings.approvals ? this.books?.approvals : undefined,
+      skills: this.books?.skills,
       whenUpstreamReady: (server) => this.upstreams.whenReady(server),
       whenUpstreamsReady: (servers) => this.upstreams.whenAllReady(servers),
     };
@@ -571,6 +736,7 @@ export class MCPOptimizer {
         inlineApi: this.settings.inlineApi,
         signatures: () => servers.flatMap((s) => s.tools.map((t) => this.catalog.signature(t))),
         count,
+        approvals: this.settings.approvals !== undefined,
       });
       this.metaTools = {
         version: this.catalog.version,
@@ -670,5 +836,6 @@ function resolveSettings(options: MCPOptimizerOptions): ExecutionSettings {
     lease,
     resultHandles: options.resultHandles === false ? false : (options.resultHandles ?? {}),
     privacy: resolvePrivacy(options.privacy),
+    approvals: resolveApprovals(options.approvals),
   };
 }

@@ -34,6 +34,11 @@ export interface MetaToolOptions {
    * discovery sentence: the model can call without a search round trip. Default: none.
    */
   inlineApi?: string;
+  /**
+   * Approvals are on: execute_code also takes `plan` (the id of an approved program) in place
+   * of `code`. Default false.
+   */
+  approvals?: boolean;
 }
 
 /** What the definitions say of a server (a CatalogServer has it). */
@@ -95,15 +100,25 @@ function definitions(
     {
       name: "execute_code",
       description,
-      inputSchema: {
-        type: "object",
-        properties: {
-          code: { type: "string" },
-          session: { type: "string" },
-        },
-        required: ["code"],
-        additionalProperties: false,
-      },
+      inputSchema: options.approvals
+        ? {
+            type: "object",
+            properties: {
+              code: { type: "string" },
+              session: { type: "string" },
+              plan: { type: "string" },
+            },
+            additionalProperties: false,
+          }
+        : {
+            type: "object",
+            properties: {
+              code: { type: "string" },
+              session: { type: "string" },
+            },
+            required: ["code"],
+            additionalProperties: false,
+          },
       // MCP's defaults hold: may write, not idempotent, reaches the world through the servers.
     },
     {
@@ -200,12 +215,15 @@ export function servedMetaTools(
     inlineApi: InlineApiSetting;
     signatures: () => string[];
     count: (text: string) => number;
+    /** execute_code takes `plan` too. Default false. */
+    approvals?: boolean;
   },
 ): MetaToolDefinition[] {
   const base = {
     maxResultTokens: options.maxResultTokens,
     maxTokens: options.maxTokens,
     count: options.count,
+    ...(options.approvals ? { approvals: true } : {}),
   };
   const tools = metaToolDefinitions(servers, base);
   if (options.inlineApi === "off") return tools;

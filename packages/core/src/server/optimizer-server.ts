@@ -8,8 +8,15 @@ import {
 import type { SearchHit } from "../catalog/tool-catalog.js";
 import type { SessionAllowlist } from "../contracts/session-store.js";
 import type { MCPOptimizer, RunResult } from "../engine/optimizer.js";
-import { ErrorCodes, isOptimizerError, OptimizerError } from "../errors.js";
+import { ErrorCodes, hasErrorCode, isOptimizerError, OptimizerError } from "../errors.js";
 import type { JsonObject } from "../json.js";
+import {
+  approvalAnswer,
+  askForApproval,
+  assertOwnApproval,
+  decideAndResume,
+  supportsElicitation,
+} from "./approval-flow.js";
 import { InstrumentedServer } from "./instrumented-server.js";
 import { MetaToolArgumentValidator } from "./meta-tool-arguments.js";
 import type { ServerNetwork } from "./server-metrics.js";
@@ -85,6 +92,8 @@ export function createOptimizerMcpServer(
     },
   );
   const validator = sharedValidator();
+  // The connection's own server (handlers below name a search filter `server`).
+  const connection = server;
 
   const scope = options.sessionScope;
   // The connection's session: what its programs may call is what discovery shows.
@@ -136,18 +145,49 @@ export function createOptimizerMcpServer(
     validator.assertValid(tool, args);
     try {
       if (request.params.name === "execute_code") {
-        const { code, session } = args as { code: string; session?: string };
+        const { code, session, plan } = args as { code?: string; session?: string; plan?: string };
         const explicit = session !== undefined && session.length > 0 ? session : undefined;
         const transportSession = ctx.sessionId ?? options.transportSessionId?.();
         const clientId = explicit ?? transportSession;
-        // A scoped server names new sessions itself: an unscoped id must never be stored.
-        const sessionId = scope ? scope.toStored(clientId ?? randomUUID()) : clientId;
-        const result = await optimizer.run(code, {
-          ...(sessionId ? { sessionId } : {}),
-          ...(scope ? { tenant: scope.tenant } : {}),
-          actor: options.actor ?? "mcp-client",
-        });
-        return executeResult(result, clientId === undefined, scope);
+        const actor = options.actor ?? "mcp-client";
+        const tenant = scope ? { tenant: scope.tenant } : {};
+        // A retried call carrying the person's answer to an approval question.
+        const answer = approvalAnswer(ctx);
+        try {
+          let result: RunResult;
+          if (answer) {
+            await assertOwnApproval(optimizer, answer.id, scope);
+            result = await decideAndResume(optimizer, answer, { ...tenant, actor });
+          }
+          // An approved program, by the id APPROVAL_REQUIRED gave: it runs in its own session.
+          else if (plan !== undefined) {
+            await assertOwnApproval(optimizer, plan, scope);
+            result = await optimizer.resume(plan, { ...tenant, actor });
+          } else {
+            if (code === undefined)
+              throw new OptimizerError(
+                ErrorCodes.INVALID_INPUT,
+                "execute_code needs `code` (or `plan`: the id of an approved program).",
+              );
+            // A scoped server names new sessions itself: an unscoped id must never be stored.
+            const sessionId = scope ? scope.toStored(clientId ?? randomUUID()) : clientId;
+            result = await optimizer.run(code, {
+              ...(sessionId ? { sessionId } : {}),
+              ...tenant,
+              actor,
+            });
+          }
+          return executeResult(result, clientId === undefined, scope);
+        } catch (error) {
+          // A client that can ask its user does so now; the answer comes back as a retry.
+          if (
+            !answer &&
+            hasErrorCode(error, ErrorCodes.APPROVAL_REQUIRED) &&
+            supportsElicitation(connection)
+          )
+            return askForApproval(error as OptimizerError) as never;
+          throw error;
+        }
       }
       const { query, detail, limit, server } = args as {
         query: string;
@@ -158,6 +198,7 @@ export function createOptimizerMcpServer(
       const sessionId = sessionOf(ctx);
       const hits = await optimizer.search(query, {
         ...(sessionId ? { sessionId } : {}),
+        ...(scope ? { tenant: scope.tenant } : {}),
         ...(limit !== undefined ? { limit } : {}),
         ...(detail ? { detail } : {}),
         ...(server !== undefined ? { server } : {}),
@@ -280,6 +321,7 @@ function executeResult(result: RunResult, sessionIsNew: boolean, scope?: Session
         toolCalls: result.toolCalls.length,
         tokens: result.tokens,
         ...(result.notes ? { notes: result.notes } : {}),
+        ...(result.approvalId ? { approvalId: result.approvalId } : {}),
       },
     },
   };
@@ -295,9 +337,27 @@ function errorResult(error: unknown) {
   const logText = logs.length ? `\n\n--- console ---\n${logs.map((l) => l.text).join("\n")}` : "";
   return {
     isError: true,
-    content: [{ type: "text" as const, text: `${code}: ${message}${logText}` }],
-    _meta: { "mcp-optimizer/error": { code } },
+    content: [
+      {
+        type: "text" as const,
+        text: `${code}: ${message}${logText}${approvalHint(code, details)}`,
+      },
+    ],
+    _meta: {
+      "mcp-optimizer/error": {
+        code,
+        ...(typeof details?.approvalId === "string"
+          ? { approvalId: details.approvalId, expiresAt: details.expiresAt }
+          : {}),
+      },
+    },
   };
+}
+
+/** What the model does with a pending approval over MCP: resend with the plan id once approved. */
+function approvalHint(code: string, details: Record<string, unknown> | undefined): string {
+  if (code !== ErrorCodes.APPROVAL_REQUIRED || typeof details?.approvalId !== "string") return "";
+  return `\n\nOnce approved, call execute_code with { "plan": "${details.approvalId}" }.`;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   type RejectedLine,
   StdioMessageBuffer,
 } from "../upstream/stdio-message-buffer.js";
+import { type ApprovalsEndpointOptions, handleApprovalsRequest } from "./approvals-endpoint.js";
 import { createHttpAccessCheck, type HttpAccessOptions, resolveHttpAccess } from "./http-access.js";
 import {
   createOptimizerMcpServer,
@@ -119,10 +120,17 @@ export interface OptimizerHttpServerOptions extends OptimizerServerOptions, Http
   path?: string;
   /** Largest request body in bytes. Default 4 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Serve the approvals endpoint (list, approve, reject pending programs) behind its own bearer
+   * token (docs/approvals-and-skills.md). Default: off (404).
+   */
+  approvals?: ApprovalsEndpointOptions;
 }
 
 export interface OptimizerHttpServer {
   url: string;
+  /** The approvals endpoint's URL, when `approvals` is set. */
+  approvalsUrl?: string;
   server: HttpServer;
   /** Live 2025-era sessions (Mcp-Session-Id). */
   readonly legacySessions: number;
@@ -140,9 +148,12 @@ export async function createOptimizerHttpServer(
   optimizer: MCPOptimizer,
   options: OptimizerHttpServerOptions = {},
 ): Promise<OptimizerHttpServer> {
-  const checkAccess = createHttpAccessCheck(
-    resolveHttpAccess(options.host ?? "127.0.0.1", options),
-  );
+  const resolvedAccess = resolveHttpAccess(options.host ?? "127.0.0.1", options);
+  const checkAccess = createHttpAccessCheck(resolvedAccess);
+  // The approvals endpoint: the same Host and Origin rules, an approver's token instead of the client's.
+  const approvalsPath = options.approvals?.path ?? "/approvals";
+  const checkApprover =
+    options.approvals && createHttpAccessCheck({ ...resolvedAccess, auth: options.approvals.auth });
   // Listen at once; handlers wait for what they need (executions only for the servers they call).
   optimizer.start().catch(() => {});
   const path = options.path ?? "/mcp";
@@ -158,9 +169,22 @@ export async function createOptimizerHttpServer(
   const legacy = new Map<string, NodeStreamableHTTPServerTransport>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (
+      checkApprover &&
+      (url.pathname === approvalsPath || url.pathname.startsWith(`${approvalsPath}/`))
+    ) {
+      const approver = await checkApprover(req, res);
+      if (!approver.ok) return;
+      await handleApprovalsRequest(optimizer, req, res, url, {
+        path: approvalsPath,
+        tenant: options.approvals!.tenant ?? options.sessionScope?.tenant,
+        authInfo: approver.authInfo,
+      });
+      return;
+    }
     const access = await checkAccess(req, res);
     if (!access.ok) return;
-    const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname !== path) {
       res
         .writeHead(404, { "content-type": "application/json" })
@@ -249,6 +273,7 @@ export async function createOptimizerHttpServer(
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}${path}`,
+    ...(checkApprover ? { approvalsUrl: `http://${host}:${address.port}${approvalsPath}` } : {}),
     server: http,
     get legacySessions() {
       return legacy.size;

@@ -73,6 +73,14 @@ export function describeSandbox(
       if (request.kind === "search") return [{ name: `found:${request.query}` }];
       if (request.kind === "describe") return { name: request.name, description: "described" };
       if (request.kind === "handle") return { handle: request.id, rows: [1, 2, 3] };
+      if (request.kind === "skill") {
+        if (request.name !== "double")
+          throw new OptimizerError(ErrorCodes.SKILL_NOT_FOUND, `No skill "${request.name}".`);
+        return {
+          code: "const echoed = await demo.echo({ from: 'skill', n: input.n });\nreturn { doubled: input.n * 2, echoed, inner: input.n > 1 ? await skills.double({ n: input.n - 1 }) : null, state: typeof state }",
+          input: request.input,
+        };
+      }
       if (request.tool === "echo") return { echoed: request.args, raw: request.raw } as JsonValue;
       if (request.tool === "fail")
         throw new OptimizerError(ErrorCodes.TOOL_DENIED, "demo-server.fail is denied by policy.");
@@ -224,6 +232,40 @@ export function describeSandbox(
           keys: ["echo", "fail", "slow", "never"],
           servers: [{ name: "demo-server", global: "demo", tools: 4 }],
         });
+      },
+      timeout,
+    );
+
+    test(
+      "runs a skill's code from the host in the program's realm, with its input, tools and skills",
+      async () => {
+        const out = await run(`
+        const result = await skills.double({ n: 2 });
+        let missing;
+        try { await skills.absent({}); } catch (e) { missing = e.code; }
+        return { result, missing, named: skills.double.name };
+      `);
+        expect(out.value).toEqual({
+          result: {
+            doubled: 4,
+            echoed: { echoed: { from: "skill", n: 2 }, raw: false },
+            inner: {
+              doubled: 2,
+              echoed: { echoed: { from: "skill", n: 1 }, raw: false },
+              inner: null,
+              state: "object",
+            },
+            state: "object",
+          },
+          missing: ErrorCodes.SKILL_NOT_FOUND,
+          named: "double",
+        });
+        const asked = calls.filter((c) => c.kind === "skill");
+        expect(asked.slice(-3)).toEqual([
+          { kind: "skill", name: "double", input: { n: 2 } },
+          { kind: "skill", name: "double", input: { n: 1 } },
+          { kind: "skill", name: "absent", input: {} },
+        ]);
       },
       timeout,
     );

@@ -1,3 +1,5 @@
+import type { ApprovalBook } from "../../approvals/approval-book.js";
+import type { ResolvedApprovals } from "../../approvals/approval-policy.js";
 import type { Redactor } from "../../audit/redactor.js";
 import type { ToolCatalog } from "../../catalog/tool-catalog.js";
 import type { ResolvedSandboxConfig } from "../../config/schema.js";
@@ -9,6 +11,7 @@ import type { CallMemo } from "../../memo/call-memo.js";
 import type { ResolvedPrivacy } from "../../privacy/privacy-options.js";
 import type { ResultHandleOptions } from "../../results/result-handles.js";
 import type { InlineApiSetting } from "../../server/meta-tools.js";
+import type { SkillRuntime } from "../../skills/skill-runtime.js";
 import type { Telemetry } from "../../telemetry/instruments.js";
 import type { ModelEncodingSetting } from "../../tokens/model-encoding.js";
 import type { Pricing } from "../../tokens/pricing.js";
@@ -40,6 +43,8 @@ export interface ExecutionSettings {
   resultHandles: ResultHandleOptions | false;
   /** Personal-data tokens and sensitive-data flows; undefined when off. */
   privacy: ResolvedPrivacy | undefined;
+  /** Approvals before side effects; undefined when off. */
+  approvals?: ResolvedApprovals | undefined;
 }
 
 /** What the steps of an execution work with: the optimizer's parts, after start(). */
@@ -61,6 +66,10 @@ export interface EngineParts {
   validators: ValidatorCache;
   /** Memoised read-only calls, when any server opted in. */
   memo: CallMemo | undefined;
+  /** Pending and given approvals (in the session store's entries); undefined when approvals are off. */
+  approvalBook?: ApprovalBook | undefined;
+  /** Saved skills (in the session store's entries). */
+  skills?: SkillRuntime | undefined;
   /** Tokens of the meta-tool definitions the model sees now. */
   metaToolTokens(): number;
   /** Tokens every upstream tool definition would cost over plain MCP. */

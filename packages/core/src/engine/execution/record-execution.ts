@@ -22,6 +22,10 @@ export interface ExecutionFacts {
   tokens: { used: number; plainMcp: number };
   /** Bytes of what the model reads. */
   resultBytes: number;
+  /** A dry run. */
+  dryRun?: boolean;
+  /** The approval it ran under. */
+  approvalId?: string;
 }
 
 /** The execution's line in the session log: the program redacted and cut to a few KB. */
@@ -66,6 +70,8 @@ export function auditExecution(
     toolCalls: facts.toolCalls.length,
     resultBytes: facts.resultBytes,
     tokens: facts.tokens,
+    ...(facts.dryRun ? { dryRun: true } : {}),
+    ...(facts.approvalId ? { approvalId: facts.approvalId } : {}),
   };
   for (const sink of parts.audit) {
     try {

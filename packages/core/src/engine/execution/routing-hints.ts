@@ -1,3 +1,4 @@
+import type { EffectPlan } from "../../approvals/effect-plan.js";
 import { effectiveAnnotations, type ToolCatalog } from "../../catalog/tool-catalog.js";
 import type { ExecutionHints } from "../../contracts/sandbox.js";
 import type { Program } from "../transpile.js";
@@ -43,5 +44,22 @@ export function inferHints(
     hints.mayDestroy = true;
   }
   if (timeoutMs > defaultTimeoutMs) hints.longRunning = true;
+  return hints;
+}
+
+/**
+ * What the effect plan adds to the hints: tools reached through skills (which the program's own
+ * text does not show), and any skill named at run time.
+ */
+export function hintsFromPlan(plan: EffectPlan): ExecutionHints {
+  const hints: ExecutionHints = {};
+  for (const t of plan.tools) {
+    if (!t.annotations.readOnlyHint) hints.mayWrite = true;
+    if (t.annotations.destructiveHint) hints.mayDestroy = true;
+  }
+  if (plan.unknown.some((u) => u.server === "skills" || u.server === "*")) {
+    hints.mayWrite = true;
+    hints.mayDestroy = true;
+  }
   return hints;
 }

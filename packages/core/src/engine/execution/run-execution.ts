@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
+import type { DetailLevel } from "../../catalog/tool-catalog.js";
 import type { SandboxLimits } from "../../contracts/sandbox.js";
 import type { SessionRecord } from "../../contracts/session-store.js";
 import { ErrorCodes, OptimizerError } from "../../errors.js";
+import type { JsonValue } from "../../json.js";
 import { ExecutionPrivacy } from "../../privacy/execution-privacy.js";
 import { readHandle } from "../../results/result-handles.js";
 import { assertSessionId } from "../../sessions/session-data.js";
@@ -12,11 +14,13 @@ import type { RegisteredOperation } from "../operations.js";
 import type { RunOptions, RunResult } from "../optimizer.js";
 import type { Program } from "../transpile.js";
 import { accountExecution } from "./account-execution.js";
+import { type ApprovalStep, approvePlan, attachPreview } from "./approve-plan.js";
 import type { EngineParts } from "./engine-parts.js";
 import { loadSession } from "./load-session.js";
+import { planEffects } from "./plan-effects.js";
 import { auditExecution, type ExecutionFacts, logEntryOf } from "./record-execution.js";
-import { inferHints } from "./routing-hints.js";
-import { runInSandbox } from "./run-in-sandbox.js";
+import { hintsFromPlan, inferHints } from "./routing-hints.js";
+import { runInSandbox, type SandboxResult } from "./run-in-sandbox.js";
 import { saveSession } from "./save-session.js";
 import { takeSessionTurn } from "./session-turn.js";
 import { type ShapedOutcome, shapeOutcome } from "./shape-outcome.js";
@@ -29,11 +33,14 @@ export interface ExecutionRequest {
   kind: "run" | "operation";
   op: RegisteredOperation | undefined;
   options: RunOptions;
+  /** The text compiled into `program` (an operation's with its params): what an approval binds to. Default: `source`. */
+  text?: string;
 }
 
 /**
- * One execution, top to bottom: take the session's turn, load the session, route, run in the
- * sandbox, shape the result, account for tokens, save the session, audit. docs/DESIGN.md draws it.
+ * One execution, top to bottom: take the session's turn, load the session, route, plan its
+ * effects, approve, run in the sandbox, shape the result, account for tokens, save the session,
+ * audit. docs/DESIGN.md draws it.
  */
 export async function runExecution(
   parts: EngineParts,
@@ -57,7 +64,7 @@ export async function runExecution(
     const privacy =
       parts.settings.privacy &&
       new ExecutionPrivacy(parts.settings.privacy, parts.sessions.entries, session.id);
-    const host = hostFor(parts, executionId, session, options, Date.now() + timeoutMs, privacy);
+    const deadline = Date.now() + timeoutMs;
     // Servers the program names that are still starting: wait, so their tools' annotations count.
     const { program } = request;
     await parts.whenUpstreamsReady([
@@ -65,19 +72,49 @@ export async function runExecution(
       ...program.literalCalls.map(([server]) => server),
       ...program.computedRefs,
     ]);
+    const text = request.text ?? request.source;
+    const plan = await planEffects(parts.catalog, {
+      program,
+      text,
+      allow: session.allow,
+      rules: parts.settings.approvals?.rules(session.tenant),
+      whenReady: parts.whenUpstreamsReady,
+      ...(parts.skills
+        ? { skill: (name, version) => parts.skills!.forPlan(session.tenant, name, version) }
+        : {}),
+    });
     const hints = {
       ...inferHints(parts.catalog, program, timeoutMs, parts.config.maxExecutionTime),
+      ...hintsFromPlan(plan),
       ...options.hints,
     };
-    const { outcome, failure } = await runInSandbox(parts, {
-      executionId,
+    const dryRun = options.dryRun === true;
+    const approval = await approvePlan(parts, {
+      plan,
       session,
-      program: request.program,
-      limits: limitsFor(parts, timeoutMs),
-      hints,
-      host,
-      spanAttrs: spanAttributes(request, session, executionId),
+      text,
+      approvalId: options.approval,
+      actor: options.actor ?? "api",
+      dryRun,
     });
+    const host = hostFor(parts, executionId, session, options, deadline, privacy, approval);
+    let { outcome, failure }: SandboxResult =
+      approval.kind === "refused"
+        ? { failure: approval.failure }
+        : await runInSandbox(parts, {
+            executionId,
+            session,
+            program: request.program,
+            limits: limitsFor(parts, timeoutMs),
+            hints,
+            host,
+            spanAttrs: spanAttributes(request, session, executionId),
+          });
+    // A dry run shown with an approval request: its calls go with the request, nothing else.
+    if (approval.kind === "preview") {
+      failure = await attachPreview(parts, approval, host.dryRunCalls, failure);
+      outcome = undefined;
+    }
     const durationMs = performance.now() - started;
     const shaped: ShapedOutcome | undefined =
       outcome && (await shapeOutcome(parts, outcome, { sessionId: session.id, privacy }));
@@ -115,12 +152,17 @@ export async function runExecution(
       toolCalls: host.toolCalls,
       tokens: { used: tokens.used, plainMcp: tokens.plainMcp },
       resultBytes: Buffer.byteLength(shaped?.text ?? ""),
+      ...(dryRun ? { dryRun } : {}),
+      ...(approval.kind === "run" && approval.approvalId
+        ? { approvalId: approval.approvalId }
+        : {}),
     };
     const entry = logEntryOf(parts, facts);
     // New tokens first: the session's next execution must find what this one showed the model.
     await privacy?.save(session.ttlMs);
     await saveSession(parts, turn, session, {
-      state: outcome?.state,
+      // A dry run changes nothing, the session's state included.
+      state: dryRun ? undefined : outcome?.state,
       entry,
       toolCalls: host.toolCalls.length,
       tokensUsed: tokens.used,
@@ -132,7 +174,14 @@ export async function runExecution(
     if (failure) {
       throw new OptimizerError(failure.code, failureMessage!, {
         cause: failure,
-        details: { ...failure.details, executionId, sessionId: session.id, tokens },
+        details: {
+          ...failure.details,
+          executionId,
+          sessionId: session.id,
+          tokens,
+          // What a person decides on, and what the model can read about the refusal.
+          ...(isApprovalCode(failure.code) ? { plan: parts.redactor.json(plan as never) } : {}),
+        },
       });
     }
     return {
@@ -150,6 +199,11 @@ export async function runExecution(
       toolCalls: host.toolCalls,
       ...(notes ? { notes } : {}),
       ...(shaped!.handle ? { handle: shaped!.handle } : {}),
+      plan,
+      ...(dryRun ? { dryRun: { calls: host.dryRunCalls } } : {}),
+      ...(approval.kind === "run" && approval.approvalId
+        ? { approvalId: approval.approvalId }
+        : {}),
     };
   } finally {
     await turn.end();
@@ -179,6 +233,14 @@ function newSessionInput(parts: EngineParts, id: string, options: RunOptions) {
   };
 }
 
+function isApprovalCode(code: string): boolean {
+  return (
+    code === ErrorCodes.APPROVAL_REQUIRED ||
+    code === ErrorCodes.APPROVAL_DENIED ||
+    code === ErrorCodes.APPROVAL_NOT_FOUND
+  );
+}
+
 function hostFor(
   parts: EngineParts,
   executionId: string,
@@ -186,7 +248,10 @@ function hostFor(
   options: RunOptions,
   deadline: number,
   privacy: ExecutionPrivacy | undefined,
+  approval: ApprovalStep,
 ): ExecutionHost {
+  const skills = parts.skills;
+  const pins = approval.kind === "run" ? approval.pins : new Map<string, number>();
   const { settings } = parts;
   return new ExecutionHost(
     {
@@ -205,6 +270,21 @@ function hostFor(
       ...(parts.memo ? { memo: parts.memo } : {}),
       ...(privacy ? { privacy } : {}),
       readHandle: (id) => readHandle(parts.sessions.entries, session.id, id),
+      ...(approval.kind === "run" && approval.gate ? { approvalGate: approval.gate } : {}),
+      ...(options.dryRun === true || approval.kind === "preview" ? { dryRun: true } : {}),
+      ...(skills
+        ? {
+            skill: async (name: string, input: JsonValue) =>
+              (await skills.forCall(
+                session.tenant,
+                name,
+                input,
+                pins.get(name),
+              )) as unknown as JsonValue,
+            searchSkills: (query: string, o: { limit: number; detail?: DetailLevel }) =>
+              skills.search(session.tenant, query, o),
+          }
+        : {}),
     },
     {
       executionId,
