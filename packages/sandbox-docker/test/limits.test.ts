@@ -293,7 +293,8 @@ describe("docker sandbox limits (real engine)", () => {
     // Each write waits until the pipe took it: the guest's memory stays flat, the host sees it all.
     const flood = (stream: string, text: string) =>
       `for (;;) await new Promise((r) => process.${stream}.write(${JSON.stringify(text)}, r));`;
-    // One endless line: the frame decoder's size limit.
+    // One endless line: the frame decoder's size limit (the runner wrote `started` before the
+    // program ran, so the line holds only what the program wrote, whatever the load).
     await expect(
       s.execute(job(flood("stdout", "x".repeat(65536))), nullHost),
     ).rejects.toMatchObject({

@@ -188,9 +188,16 @@ export function nodeGuestRunner(
         proc.exit(3);
       }
       active = id;
-      if (options.nodeApis) installNodeApis();
-      // The acknowledgement leaves with the run's first frames, in one write.
-      startedLine = `{"t":"started","run":${JSON.stringify(id)}}\n`;
+      const started = `{"t":"started","run":${JSON.stringify(id)}}\n`;
+      if (options.nodeApis) {
+        // The program can write to stdout itself: the acknowledgement goes first, on a line of
+        // its own, so nothing the program writes can precede it or share its line.
+        write(started);
+        installNodeApis();
+      } else {
+        // The acknowledgement leaves with the run's first frames, in one write.
+        startedLine = started;
+      }
       guarded(() => api.receive(line));
       scheduleFlush();
       return;
