@@ -2,12 +2,14 @@ import type { Context } from "@opentelemetry/api";
 import * as z from "zod";
 import { type Redactor, redactError } from "../audit/redactor.js";
 import { effectiveAnnotations, type ToolCatalog } from "../catalog/tool-catalog.js";
+import type { ExecutionContext } from "../context/execution-context.js";
 import type { AuditSink, ToolCallAuditRecord } from "../contracts/audit-sink.js";
 import type { GuestRequest, SandboxHost } from "../contracts/sandbox.js";
 import type { SessionAllowlist, SessionToolCallLog } from "../contracts/session-store.js";
 import type { Tokenizer } from "../contracts/tokenizer.js";
 import type { ToolCallResult, Upstream } from "../contracts/upstream.js";
 import { ErrorCodes, isOptimizerError, OptimizerError, toOptimizerError } from "../errors.js";
+import { featureDisabled } from "../features/feature-flags.js";
 import { isPlainObject, type JsonObject, type JsonValue } from "../json.js";
 import type { CallMemo } from "../memo/call-memo.js";
 import type { ExecutionPrivacy } from "../privacy/execution-privacy.js";
@@ -52,6 +54,10 @@ export interface ExecutionHostDeps {
   readHandle?: (id: string) => Promise<JsonValue>;
   /** Memoised read-only calls of the servers that opted in. Default: none. */
   memo?: CallMemo;
+  /** The principal's `context` for this execution; undefined: switched off (FEATURE_DISABLED). */
+  context?: ExecutionContext;
+  /** What `mcp.capabilities()` answers: servers, tools, sandbox mode, features on. */
+  capabilities?: () => JsonValue;
 }
 
 /** Compiled argument validators, per catalog version and tool. */
@@ -116,6 +122,19 @@ export class ExecutionHost implements SandboxHost {
     }
     if (request.kind === "describe") {
       return this.deps.catalog.describe(request.name, this.identity.allow) as unknown as JsonValue;
+    }
+    if (request.kind === "context") {
+      if (!this.deps.context) throw featureDisabled("context", "The principal's `context`");
+      return this.deps.context.answer(request);
+    }
+    if (request.kind === "capabilities") {
+      if (!this.deps.capabilities) {
+        throw new OptimizerError(
+          ErrorCodes.INVALID_INPUT,
+          "mcp.capabilities() is not offered here.",
+        );
+      }
+      return this.deps.capabilities();
     }
     const result = await this.callTool(request.server, request.tool, request.args);
     return request.raw

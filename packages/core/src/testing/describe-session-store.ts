@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createPrincipalContext } from "../context/principal-context.js";
 import type { SessionStore } from "../contracts/session-store.js";
 import { ErrorCodes } from "../errors.js";
 import { DEFAULT_MAX_ENTRY_BYTES } from "../sessions/entry-rules.js";
@@ -602,6 +603,87 @@ export function describeSessionStore(
           const final = (await store.entries.get(scope("hot"), "n"))!;
           expect(final.value).toBe(wins);
           expect(final.version).toBe(1 + wins);
+        },
+        timeout,
+      );
+
+      test(
+        "context: a principal's keys are shared by its sessions (replicas), 100 concurrent writers lose nothing, every update wins or reports the conflict, caps name themselves",
+        async () => {
+          const principal = `user-${run}`;
+          const mine = createPrincipalContext({
+            entries: store.entries,
+            tenant: tenant("ctx"),
+            principal,
+          });
+          const minePeer = createPrincipalContext({
+            entries: peer.entries,
+            tenant: tenant("ctx"),
+            principal,
+          });
+          const other = createPrincipalContext({
+            entries: store.entries,
+            tenant: tenant("ctx"),
+            principal: `${principal}-2`,
+          });
+          const otherTenant = createPrincipalContext({
+            entries: store.entries,
+            tenant: tenant("ctx2"),
+            principal,
+          });
+
+          await Promise.all(
+            Array.from({ length: 100 }, (_, i) =>
+              (i % 2 ? minePeer : mine).set(`pref/${String(i).padStart(3, "0")}`, { i }),
+            ),
+          );
+          const listed = await minePeer.list("pref/");
+          expect(listed.map((e) => e.value)).toEqual(
+            Array.from({ length: 100 }, (_, i) => ({ i })),
+          );
+          expect(await other.list()).toEqual([]);
+          expect(await otherTenant.get("pref/000")).toBeUndefined();
+
+          await mine.set("counter", 0);
+          const outcomes = await Promise.all(
+            Array.from({ length: 100 }, async (_, i) => {
+              const ctx = i % 2 ? minePeer : mine;
+              const seen = (await ctx.get("counter")) as number;
+              const result = await ctx.update("counter", seen, seen + 1);
+              if (!result.ok) expect(typeof result.current).toBe("number");
+              return result.ok;
+            }),
+          );
+          const wins = outcomes.filter(Boolean).length;
+          expect(wins).toBeGreaterThanOrEqual(1);
+          expect(await mine.get("counter")).toBe(wins);
+          expect(await mine.update("fresh", undefined, "a")).toEqual({ ok: true, version: 1 });
+          expect(await minePeer.update("fresh", undefined, "b")).toEqual({
+            ok: false,
+            current: "a",
+            version: 1,
+          });
+
+          const small = createPrincipalContext({
+            entries: store.entries,
+            tenant: tenant("ctx"),
+            principal: `${principal}-small`,
+            maxBytes: 100,
+            maxEntries: 2,
+          });
+          await small.set("a", "x".repeat(40));
+          await expect(small.set("b", "y".repeat(80))).rejects.toMatchObject({
+            code: ErrorCodes.CONTEXT_TOO_LARGE,
+            details: { cap: "context.maxBytes", limit: 100 },
+          });
+          await small.set("b", 1);
+          await expect(small.set("c", 1)).rejects.toMatchObject({
+            code: ErrorCodes.CONTEXT_TOO_LARGE,
+            details: { cap: "context.maxEntries", limit: 2 },
+          });
+          // Replacing a key counts its new size, not both.
+          await small.set("a", "z".repeat(60));
+          expect(await small.get("b")).toBe(1);
         },
         timeout,
       );

@@ -22,6 +22,8 @@ export interface ExecutionFacts {
   tokens: { used: number; plainMcp: number };
   /** Bytes of what the model reads. */
   resultBytes: number;
+  /** What the program read from and wrote to `context` (values already redacted). */
+  context?: ExecutionAuditRecord["context"] | undefined;
 }
 
 /** The execution's line in the session log: the program redacted and cut to a few KB. */
@@ -66,6 +68,7 @@ export function auditExecution(
     toolCalls: facts.toolCalls.length,
     resultBytes: facts.resultBytes,
     tokens: facts.tokens,
+    ...(facts.context ? { context: facts.context } : {}),
   };
   for (const sink of parts.audit) {
     try {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { ExecutionContext } from "../../context/execution-context.js";
 import type { SandboxLimits } from "../../contracts/sandbox.js";
 import type { SessionRecord } from "../../contracts/session-store.js";
 import { ErrorCodes, OptimizerError } from "../../errors.js";
@@ -13,6 +14,7 @@ import type { RunOptions, RunResult } from "../optimizer.js";
 import type { Program } from "../transpile.js";
 import { accountExecution } from "./account-execution.js";
 import type { EngineParts } from "./engine-parts.js";
+import { guestCapabilities, openContext } from "./guest-services.js";
 import { loadSession } from "./load-session.js";
 import { auditExecution, type ExecutionFacts, logEntryOf } from "./record-execution.js";
 import { inferHints } from "./routing-hints.js";
@@ -32,8 +34,9 @@ export interface ExecutionRequest {
 }
 
 /**
- * One execution, top to bottom: take the session's turn, load the session, route, run in the
- * sandbox, shape the result, account for tokens, save the session, audit. docs/DESIGN.md draws it.
+ * One execution, top to bottom: take the session's turn, load the session, open its principal's
+ * context, route, run in the sandbox, shape the result, account for tokens, save the session,
+ * audit. docs/DESIGN.md draws it.
  */
 export async function runExecution(
   parts: EngineParts,
@@ -55,9 +58,15 @@ export async function runExecution(
     );
     const executionId = randomUUID();
     const privacy =
-      parts.settings.privacy &&
-      new ExecutionPrivacy(parts.settings.privacy, parts.sessions.entries, session.id);
-    const host = hostFor(parts, executionId, session, options, Date.now() + timeoutMs, privacy);
+      parts.settings.privacy && parts.features.on("privacy")
+        ? new ExecutionPrivacy(parts.settings.privacy, parts.sessions.entries, session.id)
+        : undefined;
+    const principal = options.principal ?? parts.settings.sessionDefaults.principal;
+    const context = openContext(parts, session, principal);
+    const host = hostFor(parts, executionId, session, options, Date.now() + timeoutMs, {
+      privacy,
+      context,
+    });
     // Servers the program names that are still starting: wait, so their tools' annotations count.
     const { program } = request;
     await parts.whenUpstreamsReady([
@@ -115,6 +124,7 @@ export async function runExecution(
       toolCalls: host.toolCalls,
       tokens: { used: tokens.used, plainMcp: tokens.plainMcp },
       resultBytes: Buffer.byteLength(shaped?.text ?? ""),
+      context: await contextFacts(context, principal, privacy),
     };
     const entry = logEntryOf(parts, facts);
     // New tokens first: the session's next execution must find what this one showed the model.
@@ -185,8 +195,9 @@ function hostFor(
   session: SessionRecord,
   options: RunOptions,
   deadline: number,
-  privacy: ExecutionPrivacy | undefined,
+  services: { privacy: ExecutionPrivacy | undefined; context: ExecutionContext | undefined },
 ): ExecutionHost {
+  const { privacy, context } = services;
   const { settings } = parts;
   return new ExecutionHost(
     {
@@ -202,9 +213,11 @@ function hostFor(
       ...(settings.callTimeoutMs ? { callTimeoutMs: settings.callTimeoutMs } : {}),
       ...(settings.maxToolCalls !== undefined ? { maxToolCalls: settings.maxToolCalls } : {}),
       whenUpstreamReady: parts.whenUpstreamReady,
-      ...(parts.memo ? { memo: parts.memo } : {}),
+      ...(parts.memo && parts.features.on("memoisation") ? { memo: parts.memo } : {}),
       ...(privacy ? { privacy } : {}),
       readHandle: (id) => readHandle(parts.sessions.entries, session.id, id),
+      ...(context ? { context } : {}),
+      capabilities: guestCapabilities(parts, session),
     },
     {
       executionId,
@@ -215,6 +228,24 @@ function hostFor(
     },
     deadline,
   );
+}
+
+/** What the audit record keeps of the program's `context` use; undefined when it used none. */
+async function contextFacts(
+  context: ExecutionContext | undefined,
+  principal: string,
+  privacy: ExecutionPrivacy | undefined,
+): Promise<ExecutionFacts["context"]> {
+  if (!context || (context.reads.length === 0 && context.writes.length === 0)) return undefined;
+  // Values read are kept as audit arguments are: secrets scrubbed, personal data as tokens.
+  const reads = privacy
+    ? await Promise.all(
+        context.reads.map(async (r) =>
+          r.value === undefined ? r : { ...r, value: await privacy.json(r.value) },
+        ),
+      )
+    : context.reads;
+  return { principal, reads, writes: context.writes };
 }
 
 function limitsFor(parts: EngineParts, timeoutMs: number): SandboxLimits {
