@@ -94,10 +94,29 @@ export {
   type StdioServerConfig,
   StdioServerConfigSchema,
 } from "./config/schema.js";
+export { ExecutionContext } from "./context/execution-context.js";
+export {
+  type ContextEntry,
+  type ContextLimits,
+  type ContextScope,
+  type ContextSetOptions,
+  type ContextUpdateResult,
+  contextScope,
+  createPrincipalContext,
+  DEFAULT_CONTEXT_MAX_BYTES,
+  DEFAULT_CONTEXT_MAX_ENTRIES,
+  DEFAULT_CONTEXT_TTL_MS,
+  type PrincipalContext,
+  type PrincipalContextOptions,
+  resolveContextLimits,
+} from "./context/principal-context.js";
 export type {
   AuditRecord,
   AuditSink,
+  ContextAuditRead,
+  ContextAuditWrite,
   ExecutionAuditRecord,
+  FeatureChangeAuditRecord,
   ToolCallAuditRecord,
 } from "./contracts/audit-sink.js";
 export type { CallCache, CallCacheKey, CallCacheLookup } from "./contracts/call-cache.js";
@@ -112,6 +131,7 @@ export type {
 } from "./contracts/entry-store.js";
 export type { PiiDetector, PiiKind, PiiMatch } from "./contracts/pii-detector.js";
 export type {
+  ContextRequest,
   ExecutionHints,
   GuestRequest,
   GuestServer,
@@ -199,6 +219,24 @@ export {
   type OptimizerErrorOptions,
   toOptimizerError,
 } from "./errors.js";
+export { EngineFeatures, type FeatureChange } from "./features/engine-features.js";
+export {
+  assertFeatureName,
+  FEATURE_NAMES,
+  FEATURES,
+  type FeatureDefinition,
+  type FeatureName,
+  type FeatureSetting,
+  type FeatureSettings,
+  type FeatureSource,
+  type FeatureState,
+  featureDisabled,
+  featureEnvName,
+  featuresFromEnv,
+  layerFeatures,
+  type ResolvedFeatures,
+  resolveFeatures,
+} from "./features/feature-flags.js";
 export type { JsonObject, JsonPrimitive, JsonValue } from "./json.js";
 export {
   CallMemo,
@@ -249,6 +287,7 @@ export {
   importPlugin,
   loadPluginSandbox,
   loadSandbox,
+  modeDisabled,
   SANDBOX_PACKAGES,
 } from "./sandbox/load-sandbox.js";
 export {
