@@ -3,6 +3,7 @@ import { isOptimizerError } from "@mcp-optimizer/core";
 import type { Command } from "./command.js";
 import { benchmarkCommand } from "./commands/benchmark.js";
 import { capabilitiesCommand } from "./commands/capabilities.js";
+import { contextCommand } from "./commands/context.js";
 import { createAdaptorCommand } from "./commands/create-adaptor-command.js";
 import { initCommand } from "./commands/init.js";
 import { runCommand } from "./commands/run.js";
@@ -24,6 +25,7 @@ export const commands: Command[] = [
   runCommand,
   searchCommand,
   sessionsCommand,
+  contextCommand,
   sandboxCommand,
   createAdaptorCommand,
 ];

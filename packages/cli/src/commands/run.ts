@@ -7,7 +7,7 @@ import { writeJson, writeLine } from "../io.js";
 import { createRuntime } from "../runtime/create-runtime.js";
 import { intFlag, usageError } from "../usage-error.js";
 
-const HELP = `Usage: mcp-optimizer run FILE [--session ID] [--timeout MS] [--json] [--config FILE]
+const HELP = `Usage: mcp-optimizer run FILE [--session ID] [--principal P] [--timeout MS] [--json] [--config FILE]
 
 Runs a program (TypeScript or JavaScript: the body of an async function, top-level await
 and return allowed) against the configured servers, the way execute_code does. Prints the
@@ -16,6 +16,7 @@ the program from stdin.
 
 Options:
   --session ID   run in this session (its state persists in the session store)
+  --principal P  whose \`context\` the program uses (default: sessions.principal, else "default")
   --timeout MS   wall-clock limit (default: sandbox.maxExecutionTime)
   --json         print the whole result as JSON (value, tokens, cost, tool calls, logs)
   --config FILE  the config file (default: $MCPO_CONFIG, ./mcp-optimizer.config.json)
@@ -35,6 +36,7 @@ export const runCommand: Command = {
   maxPositionals: 1,
   options: {
     session: { type: "string" },
+    principal: { type: "string" },
     timeout: { type: "string" },
     json: { type: "boolean" },
   },
@@ -58,8 +60,9 @@ export const runCommand: Command = {
       );
     }
     const sessionId = stringFlag(values, "session");
+    const principal = stringFlag(values, "principal");
     const json = boolFlag(values, "json");
-    const runtime = await createRuntime({ configFile: config });
+    const runtime = await createRuntime({ configFile: config, env: io.env });
     if (sessionId && runtime.optimizer.sessions.kind === "memory") {
       writeLine(
         io.stderr,
@@ -70,6 +73,7 @@ export const runCommand: Command = {
       const result = await runtime.optimizer.run(code, {
         actor: "cli",
         ...(sessionId ? { sessionId } : {}),
+        ...(principal ? { principal } : {}),
         ...(timeoutMs ? { timeoutMs } : {}),
       });
       if (json) {
