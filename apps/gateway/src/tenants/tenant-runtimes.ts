@@ -126,6 +126,8 @@ export class TenantRuntimes {
         ? { maxToolCallsPerExecution: tenant.quotas.toolCallsPerExecution }
         : {}),
       audit: shared,
+      features: tenant.features,
+      ...(tenant.context ? { context: tenant.context } : {}),
       ...(this.options.env ? { env: this.options.env } : {}),
     });
     // Started in the background: requests wait for what they need.
