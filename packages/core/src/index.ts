@@ -155,6 +155,7 @@ export type {
   SessionCounters,
   SessionCreateInput,
   SessionData,
+  SessionGcReport,
   SessionLease,
   SessionLeaseOptions,
   SessionListOptions,
@@ -163,9 +164,11 @@ export type {
   SessionRecord,
   SessionSnippet,
   SessionStore,
+  SessionStoreStats,
   SessionSummary,
   SessionToolCallLog,
   SessionWriteOptions,
+  StoredAmount,
 } from "./contracts/session-store.js";
 export type { Tokenizer } from "./contracts/tokenizer.js";
 export type { ToolUsageStore } from "./contracts/tool-usage-store.js";
@@ -355,6 +358,7 @@ export {
 export { MemoryEntryStore, type MemoryEntryStoreOptions } from "./sessions/memory-entry-store.js";
 export {
   createMemorySessionStore,
+  DEFAULT_MAX_SESSION_BYTES,
   MemorySessionStore,
   type MemorySessionStoreOptions,
 } from "./sessions/memory-session-store.js";

@@ -77,6 +77,7 @@ import {
 } from "./operations.js";
 import type { RetryOptions } from "./retry.js";
 import { SandboxRunners } from "./sandbox-runners.js";
+import { StoreStatsProbe } from "./store-stats-probe.js";
 import { compileProgram, type Program } from "./transpile.js";
 import { UpstreamSet } from "./upstream-set.js";
 
@@ -164,6 +165,8 @@ export interface MCPOptimizerOptions {
   env?: Record<string, string | undefined>;
   /** Whether tool arguments appear in audit records (redacted of secrets). Default true. */
   auditArguments?: boolean;
+  /** How often the store's stats (stored bytes, items, evictions metrics) are re-read at most, in ms. Default 60000. */
+  storeStatsIntervalMs?: number;
   /** Warm sandbox runners kept for sessions at most; the least recently used is closed. Default 64. */
   maxSandboxSessions?: number;
   /** Close a session's sandbox runner after this many idle ms. Default 300000. */
@@ -255,6 +258,8 @@ export class MCPOptimizer {
   private readonly operations = new Map<string, RegisteredOperation>();
   private readonly runners: SandboxRunners;
   private readonly pricing: Pricing;
+  /** The session store's stats for the metrics, re-read at most once an interval. */
+  private readonly storeStats: StoreStatsProbe;
   /** The feature flags; they can change while the optimizer runs (setFeatures). */
   private readonly flags: EngineFeatures;
   private sandbox: Sandbox | undefined;
@@ -323,6 +328,8 @@ export class MCPOptimizer {
         : undefined);
     this.telemetry.observeSandboxSessions(() => this.runners.size);
     this.telemetry.observeSandboxPool(() => this.sandbox?.poolStats?.());
+    this.storeStats = new StoreStatsProbe(() => this.store, options.storeStatsIntervalMs ?? 60_000);
+    this.telemetry.observeStore(() => this.storeStats.current());
     this.pricing = createPricing(options.pricing);
     if (options.sandbox) this.sandbox = options.sandbox;
     for (const upstream of options.upstreams ?? []) this.upstreams.add(upstream);
@@ -385,6 +392,7 @@ export class MCPOptimizer {
     const [tok, box] = await Promise.all([tokenizer, sandbox, this.upstreams.connectAll()]);
     this.tokenizer = tok;
     this.sandbox = box;
+    if (this.config.enableMetrics) void this.storeStats.refresh();
   }
 
   /** Runs a program (TypeScript or JavaScript) and returns its shaped result. */

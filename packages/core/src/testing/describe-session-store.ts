@@ -17,6 +17,8 @@ export interface DescribeSessionStoreOptions {
    * Default false.
    */
   shared?: boolean;
+  /** The `maxSessionBytes` the factory's stores were made with: the kit saves one over it. Default: not checked. */
+  maxSessionBytes?: number;
 }
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -480,6 +482,73 @@ export function describeSessionStore(
         },
         timeout,
       );
+    });
+
+    describe("cache management: stats, gc, size caps", () => {
+      test(
+        "stats count sessions, their bytes and the oldest, and entries by kind of scope",
+        async () => {
+          if (!store.stats) throw new Error(`${name} has no stats(): cache management needs it`);
+          const before = await store.stats();
+          expect(before.kind).toBe(store.kind);
+          const state = { blob: "s".repeat(3000) };
+          for (const n of [1, 2, 3])
+            await store.create({ id: id(`stats-${n}`), tenant: tenant("stats"), state });
+          await store.entries.set(`ctx:${tenant("stats")}:someone`, "k", { v: "x".repeat(500) });
+          const after = await peer.stats!();
+          expect(after.sessions.count).toBeGreaterThanOrEqual(before.sessions.count + 3);
+          expect(after.sessions.bytes).toBeGreaterThan(before.sessions.bytes);
+          expect(after.sessions.oldest).toMatchObject({
+            id: expect.any(String),
+            tenant: expect.any(String),
+          });
+          expect(Date.parse(after.sessions.oldest!.createdAt)).toBeLessThanOrEqual(Date.now());
+          expect(after.entries.byKind.ctx!.count).toBeGreaterThanOrEqual(1);
+          expect(after.entries.byKind.ctx!.bytes).toBeGreaterThan(500);
+          expect(after.entries.count).toBeGreaterThanOrEqual(after.entries.byKind.ctx!.count);
+          expect(after.limits.maxSessionBytes).toBeGreaterThan(0);
+          expect(after.limits.maxEntryBytes).toBeGreaterThan(0);
+        },
+        timeout,
+      );
+
+      test(
+        "gc removes what expired (sessions, entries, index members) and counts it as evicted",
+        async () => {
+          if (!store.gc) throw new Error(`${name} has no gc(): cache management needs it`);
+          const before = await store.stats!();
+          await store.create({ id: id("gc-1"), tenant: tenant("gc"), ttlMs: 300 });
+          await store.entries.set(`handles:${id("gc-1")}`, "h", 1, { ttlMs: 300 });
+          await wait(900);
+          const report = await store.gc();
+          expect(report.sessions + report.entries + report.indexMembers).toBeGreaterThanOrEqual(2);
+          expect(report.durationMs).toBeGreaterThanOrEqual(0);
+          expect((await store.list(tenant("gc"))).sessions).toEqual([]);
+          const after = await store.stats!();
+          expect(after.evictions.expired).toBeGreaterThan(before.evictions.expired);
+          expect(await store.gc()).toMatchObject({ sessions: 0, entries: 0, indexMembers: 0 });
+        },
+        timeout,
+      );
+
+      if (options.maxSessionBytes !== undefined) {
+        const cap = options.maxSessionBytes;
+        test(
+          `a session over maxSessionBytes (${cap}) is SESSION_TOO_LARGE naming the cap, and the stored one is kept`,
+          async () => {
+            const made = await store.create({ id: id("cap"), state: { small: true } });
+            const big = { ...sessionData(made), state: { big: "x".repeat(cap) } };
+            const error = await store.update(id("cap"), made.version, big).catch((e) => e);
+            expect(error).toMatchObject({ code: ErrorCodes.SESSION_TOO_LARGE });
+            expect((error as Error).message).toContain("maxSessionBytes");
+            expect((await peer.get(id("cap")))!.state).toEqual({ small: true });
+            await expect(
+              store.create({ id: id("cap-new"), state: { big: "x".repeat(cap) } }),
+            ).rejects.toMatchObject({ code: ErrorCodes.SESSION_TOO_LARGE });
+          },
+          timeout,
+        );
+      }
     });
 
     describe("entries: keyed values beside the sessions", () => {
