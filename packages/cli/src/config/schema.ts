@@ -16,6 +16,12 @@ export const SessionsConfigSchema = z.strictObject({
   ttlMs: z.number().int().positive().optional(),
   /** Whose `context` programs use (run, serve) and `context` shows. Default "default". */
   principal: z.string().min(1).max(256).optional(),
+  /** Largest session, in bytes of its JSON; a save over it fails with SESSION_TOO_LARGE. Default 1048576. */
+  maxSessionBytes: z.number().int().positive().optional(),
+  /** Largest entry (a context key, a result handle), in bytes of its JSON. Default 4194304. */
+  maxEntryBytes: z.number().int().positive().optional(),
+  /** In-memory store only: sessions kept at most, the least recently used evicted first. Default 10000. */
+  maxSessions: z.number().int().positive().optional(),
 });
 
 /** Each principal's `context`: size caps and the TTL of its keys (docs/context.md). */
