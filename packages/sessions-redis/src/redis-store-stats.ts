@@ -1,4 +1,4 @@
-import type { SessionGcReport, SessionStoreStats, StoredAmount } from "@mcp-optimizer/core";
+import type { SessionGcReport, SessionStoreStats } from "@mcp-optimizer/core";
 import { Cluster, type Redis } from "ioredis";
 import { entryPruneScript, type LuaScript, pruneScript } from "./lua-scripts.js";
 import type { RedisClient } from "./redis-connection.js";
@@ -66,7 +66,11 @@ export async function scanStats(
       const bytes = Number(size);
       if (bytes === 0) continue; // expired between the SCAN and the read
       const kind = scopeKind(batch[i]!);
-      const at: StoredAmount = (entries.byKind[kind] ??= { count: 0, bytes: 0 });
+      let at = entries.byKind[kind];
+      if (!at) {
+        at = { count: 0, bytes: 0 };
+        entries.byKind[kind] = at;
+      }
       at.count++;
       at.bytes += bytes;
       entries.count++;

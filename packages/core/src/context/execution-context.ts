@@ -44,7 +44,7 @@ export class ExecutionContext {
     }
     if (op === "set") {
       const key = keyOf(request);
-      const written = await this.context.set(key, valueOf(request), setOptions(request));
+      const written = await this.context.set(key, requestValue(request), setOptions(request));
       this.writes.push({ op, key, version: written.version });
       return {
         version: written.version,
@@ -63,7 +63,7 @@ export class ExecutionContext {
       const result = await this.context.update(
         key,
         expected,
-        valueOf(request),
+        requestValue(request),
         setOptions(request),
       );
       if (result.ok) {
@@ -109,7 +109,7 @@ function keyOf(request: ContextRequest): string {
   return request.key;
 }
 
-function valueOf(request: ContextRequest): JsonValue {
+function requestValue(request: ContextRequest): JsonValue {
   if (request.value === undefined) {
     throw invalid(
       `context.${request.op} needs a JSON value; to remove a key, use context.delete(key).`,

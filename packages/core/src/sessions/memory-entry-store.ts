@@ -138,7 +138,11 @@ export class MemoryEntryStore implements EntryStore {
       const kind = scope.includes(":") ? scope.slice(0, scope.indexOf(":")) : scope;
       for (const kept of entries.values()) {
         if (kept.expiresAtMs !== undefined && kept.expiresAtMs <= now) continue;
-        const at = (byKind[kind] ??= { count: 0, bytes: 0 });
+        let at = byKind[kind];
+        if (!at) {
+          at = { count: 0, bytes: 0 };
+          byKind[kind] = at;
+        }
         at.count++;
         at.bytes += kept.bytes;
         count++;
