@@ -134,6 +134,32 @@ describe("the gateway's configuration", () => {
     expect(refused({ quotas: { executionsPerMinute: 0 } })).toMatch(/executionsPerMinute/);
   });
 
+  test("feature flags: the top level, then MCPO_FEATURE_*, then each tenant's own; unknown ones refused", () => {
+    const key = generateApiKey("k", "acme").entry;
+    const config = resolveGatewayConfig(
+      {
+        features: { memoisation: false, privacy: false },
+        auth: { apiKeys: { keys: [key] } },
+        tenants: { acme: { features: { context: false } }, globex: {} },
+      },
+      "gateway.json",
+      { MCPO_FEATURE_PRIVACY: "on" },
+    );
+    expect(config.tenants.get("acme")!.features).toEqual({
+      memoisation: { value: false, source: "config" },
+      privacy: { value: true, source: "environment" },
+      context: { value: false, source: "tenant" },
+    });
+    expect(config.tenants.get("globex")!.features).not.toHaveProperty("context");
+    expect(
+      refused({
+        auth: { apiKeys: { keys: [key] } },
+        tenants: { acme: { features: { skils: true } } },
+      }),
+    ).toMatch(/tenants.acme: .*unknown feature flag "skils"/);
+    expect(refused({ features: { nope: true } })).toMatch(/features.nope.*unknown feature flag/);
+  });
+
   test("the bin exits 2 with the message, before listening", () => {
     const file = join(dir, "broken.json");
     writeFileSync(file, "{ not json");

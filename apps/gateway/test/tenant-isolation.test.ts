@@ -179,6 +179,37 @@ describe("tenants and principals are kept apart", () => {
     }
   }, 60_000);
 
+  test("context: each principal's own, shared by its sessions and by no one else's", async () => {
+    const a = await connect(alice.key);
+    const a2 = await connect(alice.key, "modern");
+    const b = await connect(bob.key, "modern");
+    const c = await connect(carol.key, "modern");
+    const first = (r: unknown) => text(r).split("\n")[0];
+    try {
+      expect(
+        first(await run(a.client, `await context.set("account", "acct-alice"); return 1`)),
+      ).toBe("1");
+      // Another connection (and session) of the same principal reads it.
+      expect(
+        text(await run(a2.client, `return await context.get("account")`, "alice-other")),
+      ).toContain("acct-alice");
+      // Another principal of the tenant, and a principal of another tenant, see nothing.
+      for (const other of [b, c])
+        expect(first(await run(other.client, `return (await context.list()).length`))).toBe("0");
+      expect(
+        first(await run(c.client, `await context.set("account", "acct-carol"); return 1`)),
+      ).toBe("1");
+      expect(first(await run(a.client, `return await context.get("account")`))).toContain(
+        "acct-alice",
+      );
+      // In the store, alice's keys live under her tenant and principal.
+      const stored = await gateway.sessions.entries.list("ctx:acme:alice");
+      expect(stored.entries.map((e) => e.key)).toEqual(["account"]);
+    } finally {
+      await Promise.all([a.client.close(), a2.client.close(), b.client.close(), c.client.close()]);
+    }
+  }, 60_000);
+
   test("servers: another tenant's are not callable, searchable, listed or readable", async () => {
     const c = await connect(carol.key);
     const a = await connect(alice.key, "modern");

@@ -10,9 +10,9 @@ export const ExitCodes = {
   USAGE: 2,
   /** The config file is missing, unreadable or invalid (the message names file and field). */
   CONFIG: 3,
-  /** Something the command needs is not available here: a sandbox, the session store, a server. */
+  /** Something the command needs is not available here: a sandbox, the session store, a server, a part a feature flag switched off. */
   UNAVAILABLE: 4,
-  /** The named thing does not exist (a session id, an approval, a skill). */
+  /** The named thing does not exist (a session id, an approval, a skill, a context key). */
   NOT_FOUND: 5,
   /** Refused to overwrite a file (init without --force). */
   EXISTS: 6,
@@ -32,6 +32,7 @@ const byCode: Partial<Record<ErrorCode, ExitCode>> = {
   [ErrorCodes.APPROVAL_NOT_FOUND]: ExitCodes.NOT_FOUND,
   [ErrorCodes.SKILL_NOT_FOUND]: ExitCodes.NOT_FOUND,
   [ErrorCodes.SESSION_EXISTS]: ExitCodes.EXISTS,
+  [ErrorCodes.FEATURE_DISABLED]: ExitCodes.UNAVAILABLE,
 };
 
 /** The exit code for an error: by its OptimizerError code, else FAILED. */

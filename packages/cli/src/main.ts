@@ -4,6 +4,7 @@ import type { Command } from "./command.js";
 import { approvalsCommand } from "./commands/approvals.js";
 import { benchmarkCommand } from "./commands/benchmark.js";
 import { capabilitiesCommand } from "./commands/capabilities.js";
+import { contextCommand } from "./commands/context.js";
 import { createAdaptorCommand } from "./commands/create-adaptor-command.js";
 import { initCommand } from "./commands/init.js";
 import { runCommand } from "./commands/run.js";
@@ -28,6 +29,7 @@ export const commands: Command[] = [
   sessionsCommand,
   approvalsCommand,
   skillsCommand,
+  contextCommand,
   sandboxCommand,
   createAdaptorCommand,
 ];

@@ -151,6 +151,25 @@ describe("benchmark", () => {
       expect(s.inlineApi.withSearch.roundTrips).toBe(3);
       expect(s.inlineApi.inline.roundTrips).toBe(2);
     }
+    // End to end: the model's turns priced by the default speed model plus the measured work.
+    expect(report.modelSpeed).toEqual({
+      timeToFirstTokenMs: 600,
+      inputTokensPerSecond: 5000,
+      outputTokensPerSecond: 60,
+    });
+    for (const s of [loop, sql]) {
+      const t = s.taskTime;
+      expect(t.mode).toBe("process");
+      expect(t.plain.roundTrips).toBe(s.billed.plain.roundTrips);
+      expect(t.codeMode.roundTrips).toBe(s.billed.codeMode.roundTrips);
+      expect(t.codeMode.workMs).toBe(Math.round(s.wallTime.process.meanMs));
+      // Each turn pays at least its time to first token; the context re-read adds the rest.
+      expect(t.plain.modelMs).toBeGreaterThan(600 * t.plain.roundTrips);
+      expect(t.plain.totalMs).toBe(t.plain.modelMs + t.plain.workMs);
+      expect(t.speedUp).toBe(Math.round((t.plain.totalMs / t.codeMode.totalMs) * 10) / 10);
+    }
+    // 52 turns against 2: the dependent loop is where code mode saves time.
+    expect(loop.taskTime.speedUp).toBeGreaterThan(5);
     // 51 dependent round trips: plain MCP re-reads a growing context 52 times.
     expect(loop.billed.plain.roundTrips).toBe(52);
     expect(loop.billed.reductionPct.cumulative).toBeGreaterThan(
@@ -168,6 +187,41 @@ describe("benchmark", () => {
       expect(f.now).toBeLessThanOrEqual(350);
       expect(f.now).toBeLessThan(f.before);
     }
+  });
+
+  test("the end-to-end table prints the speed model next to the figures; the model is configurable", async () => {
+    const dir = tempDir("mcpo-bench-time-");
+    const r = await cli(
+      [
+        "benchmark",
+        "--scenario",
+        "filter-listing",
+        "--sandbox",
+        "process",
+        "--quick",
+        "--iterations",
+        "1",
+        "--throughput-seconds",
+        "0",
+        "--model-ttft-ms",
+        "250",
+        "--model-input-tps",
+        "20000",
+        "--model-output-tps",
+        "150",
+      ],
+      { cwd: dir, timeoutMs: 180_000 },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      "each model turn priced at 250 ms to first token + the context re-sent at 20000 input tokens/s + the output at 150 tokens/s",
+    );
+    expect(r.stdout).toMatch(
+      /^filter-listing\s+\d+, [\d.]+ \+ [\d.]+ = [\d.]+\s+2, [\d.]+ \+ [\d.]+ = [\d.]+\s+[\d.]+x$/m,
+    );
+    const bad = await cli(["benchmark", "--model-input-tps", "0"], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--model-input-tps takes an integer from 1");
   });
 
   test("an unknown scenario or sandbox is a usage error; --list names the scenarios", async () => {

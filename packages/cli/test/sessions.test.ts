@@ -162,6 +162,81 @@ describe("sessions, in Redis", () => {
     }
   });
 
+  test("stats shows count, bytes, the oldest and entries by kind; gc prunes what Redis expired; the size cap names itself", async () => {
+    const cacheConfig = (name: string, ttlMs: number) => {
+      const path = join(dir, name);
+      writeFileSync(
+        path,
+        JSON.stringify({
+          mcpServers: {},
+          sandbox: { mode: "process" },
+          sessions: {
+            redisUrl: "redis://127.0.0.1:${MCPO_TEST_REDIS_PORT}",
+            keyPrefix: "cachetest:",
+            tenant: "gc",
+            ttlMs,
+            maxSessionBytes: 20_000,
+          },
+        }),
+      );
+      return path;
+    };
+    const file = cacheConfig("cache.json", 600_000);
+    const shortLived = cacheConfig("cache-short.json", 1000);
+    for (const session of ["keep-1", "keep-2"]) {
+      const r = await cli(["run", "-", "--session", session, "--config", file], {
+        env: env(),
+        input: `state.blob = "x".repeat(3000); await context.set("note", "${session}"); return 1;`,
+      });
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const stats = await cli(["sessions", "stats", "--json", "--config", file], { env: env() });
+    expect(stats.code, stats.stderr).toBe(0);
+    const body = JSON.parse(stats.stdout) as {
+      kind: string;
+      sessions: { count: number; bytes: number; oldest: { id: string; tenant: string } };
+      entries: { byKind: Record<string, { count: number; bytes: number }> };
+      limits: { maxSessionBytes: number };
+    };
+    expect(body.kind).toBe("redis");
+    expect(body.sessions.count).toBe(2);
+    expect(body.sessions.bytes).toBeGreaterThan(0);
+    expect(body.sessions.oldest.tenant).toBe("gc");
+    expect(body.entries.byKind.ctx).toEqual({ count: 1, bytes: JSON.stringify("keep-2").length });
+    expect(body.limits.maxSessionBytes).toBe(20_000);
+    const table = await cli(["sessions", "stats", "--config", file], { env: env() });
+    expect(table.stdout).toMatch(/^entries: ctx\s+1\s+8\s/m);
+    expect(table.stdout).toContain("20000 bytes (maxSessionBytes)");
+
+    // A session with a TTL of 1 s: Redis expires it, gc prunes the tenant's listing of it.
+    const brief = await cli(["run", "-", "--session", "brief", "--config", shortLived], {
+      env: env(),
+      input: "return 1",
+    });
+    expect(brief.code, brief.stderr).toBe(0);
+    await new Promise((r) => setTimeout(r, 2000));
+    const gc = await cli(["sessions", "gc", "--json", "--config", file], { env: env() });
+    expect(gc.code, gc.stderr).toBe(0);
+    expect(JSON.parse(gc.stdout).indexMembers).toBe(1);
+    const again = await cli(["sessions", "gc", "--config", file], { env: env() });
+    expect(again.stderr).toContain("pruned 0 dead listing member(s)");
+    const listed = await cli(["sessions", "list", "--json", "--config", file], { env: env() });
+    expect(JSON.parse(listed.stdout).sessions.map((x: { id: string }) => x.id)).toEqual([
+      "keep-1",
+      "keep-2",
+    ]);
+
+    const big = await cli(["run", "-", "--session", "big", "--config", file], {
+      env: env(),
+      input: `state.blob = "x".repeat(30000); return 1;`,
+    });
+    expect(big.code).toBe(1);
+    expect(big.stderr).toContain("maxSessionBytes");
+    expect(big.stderr).toContain("[SESSION_TOO_LARGE]");
+    const usage = await cli(["sessions", "stats", "extra", "--config", file], { env: env() });
+    expect(usage.code).toBe(2);
+  });
+
   test("with in-memory sessions the command says there is nothing to see from here", async () => {
     const file = join(dir, "memory.json");
     writeFileSync(file, JSON.stringify({ mcpServers: {} }));

@@ -60,6 +60,10 @@ export const ErrorCodes = {
   ENTRY_CONFLICT: "ENTRY_CONFLICT",
   /** An entry's value is over the store's size limit. */
   ENTRY_TOO_LARGE: "ENTRY_TOO_LARGE",
+  /** A context write would take a principal's context over a cap; `details.cap` names it (context.maxBytes, context.maxEntries). */
+  CONTEXT_TOO_LARGE: "CONTEXT_TOO_LARGE",
+  /** A part switched off by a feature flag was asked for; `details.flag` names the flag. */
+  FEATURE_DISABLED: "FEATURE_DISABLED",
   /** A call would send data from a sensitive tool where privacy.flows does not allow it; it was not made. */
   EGRESS_DENIED: "EGRESS_DENIED",
   /** No result handle of that id in this session (it expired, or never existed). */

@@ -122,10 +122,29 @@ export {
   type StdioServerConfig,
   StdioServerConfigSchema,
 } from "./config/schema.js";
+export { ExecutionContext } from "./context/execution-context.js";
+export {
+  type ContextEntry,
+  type ContextLimits,
+  type ContextScope,
+  type ContextSetOptions,
+  type ContextUpdateResult,
+  contextScope,
+  createPrincipalContext,
+  DEFAULT_CONTEXT_MAX_BYTES,
+  DEFAULT_CONTEXT_MAX_ENTRIES,
+  DEFAULT_CONTEXT_TTL_MS,
+  type PrincipalContext,
+  type PrincipalContextOptions,
+  resolveContextLimits,
+} from "./context/principal-context.js";
 export type {
   AuditRecord,
   AuditSink,
+  ContextAuditRead,
+  ContextAuditWrite,
   ExecutionAuditRecord,
+  FeatureChangeAuditRecord,
   ToolCallAuditRecord,
 } from "./contracts/audit-sink.js";
 export type { CallCache, CallCacheKey, CallCacheLookup } from "./contracts/call-cache.js";
@@ -140,6 +159,7 @@ export type {
 } from "./contracts/entry-store.js";
 export type { PiiDetector, PiiKind, PiiMatch } from "./contracts/pii-detector.js";
 export type {
+  ContextRequest,
   ExecutionHints,
   GuestRequest,
   GuestServer,
@@ -163,6 +183,7 @@ export type {
   SessionCounters,
   SessionCreateInput,
   SessionData,
+  SessionGcReport,
   SessionLease,
   SessionLeaseOptions,
   SessionListOptions,
@@ -171,9 +192,11 @@ export type {
   SessionRecord,
   SessionSnippet,
   SessionStore,
+  SessionStoreStats,
   SessionSummary,
   SessionToolCallLog,
   SessionWriteOptions,
+  StoredAmount,
 } from "./contracts/session-store.js";
 export type { Tokenizer } from "./contracts/tokenizer.js";
 export type { ToolUsageStore } from "./contracts/tool-usage-store.js";
@@ -227,6 +250,24 @@ export {
   type OptimizerErrorOptions,
   toOptimizerError,
 } from "./errors.js";
+export { EngineFeatures, type FeatureChange } from "./features/engine-features.js";
+export {
+  assertFeatureName,
+  FEATURE_NAMES,
+  FEATURES,
+  type FeatureDefinition,
+  type FeatureName,
+  type FeatureSetting,
+  type FeatureSettings,
+  type FeatureSource,
+  type FeatureState,
+  featureDisabled,
+  featureEnvName,
+  featuresFromEnv,
+  layerFeatures,
+  type ResolvedFeatures,
+  resolveFeatures,
+} from "./features/feature-flags.js";
 export { isPlainObject, type JsonObject, type JsonPrimitive, type JsonValue } from "./json.js";
 export {
   CallMemo,
@@ -277,6 +318,7 @@ export {
   importPlugin,
   loadPluginSandbox,
   loadSandbox,
+  modeDisabled,
   SANDBOX_PACKAGES,
 } from "./sandbox/load-sandbox.js";
 export {
@@ -345,6 +387,7 @@ export {
 export { MemoryEntryStore, type MemoryEntryStoreOptions } from "./sessions/memory-entry-store.js";
 export {
   createMemorySessionStore,
+  DEFAULT_MAX_SESSION_BYTES,
   MemorySessionStore,
   type MemorySessionStoreOptions,
 } from "./sessions/memory-session-store.js";

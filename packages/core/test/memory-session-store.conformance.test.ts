@@ -1,4 +1,6 @@
 import { createMemorySessionStore } from "../src/index.js";
 import { describeSessionStore } from "../src/testing/index.js";
 
-describeSessionStore("memory", () => createMemorySessionStore());
+describeSessionStore("memory", () => createMemorySessionStore({ maxSessionBytes: 64 * 1024 }), {
+  maxSessionBytes: 64 * 1024,
+});

@@ -39,7 +39,8 @@ export interface EntryStoreBackend {
  * are one Lua script each; index members of expired entries are pruned as listings pass them.
  */
 export class RedisEntryStore implements EntryStore {
-  private readonly maxBytes: number;
+  /** Largest value, in bytes of its JSON. */
+  readonly maxBytes: number;
 
   constructor(private readonly backend: EntryStoreBackend) {
     this.maxBytes = backend.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;

@@ -23,7 +23,7 @@ export interface RedisSessionStoreOptions {
   clusterOptions?: ClusterOptions;
   /** Prefix of every key and of the pub/sub channel: one per deployment. Default: "mcpo:". */
   prefix?: string;
-  /** Largest session, in bytes of its JSON before compression. Default: 4194304 (4 MiB). */
+  /** Largest session, in bytes of its JSON before compression; a save over it is SESSION_TOO_LARGE. Default: 1048576 (1 MiB). */
   maxSessionBytes?: number;
   /** Largest entry value (context, result handles, ...), in bytes of its JSON. Default: 4194304 (4 MiB). */
   maxEntryBytes?: number;

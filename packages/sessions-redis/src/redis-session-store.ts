@@ -13,12 +13,14 @@ import {
   type SessionChange,
   type SessionCreateInput,
   type SessionData,
+  type SessionGcReport,
   type SessionLease,
   type SessionLeaseOptions,
   type SessionListOptions,
   type SessionListPage,
   type SessionRecord,
   type SessionStore,
+  type SessionStoreStats,
   type SessionSummary,
   type SessionWriteOptions,
 } from "@mcp-optimizer/core";
@@ -42,6 +44,7 @@ import { RedisEntryStore } from "./redis-entry-store.js";
 import { describeAddress } from "./redis-errors.js";
 import { RedisGuard } from "./redis-guard.js";
 import type { RedisSessionStoreOptions } from "./redis-session-store-options.js";
+import { collectGarbage, scanStats } from "./redis-store-stats.js";
 import { SessionCache } from "./session-cache.js";
 import { decodeSessionData, encodeSessionData } from "./session-encoding.js";
 import { SessionKeys } from "./session-keys.js";
@@ -92,6 +95,8 @@ export class RedisSessionStore implements SessionStore {
   private subscribed = false;
   private readonly guard: RedisGuard;
   private closed = false;
+  /** Index members of sessions Redis expired, pruned by this store (its evictions count). */
+  private pruned = 0;
 
   constructor(options: RedisSessionStoreOptions) {
     this.keys = new SessionKeys(options.prefix ?? "mcpo:");
@@ -456,10 +461,10 @@ export class RedisSessionStore implements SessionStore {
       if (stale.length > 0) {
         if (this.clustered) {
           // Across slots: a session created meanwhile is re-indexed by its next write.
-          await this.caller.call("ZREM", index, ...stale);
+          this.pruned += Number(await this.caller.call("ZREM", index, ...stale));
         } else {
           const keys = stale.map((sid) => this.keys.session(sid));
-          await this.eval(pruneScript, [index, ...keys], [tenant, ...stale]);
+          this.pruned += Number(await this.eval(pruneScript, [index, ...keys], [tenant, ...stale]));
         }
       }
       if (sessions.length > limit) {
@@ -479,6 +484,39 @@ export class RedisSessionStore implements SessionStore {
 
   async ping(): Promise<void> {
     await this.op("ping", () => this.caller.call("PING"));
+  }
+
+  async stats(): Promise<SessionStoreStats> {
+    const { sessions, entries } = await scanStats(this.scanBackend());
+    return {
+      kind: this.kind,
+      sessions,
+      entries,
+      // Redis expires keys by itself; what this store saw of it is the dead index members it pruned.
+      evictions: { expired: this.pruned, capacity: 0 },
+      limits: { maxSessionBytes: this.maxSessionBytes, maxEntryBytes: this.entries.maxBytes },
+    };
+  }
+
+  async gc(): Promise<SessionGcReport> {
+    const started = performance.now();
+    const { indexMembers } = await collectGarbage(this.scanBackend());
+    this.pruned += indexMembers;
+    return {
+      sessions: 0,
+      entries: 0,
+      indexMembers,
+      durationMs: Math.round((performance.now() - started) * 100) / 100,
+    };
+  }
+
+  private scanBackend() {
+    return {
+      client: this.client,
+      keys: this.keys,
+      op: <T>(what: string, work: () => Promise<T>) => this.op(what, work),
+      eval: (script: LuaScript, keys: string[], args: Arg[]) => this.eval(script, keys, args),
+    };
   }
 
   async close(): Promise<void> {

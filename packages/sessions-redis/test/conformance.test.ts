@@ -11,9 +11,13 @@ describeSessionStore(
   "redis (single node)",
   async () => {
     server ??= await RedisServer.start();
-    return createRedisSessionStore({ url: server.url, prefix: "conf:" });
+    return createRedisSessionStore({
+      url: server.url,
+      prefix: "conf:",
+      maxSessionBytes: 64 * 1024,
+    });
   },
-  { shared: true },
+  { shared: true, maxSessionBytes: 64 * 1024 },
 );
 
 describeSessionStore(

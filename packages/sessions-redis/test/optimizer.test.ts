@@ -57,6 +57,49 @@ describe("two MCPOptimizer instances sharing one Redis", () => {
     expect(new Set(fromB!.log.map((l) => l.executionId)).size).toBe(9);
   }, 60_000);
 
+  test("context: a principal's sessions on both replicas share its keys, and racing updates lose nothing", async () => {
+    await a.run(`await context.set("account", "acct-7"); return 1;`, {
+      sessionId: "ctx-1",
+      principal: "ana",
+    });
+    const read = await b.run(`return await context.get("account");`, {
+      sessionId: "ctx-2",
+      principal: "ana",
+    });
+    expect(read.value).toBe("acct-7");
+    const other = await b.run(`return (await context.list()).length;`, {
+      sessionId: "ctx-3",
+      principal: "ben",
+    });
+    expect(other.value).toBe(0);
+
+    // Eight sessions over both replicas read the counter, meet at a barrier, then race.
+    const program = (i: number) => `
+      let seen = (await context.get("n")) ?? 0;
+      await context.set("ready/${i}", true);
+      while (!(await context.get("go"))) await new Promise((r) => setTimeout(r, 20));
+      for (let attempt = 0; attempt < 200; attempt++) {
+        const r = await context.update("n", seen === 0 && attempt === 0 ? undefined : seen, seen + 1);
+        if (r.ok) return attempt;
+        seen = r.current;
+      }
+      throw new Error("no turn");`;
+    const runs = Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        (i % 2 ? a : b).run(program(i), { sessionId: `race-${i}`, principal: "ana" }),
+      ),
+    );
+    const api = await a.context({ principal: "ana", tenant: "acme" });
+    for (let waited = 0; (await api.list("ready/")).length < 8; waited++) {
+      if (waited > 1500) throw new Error("the sessions never all reached the barrier");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await api.set("go", true);
+    const results = await runs;
+    expect(await (await b.context({ principal: "ana", tenant: "acme" })).get("n")).toBe(8);
+    expect(results.reduce((n, r) => n + (r.value as number), 0)).toBeGreaterThanOrEqual(7);
+  }, 90_000);
+
   test("each replica lists the tenant's sessions and sees the other's delete", async () => {
     await b.run("return 'made on b'", { sessionId: "shared-3" });
     const listed = (await a.sessions.list("acme")).sessions.map((s) => s.id);

@@ -21,6 +21,7 @@ export interface OtelLogAuditSinkOptions extends AuditRedactionOptions {
 export const AUDIT_EVENT_NAMES = {
   execution: "mcp_optimizer.audit.execution",
   tool_call: "mcp_optimizer.audit.tool_call",
+  feature_change: "mcp_optimizer.audit.feature_change",
 } as const;
 
 /**
@@ -52,7 +53,9 @@ export class OtelLogAuditSink implements AuditSink {
         ...(clean.errorCode ? { [Attr.errorType]: clean.errorCode } : {}),
         ...(clean.type === "tool_call"
           ? { [Attr.server]: clean.server, [Attr.toolName]: clean.tool }
-          : { [Attr.mode]: clean.mode, [Attr.kind]: clean.kind }),
+          : clean.type === "execution"
+            ? { [Attr.mode]: clean.mode, [Attr.kind]: clean.kind }
+            : {}),
       };
       this.logger.emit({
         eventName: AUDIT_EVENT_NAMES[clean.type],

@@ -33,6 +33,8 @@ export const TenantSchema = z.strictObject({
   sandbox: z.record(z.string(), z.unknown()).optional(),
   /** Quotas over the top-level `quotas`. Default: the top level's. */
   quotas: QuotasSchema.optional(),
+  /** Feature flags of this tenant, over the top-level `features` and MCPO_FEATURE_* (docs/features.md). Default: those. */
+  features: z.record(z.string(), z.boolean()).optional(),
 });
 
 /** The gateway's own listener. */

@@ -1,13 +1,18 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import {
+  type ContextLimits,
   ErrorCodes,
   expandVariables,
+  type FeatureSettings,
+  featuresFromEnv,
   formatIssues,
   type HttpAccessOptions,
+  layerFeatures,
   type McpServersConfig,
   OptimizerError,
   parseMcpServers,
+  resolveFeatures,
   type SandboxConfig,
   SandboxConfigSchema,
   type SessionAllowlist,
@@ -38,6 +43,10 @@ export interface ResolvedTenant {
   allow: SessionAllowlist;
   sandbox: SandboxConfig;
   quotas: Quotas;
+  /** Feature flags: the top-level `features`, then MCPO_FEATURE_*, then the tenant's own. */
+  features: FeatureSettings;
+  /** Each principal's context caps (the top-level `context`). */
+  context: ContextLimits | undefined;
 }
 
 export interface ResolvedGatewayConfig {
@@ -219,12 +228,25 @@ function resolveTenants(
       throw invalid(where, formatIssues(sandbox.error.issues, `tenants.${name}.sandbox`));
     if (sandbox.data.redisUrl)
       throw invalid(where, `tenants.${name}.sandbox.redisUrl: set sessions.redisUrl instead`);
+    let features: FeatureSettings;
+    try {
+      features = layerFeatures([
+        { source: "config", values: config.features ?? {} },
+        { source: "environment", values: featuresFromEnv(env) },
+        { source: "tenant", values: tenant.features ?? {} },
+      ]);
+      resolveFeatures(features);
+    } catch (error) {
+      throw invalid(where, `tenants.${name}: ${(error as Error).message}`);
+    }
     tenants.set(name, {
       name,
       mcpServers,
       allow: tenant.allow ?? {},
       sandbox: sandboxInput as SandboxConfig,
       quotas: { ...(config.quotas ?? {}), ...(tenant.quotas ?? {}) },
+      features,
+      context: config.context,
     });
   }
   return tenants;

@@ -21,6 +21,8 @@ export function createSessionScope(
   const prefix = `${tenant}:${digest}:`;
   return {
     tenant,
+    // Context is the principal's own: keys shared by its sessions, no one else's (ADR 0025).
+    principal,
     prefix,
     toStored(clientId: string): string {
       if (!CLIENT_ID.test(clientId)) {

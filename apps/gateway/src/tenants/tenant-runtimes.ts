@@ -129,6 +129,8 @@ export class TenantRuntimes {
         ? { maxToolCallsPerExecution: tenant.quotas.toolCallsPerExecution }
         : {}),
       audit: shared,
+      features: tenant.features,
+      ...(tenant.context ? { context: tenant.context } : {}),
       ...(this.options.env ? { env: this.options.env } : {}),
       ...(this.options.approvals !== undefined ? { approvals: this.options.approvals } : {}),
     });

@@ -18,6 +18,8 @@ export class RecordingPlainClient implements PlainMcpClient {
   callTokens = 0;
   /** Each round trip that asked for calls: tokens the model wrote, tokens it read back. */
   readonly steps: { output: number; results: number }[] = [];
+  /** Each round trip's measured call time (its calls run at once), in ms. */
+  readonly stepMs: number[] = [];
 
   constructor(
     private readonly upstreams: Map<string, Upstream>,
@@ -28,11 +30,14 @@ export class RecordingPlainClient implements PlainMcpClient {
     this.turns++;
     const step = { output: 0, results: 0 };
     this.steps.push(step);
-    return Promise.all(
+    const started = performance.now();
+    let lastAnswer = started;
+    const results = await Promise.all(
       calls.map(async (c) => {
         const upstream = this.upstreams.get(c.server);
         if (!upstream) throw new Error(`plain path: no server "${c.server}"`);
         const result = await upstream.callTool(c.tool, c.args);
+        lastAnswer = Math.max(lastAnswer, performance.now());
         if (result.isError)
           throw new Error(
             `plain path: ${c.server}.${c.tool} failed: ${resultText(result).slice(0, 300)}`,
@@ -46,6 +51,9 @@ export class RecordingPlainClient implements PlainMcpClient {
         return result;
       }),
     );
+    // Until the last answer came: counting tokens is the benchmark's work, not the task's.
+    this.stepMs.push(lastAnswer - started);
+    return results;
   }
 
   async call(server: string, tool: string, args: JsonObject = {}): Promise<ToolCallResult> {

@@ -26,6 +26,13 @@ import { containersRss, type Distribution, distribution, treeRssBytes } from "./
 import { ModeRouterSandbox } from "./mode-router-sandbox.js";
 import { RecordingPlainClient } from "./plain-client.js";
 import type { BenchmarkScenario, ScenarioContext } from "./scenario.js";
+import {
+  DEFAULT_MODEL_SPEED,
+  type ModelSpeed,
+  speedUp,
+  type TaskTime,
+  taskTime,
+} from "./task-time.js";
 
 export interface BenchmarkOptions {
   /** The scenarios to run. */
@@ -46,6 +53,8 @@ export interface BenchmarkOptions {
   progress?: (message: string) => void;
   /** Transient status (run i of n), for a live line on a terminal. Default: none. */
   tick?: (message: string) => void;
+  /** How fast the model is, for the task-time estimate. Default DEFAULT_MODEL_SPEED. */
+  modelSpeed?: ModelSpeed;
   /** Memory ceiling and time limit for the sandboxes. Defaults 256 MB, 120000 ms. */
   maxMemoryMb?: number;
   maxExecutionTime?: number;
@@ -113,6 +122,12 @@ export interface ScenarioReport {
   };
   /** Wall time of one code-mode execution (compile + sandbox + tool calls) per sandbox. */
   wallTime: Record<string, Distribution>;
+  /**
+   * End to end: the model's round trips priced by the speed model (BenchmarkReport.modelSpeed)
+   * plus the measured work: plain MCP's tool calls turn by turn, code mode's execution on `mode`
+   * (the mean of its timed runs).
+   */
+  taskTime?: { mode: string; plain: TaskTime; codeMode: TaskTime; speedUp: number };
   error?: string;
 }
 
@@ -141,6 +156,8 @@ export interface BenchmarkReport {
   durationMs: number;
   environment: { node: string; platform: string; arch: string; cpus: number; cpuModel: string };
   tokenizer: string;
+  /** The speed model the task times were priced with. */
+  modelSpeed: ModelSpeed;
   quick: boolean;
   iterations: number;
   sandboxes: SandboxReport[];
@@ -176,6 +193,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     maxExecutionTime: options.maxExecutionTime ?? 120_000,
   });
   const tokenizer = await createO200kTokenizer();
+  const modelSpeed = options.modelSpeed ?? DEFAULT_MODEL_SPEED;
 
   const sandboxReports: SandboxReport[] = [];
   const sandboxes = new Map<string, Sandbox>();
@@ -224,6 +242,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
           config,
           progress: (m) => progress(`${label}: ${m}`),
           tick: (m) => options.tick?.(`${label}: ${m}`),
+          modelSpeed,
         });
         scenarioReports.push(report);
         const times = Object.entries(report.wallTime)
@@ -267,6 +286,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       cpuModel: cpus()[0]?.model ?? "unknown",
     },
     tokenizer: tokenizer.name,
+    modelSpeed,
     quick,
     iterations,
     sandboxes: sandboxReports,
@@ -285,6 +305,7 @@ interface ScenarioRun {
   config: ReturnType<typeof parseSandboxConfig>;
   progress: (message: string) => void;
   tick: (message: string) => void;
+  modelSpeed: ModelSpeed;
 }
 
 async function runScenario(
@@ -437,6 +458,26 @@ async function runScenario(
         cumulativeCached: percentLess(plain.cumulativeCached, code.cumulativeCached),
       },
     };
+    const mode = run.modes[0];
+    const ran = mode ? report.wallTime[mode] : undefined;
+    if (mode && ran) {
+      const plainTime = taskTime(
+        { definitions: definitionTokens, steps: client.steps },
+        client.stepMs,
+        run.modelSpeed,
+      );
+      const codeTime = taskTime(
+        { definitions: meta.tokens, steps: codeSteps(report.codeMode.resultTokens) },
+        [ran.meanMs],
+        run.modelSpeed,
+      );
+      report.taskTime = {
+        mode,
+        plain: plainTime,
+        codeMode: codeTime,
+        speedUp: speedUp(plainTime.totalMs, codeTime.totalMs),
+      };
+    }
     if (checked) report.inlineApi = await inlineApiReport(optimizer, report, checked, run);
   } catch (error) {
     report.error = (error as Error).message;

@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { SANDBOX_MODES } from "@mcp-optimizer/core";
 import { type BenchmarkReport, runBenchmark } from "../benchmark/run-benchmark.js";
 import { scenarios } from "../benchmark/scenarios/index.js";
+import { DEFAULT_MODEL_SPEED, type ModelSpeed, type TaskTime } from "../benchmark/task-time.js";
 import { boolFlag, type Command, listFlag, stringFlag } from "../command.js";
 import { loadConfig } from "../config/load-config.js";
 import { ExitCodes } from "../exit-codes.js";
@@ -15,7 +16,10 @@ const HELP = `Usage: mcp-optimizer benchmark [options]
 Runs each scenario two ways against real MCP servers and counts both transcripts with the
 o200k tokenizer: plain MCP (every tool definition, every call and result in context) and
 code mode (meta-tools, the program, its result). Times the program on each sandbox and
-measures latency, executions per second and memory per session. Progress on stderr, a
+measures latency, executions per second and memory per session. Estimates each task's time
+end to end: the model's round trips priced by a model of a model (time to first token,
+input and output tokens per second; the --model-* flags) plus the measured tool calls
+(plain MCP) or execution (code mode, on the first sandbox). Progress on stderr, a
 table at the end on stdout. Needs neither Docker nor Redis.
 
 Scenarios: ${scenarios.map((s) => s.id).join(", ")}
@@ -27,6 +31,9 @@ Options:
   --quick            small fixtures and short phases (seconds, for smoke tests)
   --iterations N     timed runs per program and sandbox (default 5, quick 2)
   --throughput-seconds S  seconds of the latency and throughput phases (default 3; 0: off)
+  --model-ttft-ms MS       the task-time model: time to first token per round trip (default ${DEFAULT_MODEL_SPEED.timeToFirstTokenMs})
+  --model-input-tps N      input tokens per second, for the context re-sent each turn (default ${DEFAULT_MODEL_SPEED.inputTokensPerSecond})
+  --model-output-tps N     output tokens per second (default ${DEFAULT_MODEL_SPEED.outputTokensPerSecond})
   --json             print the full report as JSON on stdout instead of the table
   --report FILE      also write a self-contained HTML page with charts
   --list             list the scenarios and exit
@@ -36,7 +43,7 @@ Options:
 
 export const benchmarkCommand: Command = {
   name: "benchmark",
-  summary: "token savings, round trips, latency and throughput on real servers",
+  summary: "token savings, round trips, task time, latency and throughput on real servers",
   help: HELP,
   maxPositionals: 0,
   options: {
@@ -45,6 +52,9 @@ export const benchmarkCommand: Command = {
     quick: { type: "boolean" },
     iterations: { type: "string" },
     "throughput-seconds": { type: "string" },
+    "model-ttft-ms": { type: "string" },
+    "model-input-tps": { type: "string" },
+    "model-output-tps": { type: "string" },
     json: { type: "boolean" },
     report: { type: "string" },
     list: { type: "boolean" },
@@ -91,6 +101,18 @@ export const benchmarkCommand: Command = {
       "benchmark",
       { min: 0, max: 600 },
     );
+    const speedFlag = (flag: string, fallback: number) =>
+      intFlag(stringFlag(values, flag), flag, "benchmark", {
+        min: flag === "model-ttft-ms" ? 0 : 1,
+      }) ?? fallback;
+    const modelSpeed: ModelSpeed = {
+      timeToFirstTokenMs: speedFlag("model-ttft-ms", DEFAULT_MODEL_SPEED.timeToFirstTokenMs),
+      inputTokensPerSecond: speedFlag("model-input-tps", DEFAULT_MODEL_SPEED.inputTokensPerSecond),
+      outputTokensPerSecond: speedFlag(
+        "model-output-tps",
+        DEFAULT_MODEL_SPEED.outputTokensPerSecond,
+      ),
+    };
     const reportFile = stringFlag(values, "report");
     const quick = boolFlag(values, "quick");
     // A live status line on a terminal; plain lines when stderr is a file or a pipe.
@@ -99,6 +121,7 @@ export const benchmarkCommand: Command = {
       scenarios: chosen,
       sandboxes: modes,
       quick,
+      modelSpeed,
       ...(iterations !== undefined ? { iterations } : {}),
       ...(throughputSeconds !== undefined ? { throughputSeconds } : {}),
       env: io.env,
@@ -196,6 +219,23 @@ export function formatReport(report: BenchmarkReport): string {
         s.inlineApi!.pays ? "yes" : "no",
       ]),
   );
+  const speed = report.modelSpeed;
+  const seconds = (ms: number) => (ms / 1000).toFixed(1);
+  const timed = ok.filter((s) => s.taskTime);
+  const timeTable = formatTable(
+    [
+      "scenario",
+      "plain MCP: turns, model + tools = total s",
+      `code mode (${timed[0]?.taskTime?.mode ?? "-"}): turns, model + run = total s`,
+      "speed-up",
+    ],
+    timed.map((s) => {
+      const t = s.taskTime!;
+      const cell = (p: TaskTime) =>
+        `${p.roundTrips}, ${seconds(p.modelMs)} + ${seconds(p.workMs)} = ${seconds(p.totalMs)}`;
+      return [s.id, cell(t.plain), cell(t.codeMode), `${t.speedUp}x`];
+    }),
+  );
   const sandboxTable = formatTable(
     ["sandbox", "latency mean ms", "p95 ms", "executions/s", "MB per session"],
     report.sandboxes.map((s) =>
@@ -229,6 +269,8 @@ export function formatReport(report: BenchmarkReport): string {
     fixedTable,
     "Discovery: search first, or the typed API inline in execute_code (inlineApi)",
     inlineTable,
+    `End to end, estimated: each model turn priced at ${speed.timeToFirstTokenMs} ms to first token + the context re-sent at ${speed.inputTokensPerSecond} input tokens/s + the output at ${speed.outputTokensPerSecond} tokens/s (--model-*), plus the measured tool calls (plain MCP) or execution (code mode)`,
+    timeTable,
     "Sandboxes",
     sandboxTable,
     `${leftOut.map((l) => `${l}\n`).join("")}tokens counted with ${report.tokenizer}; ${report.iterations} timed runs per program; ${report.durationMs} ms in all`,

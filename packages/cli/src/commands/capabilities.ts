@@ -16,7 +16,8 @@ const HELP = `Usage: mcp-optimizer capabilities [--json] [--strict] [--config FI
 
 What is available here and now: each configured server (reachable?, protocol version,
 tools/resources/prompts, tool-definition tokens), each sandbox mode (available?, why not,
-engine, limits), the session store (reachable?) and telemetry. A table by default,
+engine, limits), the session store (reachable?), each feature flag (its value and where it
+came from: default, config, environment) and telemetry. A table by default,
 --json for machines (the schema is in the README).
 
 A server whose \${VAR} is unset, or that the config disables, is listed as disabled.
@@ -35,6 +36,16 @@ export interface SandboxModeReport {
   isolation?: SandboxCapabilities["isolation"];
   package: string;
   details: Record<string, unknown>;
+}
+
+export interface FeatureReport {
+  name: string;
+  value: boolean;
+  source: "default" | "config" | "environment" | "tenant";
+  default: boolean;
+  /** Whether `serve` can change it on SIGHUP; else it takes a restart. */
+  reloadable: boolean;
+  description: string;
 }
 
 export interface UpstreamReport {
@@ -66,6 +77,8 @@ export interface CapabilitiesReport {
   upstreams: UpstreamReport[];
   tokens: { tokenizer: string; toolDefinitions: number; metaTools: number; tools: number };
   sessions: { kind: string; reachable: boolean; error?: string };
+  /** Every feature flag: its value, where the value came from, its default. */
+  features: FeatureReport[];
   telemetry: {
     enabled: boolean;
     metrics: boolean;
@@ -114,8 +127,20 @@ export async function gatherCapabilities(
     const caps = await optimizer.capabilities();
     const meta = await optimizer.metaToolDefinitions();
     const sandboxConfig = parseSandboxConfig(runtime.loaded.config.sandbox);
+    const flagOff = (mode: string) =>
+      caps.features.find((f) => f.name === `sandbox.${mode}` && !f.value);
     const modes = await Promise.all(
-      ["process", "wasm", "docker", "gvisor"].map((m) => probeMode(m, sandboxConfig)),
+      ["process", "wasm", "docker", "gvisor"].map(async (m): Promise<SandboxModeReport> => {
+        const off = flagOff(m);
+        if (!off) return probeMode(m, sandboxConfig);
+        return {
+          mode: m,
+          available: false,
+          reason: `switched off by the feature flag "${off.name}" (${off.source})`,
+          package: m === "process" ? "@mcp-optimizer/core" : (SANDBOX_PACKAGES[m] ?? "?"),
+          details: {},
+        };
+      }),
     );
     const upstreams = await Promise.all(
       caps.upstreams.map(async (u): Promise<UpstreamReport> => {
@@ -188,6 +213,14 @@ export async function gatherCapabilities(
         tools: caps.tools,
       },
       sessions: caps.sessions,
+      features: caps.features.map((f) => ({
+        name: f.name,
+        value: f.value,
+        source: f.source,
+        default: f.default,
+        reloadable: f.reloadable,
+        description: f.description,
+      })),
       telemetry: {
         enabled: runtime.telemetry.enabled,
         metrics: caps.telemetry.metrics,
@@ -282,6 +315,22 @@ export const capabilitiesCommand: Command = {
       out,
       `Sessions: ${report.sessions.kind}, reachable: ${yes(report.sessions.reachable)}${report.sessions.error ? ` (${report.sessions.error})` : ""}`,
     );
+    writeLine(out);
+    writeLine(out, "Features");
+    writeLine(
+      out,
+      formatTable(
+        ["flag", "value", "from", "default", "changes on SIGHUP"],
+        report.features.map((f) => [
+          f.name,
+          f.value ? "on" : "off",
+          f.source,
+          f.default ? "on" : "off",
+          f.reloadable ? "yes" : "restart",
+        ]),
+      ),
+    );
+    writeLine(out);
     writeLine(
       out,
       report.telemetry.enabled

@@ -15,7 +15,7 @@ import { createRuntime } from "../runtime/create-runtime.js";
 import { isSharedStore } from "../runtime/load-session-store.js";
 import { intFlag, usageError } from "../usage-error.js";
 
-const HELP = `Usage: mcp-optimizer run FILE [--session ID] [--timeout MS] [--json] [--config FILE]
+const HELP = `Usage: mcp-optimizer run FILE [--session ID] [--principal P] [--timeout MS] [--json] [--config FILE]
        mcp-optimizer run FILE --plan | --dry-run | --approve
        mcp-optimizer run --resume APPROVAL_ID
 
@@ -37,6 +37,7 @@ Options:
   --approve      you approve the program's plan (printed first) if the policy asks
   --resume ID    run a program a person approved (the id APPROVAL_REQUIRED printed)
   --session ID   run in this session (its state persists in the session store)
+  --principal P  whose \`context\` the program uses (default: sessions.principal, else "default")
   --timeout MS   wall-clock limit (default: sandbox.maxExecutionTime)
   --json         print the whole result as JSON (value, tokens, cost, tool calls, logs)
   --config FILE  the config file (default: $MCPO_CONFIG, ./mcp-optimizer.config.json)
@@ -56,6 +57,7 @@ export const runCommand: Command = {
   maxPositionals: 1,
   options: {
     session: { type: "string" },
+    principal: { type: "string" },
     timeout: { type: "string" },
     json: { type: "boolean" },
     plan: { type: "boolean" },
@@ -77,6 +79,7 @@ export const runCommand: Command = {
       return resumeApproved(resume, stringFlag(values, "timeout"), boolFlag(values, "json"), {
         io,
         config,
+        principal: stringFlag(values, "principal"),
       });
     }
     if (!file) throw usageError("run needs a program FILE (or - for stdin)", "run");
@@ -97,8 +100,9 @@ export const runCommand: Command = {
       );
     }
     const sessionId = stringFlag(values, "session");
+    const principal = stringFlag(values, "principal");
     const json = boolFlag(values, "json");
-    const runtime = await createRuntime({ configFile: config });
+    const runtime = await createRuntime({ configFile: config, env: io.env });
     if (sessionId && runtime.optimizer.sessions.kind === "memory") {
       writeLine(
         io.stderr,
@@ -115,6 +119,7 @@ export const runCommand: Command = {
       const options = {
         actor: "cli",
         ...(sessionId ? { sessionId } : {}),
+        ...(principal ? { principal } : {}),
         ...(timeoutMs ? { timeoutMs } : {}),
         ...(boolFlag(values, "dry-run") ? { dryRun: true } : {}),
       };
@@ -136,7 +141,10 @@ export const runCommand: Command = {
         // The person at the terminal approves what they were shown.
         const record = await runtime.optimizer.approvals.approve(id, { by: "cli" });
         writeLine(io.stderr, `mcp-optimizer: approved (--approve): ${record.plan.summary}`);
-        result = await runtime.optimizer.resume(id, { actor: "cli" });
+        result = await runtime.optimizer.resume(id, {
+          actor: "cli",
+          ...(principal ? { principal } : {}),
+        });
       }
       printResult(io, result, json);
       return ExitCodes.OK;
@@ -156,13 +164,14 @@ async function resumeApproved(
   id: string,
   timeout: string | undefined,
   json: boolean,
-  { io, config }: { io: Io; config: string | undefined },
+  { io, config, principal }: { io: Io; config: string | undefined; principal: string | undefined },
 ): Promise<number> {
   const timeoutMs = intFlag(timeout, "timeout", "run", { min: 10, max: 3_600_000 });
-  const runtime = await createRuntime({ configFile: config });
+  const runtime = await createRuntime({ configFile: config, env: io.env });
   try {
     const result = await runtime.optimizer.resume(id, {
       actor: "cli",
+      ...(principal ? { principal } : {}),
       ...(timeoutMs ? { timeoutMs } : {}),
     });
     printResult(io, result, json);

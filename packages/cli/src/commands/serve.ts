@@ -14,6 +14,7 @@ import { boolFlag, type Command, type FlagValues, stringFlag } from "../command.
 import { ExitCodes } from "../exit-codes.js";
 import { writeLine } from "../io.js";
 import { createRuntime } from "../runtime/create-runtime.js";
+import { reloadOnSighup } from "../runtime/reload-on-sighup.js";
 import { usageError } from "../usage-error.js";
 
 const HELP = `Usage: mcp-optimizer serve [--http HOST:PORT] [--path /mcp] [--config FILE]
@@ -21,7 +22,9 @@ const HELP = `Usage: mcp-optimizer serve [--http HOST:PORT] [--path /mcp] [--con
 The model-facing MCP server in front of the configured servers: the model sees
 execute_code and search_tools instead of every tool definition. stdio by default (what
 MCP clients start); --http serves Streamable HTTP on HOST:PORT (port 0 picks a free one,
-printed on stdout). Runs until stdin closes (stdio) or SIGINT/SIGTERM.
+printed on stdout). Runs until stdin closes (stdio) or SIGINT/SIGTERM. On SIGHUP it re-reads
+the config file and applies the feature flags that can change without a restart (each change
+is audited); changes to anything else are reported and take a restart.
 
 Over HTTP, requests whose Host is not an allowed name, or that come from a web page of
 another origin, are refused (DNS-rebinding protection): on loopback only loopback names
@@ -167,10 +170,16 @@ export const serveCommand: Command = {
       configFile: config,
       requireConfig: true,
       strict: boolFlag(values, "strict"),
+      env: io.env,
     });
     const stopped = new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);
+    });
+    const stopReloading = reloadOnSighup(runtime, {
+      configFile: config,
+      env: io.env,
+      say: (m) => writeLine(io.stderr, `mcp-optimizer: ${m}`),
     });
     try {
       const started = performance.now();
@@ -246,6 +255,7 @@ export const serveCommand: Command = {
       }
       return ExitCodes.OK;
     } finally {
+      stopReloading();
       await runtime.close();
     }
   },

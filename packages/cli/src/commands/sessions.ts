@@ -3,6 +3,7 @@ import {
   ErrorCodes,
   OptimizerError,
   type SessionRecord,
+  type SessionStoreStats,
 } from "@mcp-optimizer/core";
 import { boolFlag, type Command, stringFlag } from "../command.js";
 import { loadConfig } from "../config/load-config.js";
@@ -14,10 +15,16 @@ import { intFlag, usageError } from "../usage-error.js";
 const HELP = `Usage: mcp-optimizer sessions list [--tenant T] [--limit N] [--json]
        mcp-optimizer sessions show ID [--json]
        mcp-optimizer sessions delete ID
+       mcp-optimizer sessions stats [--json]
+       mcp-optimizer sessions gc [--json]
 
-Lists, shows and deletes sessions in the configured store (sessions.redisUrl). With the
-default in-memory store, sessions live inside the serving process and end with it: there
-is nothing to list from another process, and the command says so.
+Lists, shows and deletes sessions in the configured store (sessions.redisUrl). stats shows
+what the store holds: sessions (count, bytes, the oldest), entries beside them by kind
+(context keys, result handles, privacy vaults), evictions and the size caps. gc removes what
+has expired now and prunes the listings of it (Redis expires keys by itself; its listings
+are pruned as they are read, and by gc). With the default in-memory store, sessions live
+inside the serving process and end with it: there is nothing to see from another process,
+and the command says so.
 
 Options:
   --tenant T     the tenant whose sessions to list (default: sessions.tenant, else "default")
@@ -44,7 +51,7 @@ function summary(record: SessionRecord) {
 
 export const sessionsCommand: Command = {
   name: "sessions",
-  summary: "list, show or delete sessions in the session store",
+  summary: "list, show or delete sessions; stats and gc of the session store",
   help: HELP,
   maxPositionals: 2,
   options: {
@@ -54,15 +61,16 @@ export const sessionsCommand: Command = {
   },
   async run({ values, positionals, io, config }) {
     const [action, id] = positionals;
-    if (action !== "list" && action !== "show" && action !== "delete") {
+    if (!["list", "show", "delete", "stats", "gc"].includes(action ?? "")) {
       throw usageError(
-        `sessions takes list, show ID or delete ID${action ? `; got "${action}"` : ""}`,
+        `sessions takes list, show ID, delete ID, stats or gc${action ? `; got "${action}"` : ""}`,
         "sessions",
       );
     }
-    if (action === "list" && id !== undefined)
-      throw usageError("sessions list takes no ID", "sessions");
-    if (action !== "list") {
+    const takesId = action === "show" || action === "delete";
+    if (!takesId && id !== undefined)
+      throw usageError(`sessions ${action} takes no ID`, "sessions");
+    if (takesId) {
       if (!id) throw usageError(`sessions ${action} needs a session ID`, "sessions");
       assertSessionId(id);
     }
@@ -77,6 +85,24 @@ export const sessionsCommand: Command = {
           io.stderr,
           "mcp-optimizer: sessions are in memory (no sessions.redisUrl in the config): they live inside each serving process, so there are none to see from here.",
         );
+      }
+      if (action === "stats") {
+        if (!store.stats) throw noSupport(store.kind, "stats");
+        const stats = await store.stats();
+        if (json) writeJson(io.stdout, stats);
+        else writeLine(io.stdout, statsText(stats));
+        return ExitCodes.OK;
+      }
+      if (action === "gc") {
+        if (!store.gc) throw noSupport(store.kind, "gc");
+        const report = await store.gc();
+        if (json) writeJson(io.stdout, report);
+        else
+          writeLine(
+            io.stderr,
+            `Removed ${report.sessions} expired session(s) and ${report.entries} expired entr${report.entries === 1 ? "y" : "ies"}, pruned ${report.indexMembers} dead listing member(s) in ${report.durationMs} ms.`,
+          );
+        return ExitCodes.OK;
       }
       if (action === "list") {
         const tenant = stringFlag(values, "tenant") ?? loaded.config.sessions?.tenant ?? "default";
@@ -160,3 +186,30 @@ export const sessionsCommand: Command = {
     }
   },
 };
+
+function noSupport(kind: string, what: string): OptimizerError {
+  return new OptimizerError(
+    ErrorCodes.SESSION_STORE_UNAVAILABLE,
+    `The ${kind} session store has no ${what}() (SessionStore.${what} is optional); it cannot be shown here.`,
+  );
+}
+
+/** What the store holds, as a few lines and a table. */
+function statsText(stats: SessionStoreStats): string {
+  const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
+  const rows: (string | number)[][] = [
+    ["sessions", stats.sessions.count, stats.sessions.bytes, mb(stats.sessions.bytes)],
+    ...Object.entries(stats.entries.byKind)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([kind, a]) => [`entries: ${kind}`, a.count, a.bytes, mb(a.bytes)]),
+  ];
+  const oldest = stats.sessions.oldest;
+  return [
+    `${stats.kind} store`,
+    formatTable(["what", "count", "bytes", "size"], rows),
+    "",
+    `oldest session: ${oldest ? `${oldest.id} (tenant ${oldest.tenant}), created ${oldest.createdAt}` : "none"}`,
+    "evictions: each serving process counts its own (the metric mcp_optimizer.store.evictions)",
+    `caps: a session ${stats.limits.maxSessionBytes} bytes (maxSessionBytes), an entry ${stats.limits.maxEntryBytes} bytes (maxEntryBytes)${stats.limits.maxSessions ? `, ${stats.limits.maxSessions} sessions (maxSessions)` : ""}`,
+  ].join("\n");
+}

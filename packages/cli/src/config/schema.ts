@@ -1,4 +1,4 @@
-import { SandboxConfigSchema, ServerConfigSchema } from "@mcp-optimizer/core";
+import { FEATURE_NAMES, SandboxConfigSchema, ServerConfigSchema } from "@mcp-optimizer/core";
 import * as z from "zod";
 
 /** Where sessions live. No `redisUrl`: in the memory of the serving process. */
@@ -14,6 +14,36 @@ export const SessionsConfigSchema = z.strictObject({
   tenant: z.string().min(1).optional(),
   /** Time to live of a session in milliseconds. Default 3600000. */
   ttlMs: z.number().int().positive().optional(),
+  /** Whose `context` programs use (run, serve) and `context` shows. Default "default". */
+  principal: z.string().min(1).max(256).optional(),
+  /** Largest session, in bytes of its JSON; a save over it fails with SESSION_TOO_LARGE. Default 1048576. */
+  maxSessionBytes: z.number().int().positive().optional(),
+  /** Largest entry (a context key, a result handle), in bytes of its JSON. Default 4194304. */
+  maxEntryBytes: z.number().int().positive().optional(),
+  /** In-memory store only: sessions kept at most, the least recently used evicted first. Default 10000. */
+  maxSessions: z.number().int().positive().optional(),
+});
+
+/** Each principal's `context`: size caps and the TTL of its keys (docs/context.md). */
+export const ContextConfigSchema = z.strictObject({
+  /** Bytes (of JSON) one principal's keys may hold together. Default 1048576. */
+  maxBytes: z.number().int().positive().optional(),
+  /** Keys one principal may hold. Default 1000. */
+  maxEntries: z.number().int().positive().optional(),
+  /** Time to live of a key from its last write, in ms; 0 keeps keys until deleted. Default 2592000000 (30 days). */
+  ttlMs: z.number().int().min(0).optional(),
+});
+
+/** Feature flags: optional parts on (true) or off (false); docs/features.md lists them. */
+export const FeaturesConfigSchema = z.record(z.string(), z.boolean()).superRefine((flags, ctx) => {
+  for (const name of Object.keys(flags)) {
+    if ((FEATURE_NAMES as readonly string[]).includes(name)) continue;
+    ctx.addIssue({
+      code: "custom",
+      path: [name],
+      message: `unknown feature flag; the flags are ${FEATURE_NAMES.join(", ")}`,
+    });
+  }
 });
 
 /** OpenTelemetry wiring through @mcp-optimizer/telemetry-otel. Absent: metrics stay no-ops. */
@@ -148,6 +178,8 @@ export const CliConfigSchema = z.strictObject({
   privacy: PrivacyConfigSchema.optional(),
   resultHandles: ResultHandlesConfigSchema.optional(),
   approvals: ApprovalsConfigSchema.optional(),
+  context: ContextConfigSchema.optional(),
+  features: FeaturesConfigSchema.optional(),
 });
 
 export type CliConfigInput = z.input<typeof CliConfigSchema>;

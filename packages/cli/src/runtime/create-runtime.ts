@@ -1,14 +1,19 @@
 import {
   ErrorCodes,
+  type FeatureName,
+  type FeatureSettings,
   MCPOptimizer,
   missingVariablesMessage,
   OptimizerError,
   parseSandboxConfig,
+  type ResolvedFeatures,
   type SandboxConfig,
   type SessionStore,
 } from "@mcp-optimizer/core";
 import { type LoadedConfig, loadConfig } from "../config/load-config.js";
+import type { CliConfig } from "../config/schema.js";
 import { loadCallMemo } from "./load-call-memo.js";
+import { cliFeatureSettings } from "./load-features.js";
 import { openApiUpstreams } from "./load-openapi-upstreams.js";
 import { loadCliSandbox } from "./load-sandbox.js";
 import { configureSearch } from "./load-search.js";
@@ -28,6 +33,8 @@ export interface RuntimeOptions {
   telemetry?: boolean;
   /** Refuse the config when a server's `${VAR}` is unset. Default false: that server is left out, with a note. */
   strict?: boolean;
+  /** Where MCPO_FEATURE_<NAME> flags are read. Default process.env. */
+  env?: Record<string, string | undefined>;
 }
 
 /** The optimizer built from a config file, with its composed plug-ins. */
@@ -37,6 +44,8 @@ export interface Runtime {
   telemetry: LoadedTelemetry;
   /** Notes printed while composing (fallbacks taken). */
   notes: string[];
+  /** The feature flags the optimizer was built with (config, then environment). */
+  features: FeatureSettings;
   close(): Promise<void>;
 }
 
@@ -64,6 +73,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       `${loaded.disabledServers.map((d) => d.name).join(", ")} left out: ${missingVariablesMessage(loaded.disabledServers).replace(/^Invalid configuration: /, "")} The other servers start (--strict refuses instead).`,
     );
   }
+  const features = cliFeatureSettings(loaded.config, options.env ?? process.env);
+  for (const n of switchedOffNotes(loaded.config, features.resolved)) say(n);
   const sessions: SessionStore = await loadSessionStore(
     loaded.config.sessions,
     sandboxConfig.redisUrl,
@@ -75,7 +86,9 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   for (const n of telemetry.notes) say(n);
   let sandbox: Awaited<ReturnType<typeof loadCliSandbox>>;
   try {
-    sandbox = await loadCliSandbox(sandboxConfig);
+    sandbox = await loadCliSandbox(sandboxConfig, {
+      modeEnabled: (mode) => modeOn(features.resolved, mode),
+    });
   } catch (error) {
     await Promise.allSettled([sessions.close(), telemetry.shutdown()]);
     throw error;
@@ -100,15 +113,18 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       ? { resultHandles: loaded.config.resultHandles }
       : {}),
     ...(loaded.config.approvals !== undefined ? { approvals: loaded.config.approvals } : {}),
+    features: features.settings,
+    ...(loaded.config.context ? { context: loaded.config.context } : {}),
     mcpServers: loaded.mcpServers,
     upstreams: openApiUpstreams(loaded),
     audit: telemetry.audit,
     secrets: loaded.secrets,
-    ...(sessionsConfig?.tenant || sessionsConfig?.ttlMs
+    ...(sessionsConfig?.tenant || sessionsConfig?.ttlMs || sessionsConfig?.principal
       ? {
           sessionDefaults: {
             ...(sessionsConfig.tenant ? { tenant: sessionsConfig.tenant } : {}),
             ...(sessionsConfig.ttlMs ? { ttlMs: sessionsConfig.ttlMs } : {}),
+            ...(sessionsConfig.principal ? { principal: sessionsConfig.principal } : {}),
           },
         }
       : {}),
@@ -120,6 +136,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     loaded,
     telemetry,
     notes,
+    features: features.settings,
     async close() {
       await optimizer.close().catch(() => {});
       await search.close();
@@ -129,4 +146,30 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       await telemetry.shutdown();
     },
   };
+}
+
+/** Whether a sandbox mode may load: its `sandbox.<mode>` flag (hybrid has none). */
+export function modeOn(features: ResolvedFeatures, mode: string): boolean {
+  const flag = features[`sandbox.${mode}` as FeatureName];
+  return flag === undefined || flag.value;
+}
+
+/** A configured part that a flag switched off is said, never silently dropped. */
+function switchedOffNotes(config: CliConfig, features: ResolvedFeatures): string[] {
+  const notes: string[] = [];
+  const off = (name: FeatureName, what: string) => {
+    const f = features[name];
+    if (!f.value)
+      notes.push(
+        `${what} is configured, but the feature flag "${name}" is off (${f.source}): it is not used.`,
+      );
+  };
+  if (config.privacy) off("privacy", "privacy");
+  if (
+    Object.values(config.mcpServers).some((s) => typeof s === "object" && s !== null && "memo" in s)
+  )
+    off("memoisation", "memo on a server");
+  if (config.resultHandles) off("resultHandles", "resultHandles");
+  if (config.context) off("context", "context");
+  return notes;
 }

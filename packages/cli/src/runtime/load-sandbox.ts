@@ -3,6 +3,7 @@ import {
   createProcessSandbox,
   ErrorCodes,
   hybridPolicy,
+  modeDisabled,
   OptimizerError,
   type ResolvedSandboxConfig,
   type Sandbox,
@@ -77,20 +78,31 @@ export async function loadPluginMode(
  * wasm package is missing or cannot run here, and says so; docker and gvisor are explicit
  * choices and fail instead; hybrid routes over whatever is available.
  */
-export async function loadCliSandbox(config: ResolvedSandboxConfig): Promise<LoadedSandbox> {
+export async function loadCliSandbox(
+  config: ResolvedSandboxConfig,
+  options: { modeEnabled?: (mode: string) => boolean } = {},
+): Promise<LoadedSandbox> {
+  const enabled = options.modeEnabled ?? (() => true);
   const processSandbox = () => createProcessSandbox({ maxMemoryMb: config.maxMemoryMb });
+  if (config.mode !== "hybrid" && !enabled(config.mode)) throw modeDisabled(config.mode);
   if (config.mode === "process") return { sandbox: processSandbox(), notes: [] };
   if (config.mode === "hybrid") {
     const sandboxes: Record<string, Sandbox> = {};
     const notes: string[] = [];
     for (const mode of ["docker", "wasm"]) {
+      if (!enabled(mode)) {
+        notes.push(`hybrid: ${mode} left out: its feature flag "sandbox.${mode}" is off`);
+        continue;
+      }
       try {
         sandboxes[mode] = await loadPluginMode(mode, config);
       } catch (error) {
         notes.push(`hybrid: ${mode} left out: ${(error as Error).message}`);
       }
     }
-    sandboxes.process = processSandbox();
+    if (enabled("process")) sandboxes.process = processSandbox();
+    else notes.push('hybrid: process left out: its feature flag "sandbox.process" is off');
+    if (Object.keys(sandboxes).length === 0) throw modeDisabled("process");
     return { sandbox: createHybridSandbox({ sandboxes, ...hybridPolicy(config.hybrid) }), notes };
   }
   if (config.mode === "wasm") {
@@ -98,6 +110,7 @@ export async function loadCliSandbox(config: ResolvedSandboxConfig): Promise<Loa
       return { sandbox: await loadPluginMode("wasm", config), notes: [] };
     } catch (error) {
       const reason = (error as Error).message;
+      if (!enabled("process")) throw error;
       return {
         sandbox: new FallbackSandbox(processSandbox(), "wasm", reason),
         notes: [`wasm sandbox unavailable, falling back to the process sandbox: ${reason}`],

@@ -9,7 +9,12 @@ import type { SessionsConfig } from "../config/schema.js";
 import { importOptional } from "./resolve-package.js";
 
 interface RedisSessionsModule {
-  createSessionStore(options: { url: string; prefix?: string }): SessionStore;
+  createSessionStore(options: {
+    url: string;
+    prefix?: string;
+    maxSessionBytes?: number;
+    maxEntryBytes?: number;
+  }): SessionStore;
 }
 
 /**
@@ -23,7 +28,21 @@ export async function loadSessionStore(
   fallbackRedisUrl?: string,
 ): Promise<SessionStore> {
   const url = config?.redisUrl ?? fallbackRedisUrl;
-  if (!url) return createMemorySessionStore();
+  const caps = {
+    ...(config?.maxSessionBytes ? { maxSessionBytes: config.maxSessionBytes } : {}),
+    ...(config?.maxEntryBytes ? { maxEntryBytes: config.maxEntryBytes } : {}),
+  };
+  if (!url)
+    return createMemorySessionStore({
+      ...caps,
+      ...(config?.maxSessions ? { maxSessions: config.maxSessions } : {}),
+    });
+  if (config?.maxSessions) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_CONFIG,
+      "sessions.maxSessions bounds the in-memory store; Redis bounds itself (maxmemory and the sessions' TTL): remove it, or remove sessions.redisUrl.",
+    );
+  }
   const loaded = await importOptional<RedisSessionsModule>(REDIS_SESSIONS_PACKAGE);
   if (!loaded.module) {
     throw new OptimizerError(
@@ -34,6 +53,7 @@ export async function loadSessionStore(
   const store = loaded.module.createSessionStore({
     url,
     ...(config?.keyPrefix ? { prefix: config.keyPrefix } : {}),
+    ...caps,
   });
   try {
     await store.ping?.();

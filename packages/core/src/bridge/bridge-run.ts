@@ -1,4 +1,5 @@
 import type {
+  ContextRequest,
   GuestRequest,
   LogEntry,
   SandboxHost,
@@ -266,6 +267,10 @@ export class BridgeRun {
       request = { kind: "describe", name: frame.name };
     } else if (frame.kind === "skill") {
       request = { kind: "skill", name: frame.name, input: frame.input ?? {} };
+    } else if (frame.kind === "context") {
+      request = contextRequestOf(frame);
+    } else if (frame.kind === "capabilities") {
+      request = { kind: "capabilities" };
     } else {
       request = { kind: "handle", id: frame.handle };
     }
@@ -326,4 +331,18 @@ export class BridgeRun {
     if (error) this.reject(error);
     else this.resolve(outcome!);
   }
+}
+
+/** A context frame as the host's request: only the fields the guest sent. */
+function contextRequestOf(frame: CallFrame & { kind: "context" }): ContextRequest {
+  return {
+    kind: "context",
+    op: frame.op,
+    ...(frame.key !== undefined ? { key: frame.key } : {}),
+    ...(frame.prefix !== undefined ? { prefix: frame.prefix } : {}),
+    ...(frame.value !== undefined ? { value: frame.value } : {}),
+    ...(frame.expected !== undefined ? { expected: frame.expected } : {}),
+    ...(frame.absent !== undefined ? { absent: frame.absent } : {}),
+    ...(frame.options !== undefined ? { options: frame.options } : {}),
+  };
 }

@@ -564,6 +564,102 @@ export function guestMain(host: GuestHost): GuestEndpoint {
     });
   }
 
+  /** Resolves to what `pick` makes of the host's answer to `payload`. */
+  function requestThen(
+    run: Run,
+    payload: string,
+    pick: (answer: unknown) => unknown,
+  ): Promise<unknown> {
+    return new PromiseCtor((resolve, reject) => {
+      then(
+        request(run, payload),
+        (answer) => {
+          try {
+            resolve(pick(answer));
+          } catch (error) {
+            reject(error);
+          }
+        },
+        reject,
+      );
+    });
+  }
+
+  /**
+   * The run's `context`: its principal's keys, shared by all of that principal's sessions.
+   * Every operation is one request to the host, which keeps versions and compare-and-set.
+   */
+  function contextFor(run: Run): unknown {
+    const json = (value: unknown, what: string): string => {
+      const text = serialize(value, what);
+      if (text === undefined) {
+        throw new GuestError(
+          "INVALID_INPUT",
+          `${what} is undefined; store null, or remove the key with context.delete(key).`,
+          "TypeError",
+        );
+      }
+      return text;
+    };
+    const fields = (op: string, key: unknown, extra: string): string => {
+      if (typeof key !== "string") {
+        throw new GuestError(
+          "INVALID_INPUT",
+          `context.${op}(key, ...) takes a string key; got ${key === null ? "null" : typeof key}.`,
+          "TypeError",
+        );
+      }
+      return `"kind":"context","op":"${op}","key":${stringify(key)}${extra}`;
+    };
+    const optionsOf = (options: unknown): string =>
+      options === undefined
+        ? ""
+        : `,"options":${serialize(options, "The context options", true) ?? "{}"}`;
+    const attempt = (build: () => string, pick: (answer: unknown) => unknown): Promise<unknown> => {
+      let payload: string;
+      try {
+        payload = build();
+      } catch (error) {
+        return rejected(error);
+      }
+      return requestThen(run, payload, pick);
+    };
+    const same = (answer: unknown) => answer;
+    return objectFreeze({
+      get: (key: unknown) =>
+        attempt(
+          () => fields("get", key, ""),
+          (answer) =>
+            answer === null || answer === undefined
+              ? undefined
+              : (answer as { value: unknown }).value,
+        ),
+      set: (key: unknown, value: unknown, options?: unknown) =>
+        attempt(
+          () =>
+            fields("set", key, `,"value":${json(value, "The context value")}${optionsOf(options)}`),
+          same,
+        ),
+      delete: (key: unknown) => attempt(() => fields("delete", key, ""), same),
+      list: (prefix?: unknown) =>
+        attempt(
+          () =>
+            `"kind":"context","op":"list","prefix":${stringify(prefix === undefined ? "" : StringCtor(prefix))}`,
+          same,
+        ),
+      update: (key: unknown, expected: unknown, next: unknown, options?: unknown) =>
+        attempt(
+          () =>
+            fields(
+              "update",
+              key,
+              `${expected === undefined ? ',"absent":true' : `,"expected":${json(expected, "The expected value")}`},"value":${json(next, "The new value")}${optionsOf(options)}`,
+            ),
+          same,
+        ),
+    });
+  }
+
   /** Defines a global for this run; false when the program made that impossible. */
   function setGlobal(key: string, value: unknown): boolean {
     return defineOwn(g, key, { value, writable: true, enumerable: false, configurable: true });
@@ -576,6 +672,7 @@ export function guestMain(host: GuestHost): GuestEndpoint {
     ok =
       setGlobal("state", frame.state && typeof frame.state === "object" ? frame.state : {}) && ok;
     ok = setGlobal("skills", skillsObject(run)) && ok;
+    ok = setGlobal("context", contextFor(run)) && ok;
     for (let i = 0; i < servers.length; i++) {
       const server = servers[i] as { name: string; global: string; tools: string[] };
       const tools = isArray(server.tools) ? server.tools : [];
@@ -604,6 +701,7 @@ export function guestMain(host: GuestHost): GuestEndpoint {
             request(run, `"kind":"describe","name":${stringify(StringCtor(name))}`),
           handle: (id: string) =>
             request(run, `"kind":"handle","handle":${stringify(StringCtor(id))}`),
+          capabilities: () => request(run, `"kind":"capabilities"`),
           call: (server: string, tool: string, args?: unknown, options?: { raw?: boolean }) =>
             callTool(run, StringCtor(server), StringCtor(tool), args, options?.raw === true),
         }),

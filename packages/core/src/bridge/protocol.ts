@@ -49,7 +49,20 @@ export type CallFrame = { t: "call"; id: number; run: string } & (
   | { kind: "describe"; name: string }
   | { kind: "handle"; handle: string }
   | { kind: "skill"; name: string; input?: JsonValue }
+  | {
+      kind: "context";
+      op: "get" | "set" | "delete" | "list" | "update";
+      key?: string;
+      prefix?: string;
+      value?: JsonValue;
+      expected?: JsonValue;
+      absent?: boolean;
+      options?: JsonValue;
+    }
+  | { kind: "capabilities" }
 );
+
+const CONTEXT_OPS = new Set(["get", "set", "delete", "list", "update"]);
 
 export interface LogFrame {
   t: "log";
@@ -127,6 +140,17 @@ export function validateGuestFrame(frame: unknown): GuestFrame {
         str("handle");
       } else if (f.kind === "skill") {
         str("name");
+      } else if (f.kind === "context") {
+        if (!CONTEXT_OPS.has(f.op as string))
+          throw protocolError(`unknown context op ${JSON.stringify(f.op)}`);
+        if (f.key !== undefined && typeof f.key !== "string")
+          throw protocolError('"key" must be a string');
+        if (f.prefix !== undefined && typeof f.prefix !== "string")
+          throw protocolError('"prefix" must be a string');
+        if (f.absent !== undefined && typeof f.absent !== "boolean")
+          throw protocolError('"absent" must be boolean');
+      } else if (f.kind === "capabilities") {
+        // no arguments
       } else {
         throw protocolError(`unknown call kind ${JSON.stringify(f.kind)}`);
       }

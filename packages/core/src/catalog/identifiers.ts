@@ -17,7 +17,7 @@ const RESERVED_WORDS = new Set(
  */
 export const GUEST_GLOBALS: ReadonlySet<string> = new Set(
   (
-    "mcp state console skills globalThis undefined NaN Infinity eval arguments Object Array Promise JSON Math Date Error " +
+    "mcp state context console skills globalThis undefined NaN Infinity eval arguments Object Array Promise JSON Math Date Error " +
     "String Number Boolean Symbol BigInt Map Set WeakMap WeakSet RegExp Function Proxy Reflect Intl TypeError " +
     "RangeError SyntaxError setTimeout clearTimeout structuredClone TextEncoder TextDecoder URL atob btoa params"
   ).split(" "),

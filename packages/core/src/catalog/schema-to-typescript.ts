@@ -452,7 +452,7 @@ export function serverDeclarations(server: {
   ].join("\n\n");
 }
 
-/** The `.d.ts` of the guest's own globals: `mcp`, `skills` and `state` (console is the standard one). */
+/** The `.d.ts` of the guest's own globals: `mcp`, `skills`, `state` and `context` (console is the standard one). */
 export function guestGlobalsDeclaration(
   servers: { name: string; identifier: string; toolCount: number }[],
 ): string {
@@ -501,6 +501,32 @@ declare const mcp: {
   handle(id: string): Promise<unknown>;
   /** Calls any tool by server and tool name; { raw: true } returns the whole MCP result. */
   call(server: ${names}, tool: string, args?: { [key: string]: unknown }, options?: { raw?: boolean }): Promise<unknown>;
+  /** What this session can use: servers, tools, sandbox mode and the feature flags that are on. */
+  capabilities(): Promise<{ servers: { name: string; global: string; tools: number }[]; tools: number; sandbox: { mode: string }; features: { [flag: string]: boolean } }>;
+};
+
+/** One key of context.list(). */
+interface ContextEntry {
+  key: string;
+  value: unknown;
+  version: number;
+  updatedAt: string;
+  expiresAt?: string;
+}
+
+/**
+ * Keys kept for the user (principal) across all of their sessions: preferences, ids looked up
+ * once, notes for the next conversation. Each key is written on its own with a version, so
+ * concurrent sessions never lose each other's writes. Values are JSON; ttl is in milliseconds.
+ */
+declare const context: {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: unknown, options?: { ttl?: number }): Promise<{ version: number; expiresAt?: string }>;
+  delete(key: string): Promise<boolean>;
+  /** Entries whose keys start with prefix, in key order. */
+  list(prefix?: string): Promise<ContextEntry[]>;
+  /** Compare-and-set: writes next only if the key still holds expected (undefined: does not exist); else reports the conflict. */
+  update(key: string, expected: unknown, next: unknown, options?: { ttl?: number }): Promise<{ ok: true; version: number } | { ok: false; current?: unknown; version: number }>;
 };
 
 /**

@@ -29,6 +29,39 @@ export interface ExecutionAuditRecord extends AuditBase {
   dryRun?: boolean;
   /** The approval the program ran under (docs/approvals-and-skills.md). */
   approvalId?: string;
+  /** What the program read from and wrote to its principal's `context`; absent when it used none. */
+  context?: { principal: string; reads: ContextAuditRead[]; writes: ContextAuditWrite[] };
+}
+
+/** One key a program read from `context`: the value as redacted as results are, or its size when large. */
+export interface ContextAuditRead {
+  key: string;
+  found: boolean;
+  version?: number;
+  value?: JsonValue;
+  /** Bytes of a value too large to keep in the record. */
+  bytes?: number;
+}
+
+/** One write a program made to `context` (keys, never values). */
+export interface ContextAuditWrite {
+  op: "set" | "delete" | "update";
+  key: string;
+  /** The version written. */
+  version?: number;
+  /** An update that found another value and wrote nothing. */
+  conflict?: boolean;
+  /** A delete of a key that did not exist. */
+  missing?: boolean;
+}
+
+/**
+ * Feature flags changed on a running optimizer (a config reload). It belongs to no execution
+ * or session: `executionId` is the change's own id and `sessionId` is "-".
+ */
+export interface FeatureChangeAuditRecord extends AuditBase {
+  type: "feature_change";
+  changes: { flag: string; from: boolean; to: boolean; source: string }[];
 }
 
 export interface ToolCallAuditRecord extends AuditBase {
@@ -46,10 +79,10 @@ export interface ToolCallAuditRecord extends AuditBase {
   dryRun?: boolean;
 }
 
-export type AuditRecord = ExecutionAuditRecord | ToolCallAuditRecord;
+export type AuditRecord = ExecutionAuditRecord | ToolCallAuditRecord | FeatureChangeAuditRecord;
 
 /**
- * Receives one record per execution and per tool call, already redacted. A sink must not
+ * Receives one record per execution, per tool call and per feature-flag change, already redacted. A sink must not
  * throw into the caller: failures are its own to report.
  */
 export interface AuditSink {

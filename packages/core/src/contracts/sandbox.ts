@@ -57,7 +57,25 @@ export type GuestRequest =
   | { kind: "describe"; name: string }
   | { kind: "handle"; id: string }
   /** `skills.name(input)`: the host answers `{ code, input }`, which the guest runs in the program's realm. */
-  | { kind: "skill"; name: string; input: JsonValue };
+  | { kind: "skill"; name: string; input: JsonValue }
+  | ContextRequest
+  | { kind: "capabilities" };
+
+/**
+ * The guest's `context` (a principal's keys, shared by its sessions): one operation. `absent`
+ * on an update means the caller expects the key not to exist (JSON has no undefined).
+ */
+export interface ContextRequest {
+  kind: "context";
+  op: "get" | "set" | "delete" | "list" | "update";
+  key?: string;
+  prefix?: string;
+  value?: JsonValue;
+  expected?: JsonValue;
+  absent?: boolean;
+  /** `{ ttl }` in ms, as the program passed it. */
+  options?: JsonValue;
+}
 
 /** The host side of one execution: answers the guest's requests. */
 export interface SandboxHost {

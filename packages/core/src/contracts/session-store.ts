@@ -147,6 +147,43 @@ export interface SessionWriteOptions {
   release?: boolean;
 }
 
+/** Count and bytes of what a store holds of one kind. */
+export interface StoredAmount {
+  count: number;
+  /** Bytes of the stored JSON (as stored: a compressed session counts compressed). */
+  bytes: number;
+}
+
+/** What a store holds, for cache management (`sessions stats`, the stored-bytes gauge). */
+export interface SessionStoreStats {
+  kind: string;
+  sessions: StoredAmount & {
+    /** The session created longest ago. */
+    oldest?: { id: string; tenant: string; createdAt: string };
+  };
+  /** Entries beside the sessions, in all and by the kind of scope ("ctx", "handles", "privacy", ...). */
+  entries: StoredAmount & { byKind: Record<string, StoredAmount> };
+  /**
+   * What this store object removed since it started: past their TTL (`expired`) or over a
+   * capacity bound (`capacity`, the memory store's LRU). Redis expires keys by itself; its store
+   * counts the dead index members it pruned.
+   */
+  evictions: { expired: number; capacity: number };
+  /** The size bounds in force. */
+  limits: { maxSessionBytes: number; maxEntryBytes: number; maxSessions?: number };
+}
+
+/** What one garbage collection removed. */
+export interface SessionGcReport {
+  /** Expired sessions removed. */
+  sessions: number;
+  /** Expired entries removed. */
+  entries: number;
+  /** Index members of sessions or entries that no longer exist, pruned. */
+  indexMembers: number;
+  durationMs: number;
+}
+
 /**
  * Sessions, with compare-and-set updates: `update(id, expectedVersion, next)` fails with
  * SESSION_CONFLICT when another writer got there first; re-read and try again. Executions take
@@ -187,5 +224,9 @@ export interface SessionStore {
   subscribe?(listener: (change: SessionChange) => void): () => void;
   /** Reachability, for `capabilities`. */
   ping?(): Promise<void>;
+  /** What the store holds (count, bytes, oldest, evictions), for `sessions stats` and metrics. */
+  stats?(): Promise<SessionStoreStats>;
+  /** Removes what has expired and prunes dead index members now (`sessions gc`). */
+  gc?(): Promise<SessionGcReport>;
   close(): Promise<void>;
 }

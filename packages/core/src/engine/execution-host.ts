@@ -4,12 +4,14 @@ import type { DryRunCall } from "../approvals/approval-book.js";
 import { needsApproval, type ResolvedApprovalRules } from "../approvals/approval-policy.js";
 import { type Redactor, redactError } from "../audit/redactor.js";
 import { effectiveAnnotations, type SearchHit, type ToolCatalog } from "../catalog/tool-catalog.js";
+import type { ExecutionContext } from "../context/execution-context.js";
 import type { AuditSink, ToolCallAuditRecord } from "../contracts/audit-sink.js";
 import type { GuestRequest, SandboxHost } from "../contracts/sandbox.js";
 import type { SessionAllowlist, SessionToolCallLog } from "../contracts/session-store.js";
 import type { Tokenizer } from "../contracts/tokenizer.js";
 import type { ToolCallResult, Upstream } from "../contracts/upstream.js";
 import { ErrorCodes, isOptimizerError, OptimizerError, toOptimizerError } from "../errors.js";
+import { featureDisabled } from "../features/feature-flags.js";
 import { isPlainObject, type JsonObject, type JsonValue } from "../json.js";
 import type { CallMemo } from "../memo/call-memo.js";
 import type { ExecutionPrivacy } from "../privacy/execution-privacy.js";
@@ -72,6 +74,10 @@ export interface ExecutionHostDeps {
     query: string,
     options: { limit: number; detail?: DetailLevel },
   ) => Promise<SearchHit[]>;
+  /** The principal's `context` for this execution; undefined: switched off (FEATURE_DISABLED). */
+  context?: ExecutionContext;
+  /** What `mcp.capabilities()` answers: servers, tools, sandbox mode, features on. */
+  capabilities?: () => JsonValue;
 }
 
 type DetailLevel = "name" | "signature" | "full";
@@ -146,6 +152,19 @@ export class ExecutionHost implements SandboxHost {
       return this.deps.catalog.describe(request.name, this.identity.allow) as unknown as JsonValue;
     }
     if (request.kind === "skill") return this.loadSkill(request.name, request.input);
+    if (request.kind === "context") {
+      if (!this.deps.context) throw featureDisabled("context", "The principal's `context`");
+      return this.deps.context.answer(request);
+    }
+    if (request.kind === "capabilities") {
+      if (!this.deps.capabilities) {
+        throw new OptimizerError(
+          ErrorCodes.INVALID_INPUT,
+          "mcp.capabilities() is not offered here.",
+        );
+      }
+      return this.deps.capabilities();
+    }
     const result = await this.callTool(request.server, request.tool, request.args);
     return request.raw
       ? (result as unknown as JsonValue)

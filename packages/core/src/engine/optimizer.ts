@@ -10,6 +10,13 @@ import { createRedactor, type Redactor } from "../audit/redactor.js";
 import { type SearchHit, ToolCatalog, type ToolDescription } from "../catalog/tool-catalog.js";
 import { parseMcpServers, parseSandboxConfig } from "../config/parse-config.js";
 import type { ResolvedSandboxConfig, SandboxConfig } from "../config/schema.js";
+import {
+  type ContextLimits,
+  type ContextScope,
+  createPrincipalContext,
+  type PrincipalContext,
+  resolveContextLimits,
+} from "../context/principal-context.js";
 import type { AuditSink } from "../contracts/audit-sink.js";
 import type {
   ExecutionHints,
@@ -26,6 +33,14 @@ import type {
 import type { Tokenizer } from "../contracts/tokenizer.js";
 import type { Upstream, UpstreamInfo } from "../contracts/upstream.js";
 import { ErrorCodes, OptimizerError } from "../errors.js";
+import { EngineFeatures, type FeatureChange } from "../features/engine-features.js";
+import {
+  FEATURES,
+  type FeatureName,
+  type FeatureSettings,
+  type FeatureState,
+  featureDisabled,
+} from "../features/feature-flags.js";
 import type { JsonValue } from "../json.js";
 import { type CallMemo, createCallMemo, memoSettings } from "../memo/call-memo.js";
 import { createMemoryCallCache } from "../memo/memory-call-cache.js";
@@ -75,6 +90,7 @@ import {
 } from "./operations.js";
 import type { RetryOptions } from "./retry.js";
 import { SandboxRunners } from "./sandbox-runners.js";
+import { StoreStatsProbe } from "./store-stats-probe.js";
 import { compileProgram, type Program } from "./transpile.js";
 import { UpstreamSet } from "./upstream-set.js";
 
@@ -100,6 +116,13 @@ export interface MCPOptimizerOptions {
    * (shape, counts, statistics, a sample) instead of cut. `false` cuts it. Default: on, 1 h, 4 MiB.
    */
   resultHandles?: false | ResultHandleOptions;
+  /**
+   * Feature flags: optional parts on or off (docs/features.md). A boolean, or `{ value, source }`
+   * to say where it came from ("config", "environment", "tenant"). Default: every flag's default.
+   */
+  features?: FeatureSettings;
+  /** Size caps and default TTL of each principal's `context`. Default: 1 MiB, 1000 keys, 30 days. */
+  context?: ContextLimits;
   /** How executions of one session take turns (ADR 0017). Default: 15 s lease, 30 s wait. */
   sessionLease?: SessionLeaseSettings;
   /** Upstream servers in the `mcpServers` shape of MCP clients (stdio `command` or `url`). */
@@ -133,8 +156,14 @@ export interface MCPOptimizerOptions {
   maxOutputBytes?: number;
   /** Console output kept per execution, in bytes. Default 64 KiB. */
   maxLogBytes?: number;
-  /** Defaults of new sessions. Default: tenant "default", TTL 1 h, everything allowed. */
-  sessionDefaults?: { tenant?: string; ttlMs?: number; allow?: SessionAllowlist };
+  /** Defaults of new sessions. Default: tenant "default", TTL 1 h, everything allowed, principal "default". */
+  sessionDefaults?: {
+    tenant?: string;
+    ttlMs?: number;
+    allow?: SessionAllowlist;
+    /** Whose `context` a run without `principal` uses. Default "default". */
+    principal?: string;
+  };
   /** Retries for tools annotated read-only or idempotent. Default 3 attempts from 100 ms. */
   retry?: RetryOptions;
   /** Upper bound of one upstream call in ms. Default: the server's `timeout`, else 60000. */
@@ -149,6 +178,8 @@ export interface MCPOptimizerOptions {
   env?: Record<string, string | undefined>;
   /** Whether tool arguments appear in audit records (redacted of secrets). Default true. */
   auditArguments?: boolean;
+  /** How often the store's stats (stored bytes, items, evictions metrics) are re-read at most, in ms. Default 60000. */
+  storeStatsIntervalMs?: number;
   /** Warm sandbox runners kept for sessions at most; the least recently used is closed. Default 64. */
   maxSandboxSessions?: number;
   /** Close a session's sandbox runner after this many idle ms. Default 300000. */
@@ -176,6 +207,8 @@ export interface RunOptions {
   allow?: SessionAllowlist;
   /** Who asked, for the audit trail. Default "api". */
   actor?: string;
+  /** Whose `context` the program reads and writes (with the session's tenant). Default: sessionDefaults.principal. */
+  principal?: string;
   /** Wall-clock limit for this execution in ms. Default: sandboxConfig.maxExecutionTime. */
   timeoutMs?: number;
   /** Routing hints for a hybrid sandbox, merged over what the engine infers. */
@@ -233,6 +266,8 @@ export interface OptimizerCapabilities {
   telemetry: { metrics: boolean; traces: boolean };
   tokenizer: string;
   tools: number;
+  /** Every feature flag: its value and where the value came from. */
+  features: FeatureState[];
 }
 
 /**
@@ -256,6 +291,10 @@ export class MCPOptimizer {
   private readonly operations = new Map<string, RegisteredOperation>();
   private readonly runners: SandboxRunners;
   private readonly pricing: Pricing;
+  /** The session store's stats for the metrics, re-read at most once an interval. */
+  private readonly storeStats: StoreStatsProbe;
+  /** The feature flags; they can change while the optimizer runs (setFeatures). */
+  private readonly flags: EngineFeatures;
   private sandbox: Sandbox | undefined;
   private tokenizer: Tokenizer | undefined;
   private starting: Promise<void> | undefined;
@@ -296,6 +335,11 @@ export class MCPOptimizer {
         : Array.isArray(options.audit)
           ? options.audit
           : [options.audit];
+    this.flags = new EngineFeatures(
+      options.features,
+      this.audit,
+      this.settings.sessionDefaults.tenant,
+    );
     this.telemetry = new Telemetry({
       metrics: this.config.enableMetrics,
       traces: this.config.enableTelemetry,
@@ -322,14 +366,16 @@ export class MCPOptimizer {
         : undefined);
     this.telemetry.observeSandboxSessions(() => this.runners.size);
     this.telemetry.observeSandboxPool(() => this.sandbox?.poolStats?.());
+    this.storeStats = new StoreStatsProbe(() => this.store, options.storeStatsIntervalMs ?? 60_000);
+    this.telemetry.observeStore(() => this.storeStats.current());
     this.pricing = createPricing(options.pricing);
     if (options.sandbox) this.sandbox = options.sandbox;
     const tenant = this.settings.sessionDefaults.tenant;
     this.approvals = approvalsApi(async () => (await this.entryBooks()).approvals, tenant);
-    this.skills = skillsApi(
-      async () => ({ skills: (await this.entryBooks()).skills, sessions: this.sessions }),
-      tenant,
-    );
+    this.skills = skillsApi(async () => {
+      if (!this.flags.on("skills")) throw featureDisabled("skills", "Saving and reading skills");
+      return { skills: (await this.entryBooks()).skills, sessions: this.sessions };
+    }, tenant);
     for (const upstream of options.upstreams ?? []) this.upstreams.add(upstream);
     for (const [name, server] of Object.entries(servers)) {
       if (server.disabled) continue;
@@ -383,13 +429,14 @@ export class MCPOptimizer {
       : createO200kTokenizer();
     const sandbox = this.sandbox
       ? Promise.resolve(this.sandbox)
-      : loadSandbox(
-          this.config,
-          this.options.processSandbox ? { process: this.options.processSandbox } : {},
-        );
+      : loadSandbox(this.config, {
+          ...(this.options.processSandbox ? { process: this.options.processSandbox } : {}),
+          modeEnabled: (mode) => modeEnabled(this.flags, mode),
+        });
     const [tok, box] = await Promise.all([tokenizer, sandbox, this.upstreams.connectAll()]);
     this.tokenizer = tok;
     this.sandbox = box;
+    if (this.config.enableMetrics) void this.storeStats.refresh();
   }
 
   /** Runs a program (TypeScript or JavaScript) and returns its shaped result. */
@@ -430,7 +477,7 @@ export class MCPOptimizer {
    */
   async resume(
     approvalId: string,
-    options: Pick<RunOptions, "tenant" | "actor" | "timeoutMs"> = {},
+    options: Pick<RunOptions, "tenant" | "principal" | "actor" | "timeoutMs"> = {},
   ): Promise<RunResult> {
     await this.startEngine();
     const tenant = options.tenant ?? this.settings.sessionDefaults.tenant;
@@ -534,7 +581,7 @@ export class MCPOptimizer {
     const { skills } = await this.entryBooks();
     // Skills that match are listed first: a person chose to keep them.
     const skillHits =
-      rest.server === undefined || rest.server === "skills"
+      this.flags.on("skills") && (rest.server === undefined || rest.server === "skills")
         ? await skills.search(skillsTenant, query, {
             limit,
             ...(rest.detail ? { detail: rest.detail } : {}),
@@ -616,7 +663,42 @@ export class MCPOptimizer {
       telemetry: { metrics: this.config.enableMetrics, traces: this.config.enableTelemetry },
       tokenizer: tokenizer.name,
       tools: this.catalog.toolCount,
+      features: this.flags.list(),
     };
+  }
+
+  /**
+   * A principal's context: keys shared by all of that principal's sessions (in a tenant),
+   * the same ones programs see as `context`. FEATURE_DISABLED when the `context` flag is off.
+   */
+  async context(scope: ContextScope): Promise<PrincipalContext> {
+    await this.startEngine();
+    if (!this.flags.on("context")) throw featureDisabled("context", "optimizer.context()");
+    return createPrincipalContext({
+      entries: this.sessions.entries,
+      tenant: scope.tenant ?? this.settings.sessionDefaults.tenant,
+      principal: scope.principal,
+      ...this.settings.context,
+    });
+  }
+
+  /** Every feature flag: its value and where it came from. */
+  get features(): FeatureState[] {
+    return this.flags.list();
+  }
+
+  /** Whether a feature flag is on now. */
+  featureOn(name: FeatureName): boolean {
+    return this.flags.on(name);
+  }
+
+  /**
+   * Replaces the feature flags while running (a config reload): flags not named go back to
+   * their defaults. Each change is audited under `actor`; a change that takes a restart (a
+   * sandbox mode) is refused with INVALID_CONFIG and nothing changes.
+   */
+  setFeatures(settings: FeatureSettings, options: { actor?: string } = {}): FeatureChange[] {
+    return this.flags.set(settings, options.actor ?? "api");
   }
 
   /** The upstreams by name (connected or not). */
@@ -713,6 +795,7 @@ export class MCPOptimizer {
       memo: this.memo,
       approvalBook: this.settings.approvals ? this.books?.approvals : undefined,
       skills: this.books?.skills,
+      features: this.flags,
       whenUpstreamReady: (server) => this.upstreams.whenReady(server),
       whenUpstreamsReady: (servers) => this.upstreams.whenAllReady(servers),
     };
@@ -832,10 +915,19 @@ function resolveSettings(options: MCPOptimizerOptions): ExecutionSettings {
       tenant: defaults.tenant ?? "default",
       ttlMs: defaults.ttlMs,
       allow: defaults.allow ?? {},
+      principal: defaults.principal ?? "default",
     },
+    // Checked here, so a wrong cap fails the constructor, not the first write.
+    context: resolveContextLimits(options.context ?? {}),
     lease,
     resultHandles: options.resultHandles === false ? false : (options.resultHandles ?? {}),
     privacy: resolvePrivacy(options.privacy),
     approvals: resolveApprovals(options.approvals),
   };
+}
+
+/** Whether a sandbox mode may run: its `sandbox.<mode>` flag; modes without a flag (hybrid) may. */
+function modeEnabled(flags: EngineFeatures, mode: string): boolean {
+  const flag = `sandbox.${mode}`;
+  return !Object.hasOwn(FEATURES, flag) || flags.on(flag as FeatureName);
 }

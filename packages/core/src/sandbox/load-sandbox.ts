@@ -43,6 +43,17 @@ function isNotFound(error: unknown, name: string): boolean {
 export interface LoadSandboxOptions {
   /** Options for the built-in process sandbox. */
   process?: ProcessSandboxOptions;
+  /** Whether a mode may run (its `sandbox.<mode>` feature flag). Default: every mode. */
+  modeEnabled?: (mode: string) => boolean;
+}
+
+/** FEATURE_DISABLED for a mode its flag switched off. */
+export function modeDisabled(mode: string): OptimizerError {
+  return new OptimizerError(
+    ErrorCodes.FEATURE_DISABLED,
+    `Sandbox mode "${mode}" is switched off here (feature flag "sandbox.${mode}"); choose another sandbox.mode or turn the flag on.`,
+    { details: { flag: `sandbox.${mode}`, mode } },
+  );
 }
 
 /** Creates the sandbox a config's `mode` names; plug-in modes are imported on demand. */
@@ -56,6 +67,8 @@ export async function loadSandbox(
     maxOutputBytes: 4 * 1024 * 1024,
     maxLogBytes: 64 * 1024,
   };
+  const enabled = options.modeEnabled ?? (() => true);
+  if (config.mode !== "hybrid" && !enabled(config.mode)) throw modeDisabled(config.mode);
   if (config.mode === "process")
     return createProcessSandbox({ maxMemoryMb: config.maxMemoryMb, ...options.process });
   if (config.mode === "hybrid") {

@@ -120,7 +120,7 @@ export async function assertOwnApproval(
 export async function decideAndResume(
   optimizer: MCPOptimizer,
   answer: ApprovalAnswer,
-  options: { tenant?: string; actor: string },
+  options: { tenant?: string; principal?: string; actor: string },
 ): Promise<RunResult> {
   const tenant = options.tenant !== undefined ? { tenant: options.tenant } : {};
   const record: ApprovalRecord | undefined = await optimizer.approvals.get(answer.id, tenant);
@@ -134,5 +134,9 @@ export async function decideAndResume(
         reason: "declined in the client",
       });
   }
-  return optimizer.resume(answer.id, { ...tenant, actor: options.actor });
+  return optimizer.resume(answer.id, {
+    ...tenant,
+    ...(options.principal !== undefined ? { principal: options.principal } : {}),
+    actor: options.actor,
+  });
 }

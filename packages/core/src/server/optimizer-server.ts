@@ -9,6 +9,7 @@ import type { SearchHit } from "../catalog/tool-catalog.js";
 import type { SessionAllowlist } from "../contracts/session-store.js";
 import type { MCPOptimizer, RunResult } from "../engine/optimizer.js";
 import { ErrorCodes, hasErrorCode, isOptimizerError, OptimizerError } from "../errors.js";
+import { featureDisabled } from "../features/feature-flags.js";
 import type { JsonObject } from "../json.js";
 import {
   approvalAnswer,
@@ -37,6 +38,8 @@ export interface OptimizerServerOptions {
   metrics?: boolean;
   /** Keep the sessions of one tenant and principal apart from everyone else's (the gateway). Default: ids used as clients name them. */
   sessionScope?: SessionScope;
+  /** Whose `context` programs use, when `sessionScope` names no principal. Default: the optimizer's (sessionDefaults.principal). */
+  principal?: string;
 }
 
 /**
@@ -46,6 +49,8 @@ export interface OptimizerServerOptions {
 export interface SessionScope {
   /** The tenant of this server's sessions: new sessions get it, another tenant's are not found. */
   tenant: string;
+  /** The principal: whose `context` programs read and write. Default: the server's `principal`. */
+  principal?: string;
   /** The stored id for an id the client named (throws INVALID_INPUT for one it cannot map). */
   toStored(clientId: string): string;
   /** The id the client is shown for a stored one. */
@@ -150,7 +155,11 @@ export function createOptimizerMcpServer(
         const transportSession = ctx.sessionId ?? options.transportSessionId?.();
         const clientId = explicit ?? transportSession;
         const actor = options.actor ?? "mcp-client";
-        const tenant = scope ? { tenant: scope.tenant } : {};
+        const principal = scope?.principal ?? options.principal;
+        const tenant = {
+          ...(scope ? { tenant: scope.tenant } : {}),
+          ...(principal !== undefined ? { principal } : {}),
+        };
         // A retried call carrying the person's answer to an approval question.
         const answer = approvalAnswer(ctx);
         try {
@@ -213,12 +222,14 @@ export function createOptimizerMcpServer(
 
   server.setRequestHandler("resources/list", async (_request, ctx) => {
     await optimizer.start();
+    // The discoveryResources flag off: no types tree (search_tools and mcp.search still work).
+    if (!optimizer.featureOn("discoveryResources")) return { resources: [] };
     const allow = await optimizer.discoveryAllowlist(sessionOf(ctx));
     const resources = [
       {
         uri: `${TYPES_URI_PREFIX}globals.d.ts`,
         name: "globals.d.ts",
-        title: "Sandbox globals: mcp, state, console",
+        title: "Sandbox globals: mcp, state, context, console",
         mimeType: "text/typescript",
       },
     ];
@@ -264,6 +275,8 @@ export function createOptimizerMcpServer(
     const allow = await optimizer.discoveryAllowlist(sessionOf(ctx));
     let text: string;
     try {
+      if (!optimizer.featureOn("discoveryResources"))
+        throw featureDisabled("discoveryResources", "The types tree");
       text = readTypes(optimizer, uri, allow);
     } catch (error) {
       // A URI outside the types tree, a server or tool that does not exist, or one the session

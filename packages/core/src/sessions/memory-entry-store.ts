@@ -17,6 +17,8 @@ import {
 
 interface Kept {
   text: string;
+  /** Bytes of `text`, computed once. */
+  bytes: number;
   version: number;
   updatedAt: string;
   expiresAtMs: number | undefined;
@@ -30,7 +32,9 @@ export interface MemoryEntryStoreOptions {
 /** Entries in this process's memory: the memory session store's `entries`. */
 export class MemoryEntryStore implements EntryStore {
   private readonly scopes = new Map<string, Map<string, Kept>>();
-  private readonly maxBytes: number;
+  /** Largest value, in bytes of its JSON. */
+  readonly maxBytes: number;
+  private expiredCount = 0;
 
   constructor(options: MemoryEntryStoreOptions = {}) {
     this.maxBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
@@ -60,6 +64,7 @@ export class MemoryEntryStore implements EntryStore {
     const now = Date.now();
     const kept: Kept = {
       text,
+      bytes: Buffer.byteLength(text),
       version: version + 1,
       updatedAt: new Date(now).toISOString(),
       expiresAtMs: options.ttlMs !== undefined ? now + options.ttlMs : current?.expiresAtMs,
@@ -114,19 +119,58 @@ export class MemoryEntryStore implements EntryStore {
       const kept = this.live(scope, key);
       if (!kept) continue;
       entries++;
-      bytes += Buffer.byteLength(kept.text);
+      bytes += kept.bytes;
     }
     return { entries, bytes };
   }
 
-  /** Drops expired entries (the session store's sweep calls it). */
-  sweep(): void {
+  /** Live entries of every scope, by the kind of scope (the text before its first ":"). */
+  totals(): {
+    count: number;
+    bytes: number;
+    byKind: Record<string, { count: number; bytes: number }>;
+  } {
     const now = Date.now();
+    const byKind: Record<string, { count: number; bytes: number }> = {};
+    let count = 0;
+    let bytes = 0;
+    for (const [scope, entries] of this.scopes) {
+      const kind = scope.includes(":") ? scope.slice(0, scope.indexOf(":")) : scope;
+      for (const kept of entries.values()) {
+        if (kept.expiresAtMs !== undefined && kept.expiresAtMs <= now) continue;
+        let at = byKind[kind];
+        if (!at) {
+          at = { count: 0, bytes: 0 };
+          byKind[kind] = at;
+        }
+        at.count++;
+        at.bytes += kept.bytes;
+        count++;
+        bytes += kept.bytes;
+      }
+    }
+    return { count, bytes, byKind };
+  }
+
+  /** Entries removed past their TTL since the store started. */
+  get expired(): number {
+    return this.expiredCount;
+  }
+
+  /** Drops expired entries (the session store's sweep calls it); returns how many. */
+  sweep(): number {
+    const now = Date.now();
+    let removed = 0;
     for (const [scope, entries] of this.scopes) {
       for (const [key, kept] of entries)
-        if (kept.expiresAtMs !== undefined && kept.expiresAtMs <= now) entries.delete(key);
+        if (kept.expiresAtMs !== undefined && kept.expiresAtMs <= now) {
+          entries.delete(key);
+          removed++;
+        }
       if (entries.size === 0) this.scopes.delete(scope);
     }
+    this.expiredCount += removed;
+    return removed;
   }
 
   clear(): void {
@@ -139,6 +183,7 @@ export class MemoryEntryStore implements EntryStore {
     if (!kept) return undefined;
     if (kept.expiresAtMs !== undefined && kept.expiresAtMs <= Date.now()) {
       entries!.delete(key);
+      this.expiredCount++;
       return undefined;
     }
     return kept;

@@ -3,12 +3,14 @@ import type {
   SessionChange,
   SessionCreateInput,
   SessionData,
+  SessionGcReport,
   SessionLease,
   SessionLeaseOptions,
   SessionListOptions,
   SessionListPage,
   SessionRecord,
   SessionStore,
+  SessionStoreStats,
   SessionWriteOptions,
 } from "../contracts/session-store.js";
 import { ErrorCodes, OptimizerError } from "../errors.js";
@@ -26,15 +28,22 @@ type RecordMeta = Omit<SessionRecord, keyof SessionData> & Pick<SessionData, "te
 interface Entry {
   meta: RecordMeta;
   data: string;
+  /** Bytes of `data`, computed once. */
+  bytes: number;
 }
 
 function entryOf(record: SessionRecord): Entry {
   const { id, version, createdAt, updatedAt, ttlMs, expiresAt, ...data } = record;
+  const text = JSON.stringify(data);
   return {
     meta: { id, version, createdAt, updatedAt, ttlMs, expiresAt, tenant: data.tenant },
-    data: JSON.stringify(data),
+    data: text,
+    bytes: Buffer.byteLength(text),
   };
 }
+
+/** The default session size cap of both stores (Redis's `maxSessionBytes`). */
+export const DEFAULT_MAX_SESSION_BYTES = 1024 * 1024;
 
 function recordOf(entry: Entry): SessionRecord {
   return { ...entry.meta, ...(JSON.parse(entry.data) as SessionData) };
@@ -47,6 +56,8 @@ export interface MemorySessionStoreOptions {
   sweepIntervalMs?: number;
   /** Largest entry value (context, handles, ...), in bytes of its JSON. Default 4 MiB. */
   maxEntryBytes?: number;
+  /** Largest session, in bytes of its JSON; a save over it is SESSION_TOO_LARGE. Default 1 MiB. */
+  maxSessionBytes?: number;
 }
 
 /**
@@ -62,10 +73,20 @@ export class MemorySessionStore implements SessionStore {
   private readonly leases = new LeaseTable();
   private readonly sweeper: NodeJS.Timeout;
   private readonly maxSessions: number;
+  private readonly maxSessionBytes: number;
   private closed = false;
+  /** Sessions removed past their TTL, and over `maxSessions`, since the store started. */
+  private readonly evicted = { expired: 0, capacity: 0 };
 
   constructor(options: MemorySessionStoreOptions = {}) {
     this.maxSessions = options.maxSessions ?? 10_000;
+    this.maxSessionBytes = options.maxSessionBytes ?? DEFAULT_MAX_SESSION_BYTES;
+    if (!Number.isInteger(this.maxSessionBytes) || this.maxSessionBytes < 1) {
+      throw new OptimizerError(
+        ErrorCodes.INVALID_CONFIG,
+        `maxSessionBytes is a positive integer; got ${this.maxSessionBytes}.`,
+      );
+    }
     this.entries = new MemoryEntryStore(
       options.maxEntryBytes ? { maxEntryBytes: options.maxEntryBytes } : {},
     );
@@ -85,7 +106,7 @@ export class MemorySessionStore implements SessionStore {
     options: SessionWriteOptions = {},
   ): Promise<SessionRecord> {
     this.assertOpen();
-    const entry = entryOf(newSessionRecord(input));
+    const entry = this.sized(entryOf(newSessionRecord(input)));
     this.assertFence(entry.meta.id, options);
     if (this.live(entry.meta.id)) {
       throw new OptimizerError(
@@ -121,7 +142,7 @@ export class MemorySessionStore implements SessionStore {
       );
     }
     const record = nextSessionRecord(current, next);
-    const entry = entryOf(record);
+    const entry = this.sized(entryOf(record));
     this.put(entry);
     if (options.release && options.lease) this.leases.release(options.lease);
     this.emit({ id, version: entry.meta.version });
@@ -159,7 +180,7 @@ export class MemorySessionStore implements SessionStore {
       ttlMs: ttl,
       expiresAt: new Date(Date.now() + ttl).toISOString(),
     };
-    this.put({ meta, data: current.data });
+    this.put({ meta, data: current.data, bytes: current.bytes });
     return true;
   }
 
@@ -220,11 +241,70 @@ export class MemorySessionStore implements SessionStore {
     return this.records.size;
   }
 
+  async stats(): Promise<SessionStoreStats> {
+    this.assertOpen();
+    const now = Date.now();
+    let count = 0;
+    let bytes = 0;
+    let oldest: RecordMeta | undefined;
+    for (const { meta, bytes: size } of this.records.values()) {
+      if (Date.parse(meta.expiresAt) <= now) continue;
+      count++;
+      bytes += size;
+      if (!oldest || meta.createdAt < oldest.createdAt) oldest = meta;
+    }
+    return {
+      kind: this.kind,
+      sessions: {
+        count,
+        bytes,
+        ...(oldest
+          ? { oldest: { id: oldest.id, tenant: oldest.tenant, createdAt: oldest.createdAt } }
+          : {}),
+      },
+      entries: this.entries.totals(),
+      evictions: {
+        expired: this.evicted.expired + this.entries.expired,
+        capacity: this.evicted.capacity,
+      },
+      limits: {
+        maxSessionBytes: this.maxSessionBytes,
+        maxEntryBytes: this.entries.maxBytes,
+        maxSessions: this.maxSessions,
+      },
+    };
+  }
+
+  async gc(): Promise<SessionGcReport> {
+    this.assertOpen();
+    const started = performance.now();
+    const { sessions, entries } = this.sweep();
+    return {
+      sessions,
+      entries,
+      indexMembers: 0,
+      durationMs: Math.round((performance.now() - started) * 100) / 100,
+    };
+  }
+
+  /** Refuses a session over `maxSessionBytes`, naming the cap; nothing is written. */
+  private sized(entry: Entry): Entry {
+    if (entry.bytes > this.maxSessionBytes) {
+      throw new OptimizerError(
+        ErrorCodes.SESSION_TOO_LARGE,
+        `Session "${entry.meta.id}" would take ${entry.bytes} bytes, over this store's limit of ${this.maxSessionBytes} (maxSessionBytes); keep less in state, files, snippets or the log.`,
+        { details: { bytes: entry.bytes, limit: this.maxSessionBytes, cap: "maxSessionBytes" } },
+      );
+    }
+    return entry;
+  }
+
   private live(id: string): Entry | undefined {
     const entry = this.records.get(id);
     if (!entry) return undefined;
     if (Date.parse(entry.meta.expiresAt) <= Date.now()) {
       this.records.delete(id);
+      this.evicted.expired++;
       return undefined;
     }
     return entry;
@@ -236,19 +316,25 @@ export class MemorySessionStore implements SessionStore {
     while (this.records.size > this.maxSessions) {
       const oldest = this.records.keys().next().value as string;
       this.records.delete(oldest);
+      this.evicted.capacity++;
       this.emit({ id: oldest, version: null });
     }
   }
 
-  private sweep(): void {
-    this.entries.sweep();
+  /** Removes expired sessions and entries; returns how many of each. */
+  private sweep(): { sessions: number; entries: number } {
+    const entries = this.entries.sweep();
     const now = Date.now();
+    let sessions = 0;
     for (const [id, entry] of this.records) {
       if (Date.parse(entry.meta.expiresAt) <= now) {
         this.records.delete(id);
         this.leases.forget(id);
+        sessions++;
       }
     }
+    this.evicted.expired += sessions;
+    return { sessions, entries };
   }
 
   /** A write under a lease that a later grant replaced writes nothing. */

@@ -15,6 +15,7 @@ import {
   trace,
 } from "@opentelemetry/api";
 import type { SandboxPoolStats } from "../contracts/sandbox.js";
+import type { SessionStoreStats } from "../contracts/session-store.js";
 
 /**
  * Every instrument core records, through @opentelemetry/api only (a no-op until an
@@ -52,6 +53,12 @@ export const Instruments = {
   toolCacheMisses: "mcp_optimizer.tool_cache.misses",
   /** Cache drops caused by a call to a tool that is not read-only, by server. */
   toolCacheInvalidations: "mcp_optimizer.tool_cache.invalidations",
+  /** Bytes the session store holds: sessions, and entries by kind of scope (from `SessionStore.stats()`). */
+  storeBytes: "mcp_optimizer.store.size",
+  /** Items the session store holds: sessions, and entries by kind of scope. */
+  storeItems: "mcp_optimizer.store.items",
+  /** What the session store removed: past the TTL (expired) or over capacity (LRU). */
+  storeEvictions: "mcp_optimizer.store.evictions",
 } as const;
 
 /** Attribute keys (semantic conventions first). */
@@ -82,6 +89,12 @@ export const Attr = {
   costPath: "mcp_optimizer.cost.path",
   /** A pool runner's state: "idle" (warm, waiting) or "active" (serving a session). */
   runnerState: "mcp_optimizer.sandbox.runner.state",
+  /** What a store figure counts: "sessions" or "entries". */
+  storeWhat: "mcp_optimizer.store.what",
+  /** The kind of an entry scope: "ctx" (context), "handles", "privacy", ... */
+  storeScope: "mcp_optimizer.store.scope",
+  /** Why the store removed something: "expired" or "capacity". */
+  evictionReason: "mcp_optimizer.store.eviction.reason",
 } as const;
 
 /** Histogram buckets in seconds, 1 ms to 60 s: executions are fast, tool calls can be slow. */
@@ -112,6 +125,7 @@ export class Telemetry {
   private readonly histograms: Record<string, Histogram> = {};
   private sandboxSessionsSource: (() => number) | undefined;
   private sandboxPoolSource: (() => SandboxPoolStats[] | undefined) | undefined;
+  private storeSource: (() => SessionStoreStats | undefined) | undefined;
   /** The global meter provider the instruments were made with. */
   private provider: MeterProvider | undefined;
 
@@ -208,6 +222,59 @@ export class Telemetry {
           result.observe(s.active, { [Attr.mode]: s.mode, [Attr.runnerState]: "active" });
         }
       });
+    this.bindStore(meter);
+  }
+
+  private bindStore(meter: Meter): void {
+    const figures =
+      (read: (a: { count: number; bytes: number }) => number) => (result: ObservableResult) => {
+        let stats: SessionStoreStats | undefined;
+        try {
+          stats = this.storeSource?.();
+        } catch {
+          return;
+        }
+        if (!stats) return;
+        const kind = { [Attr.storeKind]: stats.kind };
+        result.observe(read(stats.sessions), { ...kind, [Attr.storeWhat]: "sessions" });
+        for (const [scope, amount] of Object.entries(stats.entries.byKind))
+          result.observe(read(amount), {
+            ...kind,
+            [Attr.storeWhat]: "entries",
+            [Attr.storeScope]: scope,
+          });
+      };
+    meter
+      .createObservableGauge(Instruments.storeBytes, {
+        description: "Bytes the session store holds: sessions, and entries by kind of scope.",
+        unit: "By",
+      })
+      .addCallback(figures((a) => a.bytes));
+    meter
+      .createObservableGauge(Instruments.storeItems, {
+        description: "Sessions, and entries by kind of scope, the session store holds.",
+        unit: "{item}",
+      })
+      .addCallback(figures((a) => a.count));
+    meter
+      .createObservableCounter(Instruments.storeEvictions, {
+        description: "What the session store removed: past its TTL (expired) or over capacity.",
+        unit: "{item}",
+      })
+      .addCallback((result: ObservableResult) => {
+        let stats: SessionStoreStats | undefined;
+        try {
+          stats = this.storeSource?.();
+        } catch {
+          return;
+        }
+        if (!stats) return;
+        for (const reason of ["expired", "capacity"] as const)
+          result.observe(stats.evictions[reason], {
+            [Attr.storeKind]: stats.kind,
+            [Attr.evictionReason]: reason,
+          });
+      });
   }
 
   /** Re-binds when an SDK registered a meter provider after the instruments were made. */
@@ -231,6 +298,11 @@ export class Telemetry {
 
   observeSandboxPool(source: () => SandboxPoolStats[] | undefined): void {
     this.sandboxPoolSource = source;
+  }
+
+  /** The store's last stats, for the stored-bytes, items and evictions instruments. */
+  observeStore(source: () => SessionStoreStats | undefined): void {
+    this.storeSource = source;
   }
 
   private redact(text: string): string {

@@ -2,6 +2,9 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createRedactor } from "../audit/redactor.js";
+import { ExecutionContext } from "../context/execution-context.js";
+import { createPrincipalContext } from "../context/principal-context.js";
 import type {
   GuestRequest,
   Sandbox,
@@ -12,6 +15,7 @@ import type {
 } from "../contracts/sandbox.js";
 import { ErrorCodes, OptimizerError } from "../errors.js";
 import type { JsonValue } from "../json.js";
+import { MemoryEntryStore } from "../sessions/memory-entry-store.js";
 import { hostileFramesTests } from "./describe-hostile-frames.js";
 import { hostileRunsTests } from "./describe-hostile-runs.js";
 import { hostileSignalsTests } from "./describe-hostile-signals.js";
@@ -67,6 +71,15 @@ export function describeSandbox(
   });
 
   const calls: GuestRequest[] = [];
+  // The guest's `context` is answered by core's own host side, over a memory entry store.
+  const kitContext = new ExecutionContext(
+    createPrincipalContext({
+      entries: new MemoryEntryStore(),
+      tenant: "kit",
+      principal: "kit-user",
+    }),
+    createRedactor([]),
+  );
   const host: SandboxHost = {
     async call(request) {
       calls.push(request);
@@ -81,6 +94,9 @@ export function describeSandbox(
           input: request.input,
         };
       }
+      if (request.kind === "context") return kitContext.answer(request);
+      if (request.kind === "capabilities")
+        return { servers: [], tools: 4, sandbox: { mode: "kit" }, features: { context: true } };
       if (request.tool === "echo") return { echoed: request.args, raw: request.raw } as JsonValue;
       if (request.tool === "fail")
         throw new OptimizerError(ErrorCodes.TOOL_DENIED, "demo-server.fail is denied by policy.");
@@ -266,6 +282,49 @@ export function describeSandbox(
           { kind: "skill", name: "double", input: { n: 1 } },
           { kind: "skill", name: "absent", input: {} },
         ]);
+      },
+      timeout,
+    );
+
+    test(
+      "offers `context` (versions, compare-and-set, TTL, prefix listing) and mcp.capabilities() through the host",
+      async () => {
+        const out = await run(`
+        const missing = await context.get("prefs");
+        const written = await context.set("prefs", { theme: "dark", n: [1, null] }, { ttl: 60000 });
+        const read = await context.get("prefs");
+        await context.set("stored-null", null);
+        const storedNull = await context.get("stored-null");
+        const created = await context.update("counter", undefined, 1);
+        const conflict = await context.update("counter", 5, 2);
+        const bumped = await context.update("counter", 1, 2);
+        const listed = (await context.list("pr")).map((e) => [e.key, e.value, e.version]);
+        const removed = await context.delete("prefs");
+        const again = await context.delete("prefs");
+        let notJson = "";
+        try { await context.set("f", () => 1); } catch (e) { notJson = e.code; }
+        let badOption = "";
+        try { await context.set("k", 1, { tll: 5 }); } catch (e) { badOption = e.code; }
+        const caps = await mcp.capabilities();
+        return { missing: missing === undefined, version: written.version, expires: typeof written.expiresAt, read, storedNull,
+          created, conflict, bumped, listed, removed, again, notJson, badOption, caps };
+      `);
+        expect(out.value).toEqual({
+          missing: true,
+          version: 1,
+          expires: "string",
+          read: { theme: "dark", n: [1, null] },
+          storedNull: null,
+          created: { ok: true, version: 1 },
+          conflict: { ok: false, current: 1, version: 1 },
+          bumped: { ok: true, version: 2 },
+          listed: [["prefs", { theme: "dark", n: [1, null] }, 1]],
+          removed: true,
+          again: false,
+          notJson: "RESULT_NOT_SERIALIZABLE",
+          badOption: "INVALID_INPUT",
+          caps: { servers: [], tools: 4, sandbox: { mode: "kit" }, features: { context: true } },
+        });
       },
       timeout,
     );

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createPrincipalContext } from "../context/principal-context.js";
 import type { SessionStore } from "../contracts/session-store.js";
 import { ErrorCodes } from "../errors.js";
 import { DEFAULT_MAX_ENTRY_BYTES } from "../sessions/entry-rules.js";
@@ -16,6 +17,8 @@ export interface DescribeSessionStoreOptions {
    * Default false.
    */
   shared?: boolean;
+  /** The `maxSessionBytes` the factory's stores were made with: the kit saves one over it. Default: not checked. */
+  maxSessionBytes?: number;
 }
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -481,6 +484,73 @@ export function describeSessionStore(
       );
     });
 
+    describe("cache management: stats, gc, size caps", () => {
+      test(
+        "stats count sessions, their bytes and the oldest, and entries by kind of scope",
+        async () => {
+          if (!store.stats) throw new Error(`${name} has no stats(): cache management needs it`);
+          const before = await store.stats();
+          expect(before.kind).toBe(store.kind);
+          const state = { blob: "s".repeat(3000) };
+          for (const n of [1, 2, 3])
+            await store.create({ id: id(`stats-${n}`), tenant: tenant("stats"), state });
+          await store.entries.set(`ctx:${tenant("stats")}:someone`, "k", { v: "x".repeat(500) });
+          const after = await peer.stats!();
+          expect(after.sessions.count).toBeGreaterThanOrEqual(before.sessions.count + 3);
+          expect(after.sessions.bytes).toBeGreaterThan(before.sessions.bytes);
+          expect(after.sessions.oldest).toMatchObject({
+            id: expect.any(String),
+            tenant: expect.any(String),
+          });
+          expect(Date.parse(after.sessions.oldest!.createdAt)).toBeLessThanOrEqual(Date.now());
+          expect(after.entries.byKind.ctx!.count).toBeGreaterThanOrEqual(1);
+          expect(after.entries.byKind.ctx!.bytes).toBeGreaterThan(500);
+          expect(after.entries.count).toBeGreaterThanOrEqual(after.entries.byKind.ctx!.count);
+          expect(after.limits.maxSessionBytes).toBeGreaterThan(0);
+          expect(after.limits.maxEntryBytes).toBeGreaterThan(0);
+        },
+        timeout,
+      );
+
+      test(
+        "gc removes what expired (sessions, entries, index members) and counts it as evicted",
+        async () => {
+          if (!store.gc) throw new Error(`${name} has no gc(): cache management needs it`);
+          const before = await store.stats!();
+          await store.create({ id: id("gc-1"), tenant: tenant("gc"), ttlMs: 300 });
+          await store.entries.set(`handles:${id("gc-1")}`, "h", 1, { ttlMs: 300 });
+          await wait(900);
+          const report = await store.gc();
+          expect(report.sessions + report.entries + report.indexMembers).toBeGreaterThanOrEqual(2);
+          expect(report.durationMs).toBeGreaterThanOrEqual(0);
+          expect((await store.list(tenant("gc"))).sessions).toEqual([]);
+          const after = await store.stats!();
+          expect(after.evictions.expired).toBeGreaterThan(before.evictions.expired);
+          expect(await store.gc()).toMatchObject({ sessions: 0, entries: 0, indexMembers: 0 });
+        },
+        timeout,
+      );
+
+      if (options.maxSessionBytes !== undefined) {
+        const cap = options.maxSessionBytes;
+        test(
+          `a session over maxSessionBytes (${cap}) is SESSION_TOO_LARGE naming the cap, and the stored one is kept`,
+          async () => {
+            const made = await store.create({ id: id("cap"), state: { small: true } });
+            const big = { ...sessionData(made), state: { big: "x".repeat(cap) } };
+            const error = await store.update(id("cap"), made.version, big).catch((e) => e);
+            expect(error).toMatchObject({ code: ErrorCodes.SESSION_TOO_LARGE });
+            expect((error as Error).message).toContain("maxSessionBytes");
+            expect((await peer.get(id("cap")))!.state).toEqual({ small: true });
+            await expect(
+              store.create({ id: id("cap-new"), state: { big: "x".repeat(cap) } }),
+            ).rejects.toMatchObject({ code: ErrorCodes.SESSION_TOO_LARGE });
+          },
+          timeout,
+        );
+      }
+    });
+
     describe("entries: keyed values beside the sessions", () => {
       const scope = (suffix: string) => `scope-${run}-${suffix}`;
 
@@ -602,6 +672,87 @@ export function describeSessionStore(
           const final = (await store.entries.get(scope("hot"), "n"))!;
           expect(final.value).toBe(wins);
           expect(final.version).toBe(1 + wins);
+        },
+        timeout,
+      );
+
+      test(
+        "context: a principal's keys are shared by its sessions (replicas), 100 concurrent writers lose nothing, every update wins or reports the conflict, caps name themselves",
+        async () => {
+          const principal = `user-${run}`;
+          const mine = createPrincipalContext({
+            entries: store.entries,
+            tenant: tenant("ctx"),
+            principal,
+          });
+          const minePeer = createPrincipalContext({
+            entries: peer.entries,
+            tenant: tenant("ctx"),
+            principal,
+          });
+          const other = createPrincipalContext({
+            entries: store.entries,
+            tenant: tenant("ctx"),
+            principal: `${principal}-2`,
+          });
+          const otherTenant = createPrincipalContext({
+            entries: store.entries,
+            tenant: tenant("ctx2"),
+            principal,
+          });
+
+          await Promise.all(
+            Array.from({ length: 100 }, (_, i) =>
+              (i % 2 ? minePeer : mine).set(`pref/${String(i).padStart(3, "0")}`, { i }),
+            ),
+          );
+          const listed = await minePeer.list("pref/");
+          expect(listed.map((e) => e.value)).toEqual(
+            Array.from({ length: 100 }, (_, i) => ({ i })),
+          );
+          expect(await other.list()).toEqual([]);
+          expect(await otherTenant.get("pref/000")).toBeUndefined();
+
+          await mine.set("counter", 0);
+          const outcomes = await Promise.all(
+            Array.from({ length: 100 }, async (_, i) => {
+              const ctx = i % 2 ? minePeer : mine;
+              const seen = (await ctx.get("counter")) as number;
+              const result = await ctx.update("counter", seen, seen + 1);
+              if (!result.ok) expect(typeof result.current).toBe("number");
+              return result.ok;
+            }),
+          );
+          const wins = outcomes.filter(Boolean).length;
+          expect(wins).toBeGreaterThanOrEqual(1);
+          expect(await mine.get("counter")).toBe(wins);
+          expect(await mine.update("fresh", undefined, "a")).toEqual({ ok: true, version: 1 });
+          expect(await minePeer.update("fresh", undefined, "b")).toEqual({
+            ok: false,
+            current: "a",
+            version: 1,
+          });
+
+          const small = createPrincipalContext({
+            entries: store.entries,
+            tenant: tenant("ctx"),
+            principal: `${principal}-small`,
+            maxBytes: 100,
+            maxEntries: 2,
+          });
+          await small.set("a", "x".repeat(40));
+          await expect(small.set("b", "y".repeat(80))).rejects.toMatchObject({
+            code: ErrorCodes.CONTEXT_TOO_LARGE,
+            details: { cap: "context.maxBytes", limit: 100 },
+          });
+          await small.set("b", 1);
+          await expect(small.set("c", 1)).rejects.toMatchObject({
+            code: ErrorCodes.CONTEXT_TOO_LARGE,
+            details: { cap: "context.maxEntries", limit: 2 },
+          });
+          // Replacing a key counts its new size, not both.
+          await small.set("a", "z".repeat(60));
+          expect(await small.get("b")).toBe(1);
         },
         timeout,
       );

@@ -51,7 +51,8 @@ export async function approvePlan(parts: EngineParts, input: ApproveInput): Prom
   const { approvalBook } = parts;
   const approvals = parts.settings.approvals;
   const pins = new Map(input.plan.skills.map((s) => [s.name, s.version]));
-  if (!approvals || !approvalBook || input.dryRun) return { kind: "run", gate: undefined, pins };
+  if (!approvals || !approvalBook || input.dryRun || !parts.features.on("approvals"))
+    return { kind: "run", gate: undefined, pins };
   const { session, plan } = input;
   const rules = approvals.rules(session.tenant);
   try {

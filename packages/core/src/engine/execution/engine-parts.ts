@@ -3,10 +3,12 @@ import type { ResolvedApprovals } from "../../approvals/approval-policy.js";
 import type { Redactor } from "../../audit/redactor.js";
 import type { ToolCatalog } from "../../catalog/tool-catalog.js";
 import type { ResolvedSandboxConfig } from "../../config/schema.js";
+import type { ContextLimits } from "../../context/principal-context.js";
 import type { AuditSink } from "../../contracts/audit-sink.js";
 import type { SessionAllowlist, SessionStore } from "../../contracts/session-store.js";
 import type { Tokenizer } from "../../contracts/tokenizer.js";
 import type { Upstream } from "../../contracts/upstream.js";
+import type { EngineFeatures } from "../../features/engine-features.js";
 import type { CallMemo } from "../../memo/call-memo.js";
 import type { ResolvedPrivacy } from "../../privacy/privacy-options.js";
 import type { ResultHandleOptions } from "../../results/result-handles.js";
@@ -37,7 +39,15 @@ export interface ExecutionSettings {
   /** Tool calls one execution may make; undefined: no limit. */
   maxToolCalls?: number | undefined;
   auditArguments: boolean;
-  sessionDefaults: { tenant: string; ttlMs: number | undefined; allow: SessionAllowlist };
+  sessionDefaults: {
+    tenant: string;
+    ttlMs: number | undefined;
+    allow: SessionAllowlist;
+    /** Whose `context` a run without a principal uses. */
+    principal: string;
+  };
+  /** Size caps and default TTL of each principal's `context`. */
+  context: ContextLimits;
   lease: Required<SessionLeaseSettings>;
   /** Results over the budget kept behind handles (false: cut instead). */
   resultHandles: ResultHandleOptions | false;
@@ -70,6 +80,8 @@ export interface EngineParts {
   approvalBook?: ApprovalBook | undefined;
   /** Saved skills (in the session store's entries). */
   skills?: SkillRuntime | undefined;
+  /** The feature flags, read when a part is used (they can change while the engine runs). */
+  features: EngineFeatures;
   /** Tokens of the meta-tool definitions the model sees now. */
   metaToolTokens(): number;
   /** Tokens every upstream tool definition would cost over plain MCP. */

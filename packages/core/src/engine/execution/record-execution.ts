@@ -26,6 +26,8 @@ export interface ExecutionFacts {
   dryRun?: boolean;
   /** The approval it ran under. */
   approvalId?: string;
+  /** What the program read from and wrote to `context` (values already redacted). */
+  context?: ExecutionAuditRecord["context"] | undefined;
 }
 
 /** The execution's line in the session log: the program redacted and cut to a few KB. */
@@ -72,6 +74,7 @@ export function auditExecution(
     tokens: facts.tokens,
     ...(facts.dryRun ? { dryRun: true } : {}),
     ...(facts.approvalId ? { approvalId: facts.approvalId } : {}),
+    ...(facts.context ? { context: facts.context } : {}),
   };
   for (const sink of parts.audit) {
     try {

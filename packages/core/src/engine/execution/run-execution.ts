@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { DetailLevel } from "../../catalog/tool-catalog.js";
+import type { ExecutionContext } from "../../context/execution-context.js";
 import type { SandboxLimits } from "../../contracts/sandbox.js";
 import type { SessionRecord } from "../../contracts/session-store.js";
 import { ErrorCodes, OptimizerError } from "../../errors.js";
+import { featureDisabled } from "../../features/feature-flags.js";
 import type { JsonValue } from "../../json.js";
 import { ExecutionPrivacy } from "../../privacy/execution-privacy.js";
 import { readHandle } from "../../results/result-handles.js";
@@ -16,6 +18,7 @@ import type { Program } from "../transpile.js";
 import { accountExecution } from "./account-execution.js";
 import { type ApprovalStep, approvePlan, attachPreview } from "./approve-plan.js";
 import type { EngineParts } from "./engine-parts.js";
+import { guestCapabilities, openContext } from "./guest-services.js";
 import { loadSession } from "./load-session.js";
 import { planEffects } from "./plan-effects.js";
 import { auditExecution, type ExecutionFacts, logEntryOf } from "./record-execution.js";
@@ -38,8 +41,9 @@ export interface ExecutionRequest {
 }
 
 /**
- * One execution, top to bottom: take the session's turn, load the session, route, plan its
- * effects, approve, run in the sandbox, shape the result, account for tokens, save the session,
+ * One execution, top to bottom: take the session's turn, load the session, open its principal's
+ * context, route, plan its effects, approve, run in the sandbox, shape the result, account for
+ * tokens, save the session,
  * audit. docs/DESIGN.md draws it.
  */
 export async function runExecution(
@@ -62,8 +66,11 @@ export async function runExecution(
     );
     const executionId = randomUUID();
     const privacy =
-      parts.settings.privacy &&
-      new ExecutionPrivacy(parts.settings.privacy, parts.sessions.entries, session.id);
+      parts.settings.privacy && parts.features.on("privacy")
+        ? new ExecutionPrivacy(parts.settings.privacy, parts.sessions.entries, session.id)
+        : undefined;
+    const principal = options.principal ?? parts.settings.sessionDefaults.principal;
+    const context = openContext(parts, session, principal);
     const deadline = Date.now() + timeoutMs;
     // Servers the program names that are still starting: wait, so their tools' annotations count.
     const { program } = request;
@@ -97,7 +104,15 @@ export async function runExecution(
       actor: options.actor ?? "api",
       dryRun,
     });
-    const host = hostFor(parts, executionId, session, options, deadline, privacy, approval);
+    const host = hostFor(
+      parts,
+      executionId,
+      session,
+      options,
+      deadline,
+      { privacy, context },
+      approval,
+    );
     let { outcome, failure }: SandboxResult =
       approval.kind === "refused"
         ? { failure: approval.failure }
@@ -156,6 +171,7 @@ export async function runExecution(
       ...(approval.kind === "run" && approval.approvalId
         ? { approvalId: approval.approvalId }
         : {}),
+      context: await contextFacts(context, principal, privacy),
     };
     const entry = logEntryOf(parts, facts);
     // New tokens first: the session's next execution must find what this one showed the model.
@@ -247,10 +263,12 @@ function hostFor(
   session: SessionRecord,
   options: RunOptions,
   deadline: number,
-  privacy: ExecutionPrivacy | undefined,
+  services: { privacy: ExecutionPrivacy | undefined; context: ExecutionContext | undefined },
   approval: ApprovalStep,
 ): ExecutionHost {
+  const { privacy, context } = services;
   const skills = parts.skills;
+  const skillsOff = !parts.features.on("skills");
   const pins = approval.kind === "run" ? approval.pins : new Map<string, number>();
   const { settings } = parts;
   return new ExecutionHost(
@@ -267,24 +285,32 @@ function hostFor(
       ...(settings.callTimeoutMs ? { callTimeoutMs: settings.callTimeoutMs } : {}),
       ...(settings.maxToolCalls !== undefined ? { maxToolCalls: settings.maxToolCalls } : {}),
       whenUpstreamReady: parts.whenUpstreamReady,
-      ...(parts.memo ? { memo: parts.memo } : {}),
+      ...(parts.memo && parts.features.on("memoisation") ? { memo: parts.memo } : {}),
       ...(privacy ? { privacy } : {}),
       readHandle: (id) => readHandle(parts.sessions.entries, session.id, id),
       ...(approval.kind === "run" && approval.gate ? { approvalGate: approval.gate } : {}),
       ...(options.dryRun === true || approval.kind === "preview" ? { dryRun: true } : {}),
-      ...(skills
+      ...(skillsOff
         ? {
-            skill: async (name: string, input: JsonValue) =>
-              (await skills.forCall(
-                session.tenant,
-                name,
-                input,
-                pins.get(name),
-              )) as unknown as JsonValue,
-            searchSkills: (query: string, o: { limit: number; detail?: DetailLevel }) =>
-              skills.search(session.tenant, query, o),
+            skill: async () => {
+              throw featureDisabled("skills", "Skills");
+            },
           }
-        : {}),
+        : skills
+          ? {
+              skill: async (name: string, input: JsonValue) =>
+                (await skills.forCall(
+                  session.tenant,
+                  name,
+                  input,
+                  pins.get(name),
+                )) as unknown as JsonValue,
+              searchSkills: (query: string, o: { limit: number; detail?: DetailLevel }) =>
+                skills.search(session.tenant, query, o),
+            }
+          : {}),
+      ...(context ? { context } : {}),
+      capabilities: guestCapabilities(parts, session),
     },
     {
       executionId,
@@ -295,6 +321,24 @@ function hostFor(
     },
     deadline,
   );
+}
+
+/** What the audit record keeps of the program's `context` use; undefined when it used none. */
+async function contextFacts(
+  context: ExecutionContext | undefined,
+  principal: string,
+  privacy: ExecutionPrivacy | undefined,
+): Promise<ExecutionFacts["context"]> {
+  if (!context || (context.reads.length === 0 && context.writes.length === 0)) return undefined;
+  // Values read are kept as audit arguments are: secrets scrubbed, personal data as tokens.
+  const reads = privacy
+    ? await Promise.all(
+        context.reads.map(async (r) =>
+          r.value === undefined ? r : { ...r, value: await privacy.json(r.value) },
+        ),
+      )
+    : context.reads;
+  return { principal, reads, writes: context.writes };
 }
 
 function limitsFor(parts: EngineParts, timeoutMs: number): SandboxLimits {

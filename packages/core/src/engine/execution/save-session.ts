@@ -56,7 +56,8 @@ export async function saveSession(
           hasErrorCode(error, ErrorCodes.SESSION_NOT_FOUND);
         if (!racedByAdmin) throw error;
         await updateSession(parts.sessions, session.id, apply, {
-          createWith: { tenant: session.tenant, allow: session.allow },
+          // A session that expired while it ran comes back with its own TTL, not the default.
+          createWith: { tenant: session.tenant, allow: session.allow, ttlMs: session.ttlMs },
           write,
         });
       }

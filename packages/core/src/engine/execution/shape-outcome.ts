@@ -47,7 +47,12 @@ export async function shapeOutcome(
     tokenizer,
     encoding: parts.settings.resultEncoding,
   });
-  if (rendered.tokens > budget && value !== undefined && parts.settings.resultHandles) {
+  if (
+    rendered.tokens > budget &&
+    value !== undefined &&
+    parts.settings.resultHandles &&
+    parts.features.on("resultHandles")
+  ) {
     // The program reads back what it returned, secrets scrubbed (they never enter a sandbox).
     const handle = await storeHandle(
       parts.sessions.entries,
