@@ -402,3 +402,42 @@ describe("skills", () => {
     expect((await bad({ inputSchema: [] })).code).toBe(ErrorCodes.INVALID_INPUT);
   });
 });
+
+describe("feature flags over approvals and skills (docs/features.md)", () => {
+  test("skills off: a program's skills.name() and optimizer.skills fail FEATURE_DISABLED, search lists no skill; on again, they work", async () => {
+    await optimizer.skills.save({
+      name: "flagged",
+      description: "A skill that reports the flagged marker.",
+      code: `return "flagged-ran";`,
+    });
+    const changes = optimizer.setFeatures({ skills: false }, { actor: "test" });
+    try {
+      expect(changes).toEqual([expect.objectContaining({ flag: "skills", from: true, to: false })]);
+      const inCode = await failure(optimizer.run(`return await skills.flagged({})`));
+      expect(inCode.code).toBe(ErrorCodes.FEATURE_DISABLED);
+      expect(inCode.message).toContain('"skills"');
+      expect((await failure(optimizer.skills.list())).code).toBe(ErrorCodes.FEATURE_DISABLED);
+      const hits = await optimizer.search("flagged marker");
+      expect(hits.some((h) => h.kind === "skill")).toBe(false);
+    } finally {
+      optimizer.setFeatures({ skills: true }, { actor: "test" });
+    }
+    expect((await optimizer.run(`return await skills.flagged({})`)).value).toBe("flagged-ran");
+    await optimizer.skills.delete("flagged");
+  });
+
+  test("approvals off: a destructive program runs without asking (the upstream changes); on again, it asks", async () => {
+    const path = join(dir, "unasked.txt");
+    const code = `await files.write_file({ path: ${JSON.stringify(path)}, content: "x" }); return "written"`;
+    optimizer.setFeatures({ approvals: false }, { actor: "test" });
+    try {
+      expect((await optimizer.run(code)).value).toBe("written");
+      expect(readFileSync(path, "utf8")).toBe("x");
+    } finally {
+      optimizer.setFeatures({ approvals: true }, { actor: "test" });
+    }
+    rmSync(path);
+    expect((await failure(optimizer.run(code))).code).toBe(ErrorCodes.APPROVAL_REQUIRED);
+    expect(existsSync(path)).toBe(false);
+  });
+});
