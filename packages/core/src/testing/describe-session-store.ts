@@ -459,7 +459,13 @@ export function describeSessionStore(
               return held.token;
             }),
           );
-          const final = await store.get(id("lease-race"));
+          // Read under the lease, as an execution does: a plain get may serve an eventual
+          // cache's copy from before the other store's last write.
+          const { lease: last, record: final } = await store.acquireLease(id("lease-race"), {
+            ttlMs: 10_000,
+            waitMs: 10_000,
+          });
+          await store.releaseLease(last);
           expect(final!.state).toEqual({ n: writers });
           expect(final!.version).toBe(writers + 1);
           expect(new Set(tokens).size).toBe(writers);
