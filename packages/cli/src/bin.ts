@@ -8,6 +8,11 @@ if (tooOld) {
   process.stderr.write(`mcp-optimizer: ${tooOld}\n`);
   process.exit(4);
 }
+// A reader that stopped reading (`| head`) ends the command quietly, as other Unix tools do.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
 const { main } = await import("./main.js");
 const code = await main(process.argv.slice(2));
 process.exitCode = code;

@@ -50,6 +50,16 @@ const Capabilities = z.strictObject({
     reachable: z.boolean(),
     error: z.string().optional(),
   }),
+  features: z.array(
+    z.strictObject({
+      name: z.string(),
+      value: z.boolean(),
+      source: z.enum(["default", "config", "environment", "tenant"]),
+      default: z.boolean(),
+      reloadable: z.boolean(),
+      description: z.string(),
+    }),
+  ),
   telemetry: z.strictObject({
     enabled: z.boolean(),
     metrics: z.boolean(),
