@@ -175,7 +175,9 @@ describe("feature flags", () => {
     writeFileSync(unknown, JSON.stringify({ features: { contxt: true } }));
     const refused = await cli(["capabilities", "--config", unknown], { env: {} });
     expect(refused.code).toBe(3);
-    expect(refused.stderr).toMatch(/features\.contxt.*unknown feature flag.*context, approvals, skills, privacy/);
+    expect(refused.stderr).toMatch(
+      /features\.contxt.*unknown feature flag.*context, approvals, skills, privacy/,
+    );
     const badEnv = await cli(["capabilities", "--config", flagged], {
       env: { MCPO_FEATURE_CONTXT: "on" },
     });

@@ -253,7 +253,9 @@ describe("feature flags at construction", () => {
     expect(() => new MCPOptimizer({ features: { sandboxes: false } })).toThrow(
       expect.objectContaining({
         code: ErrorCodes.INVALID_CONFIG,
-        message: expect.stringMatching(/"sandboxes".*context, approvals, skills, privacy, memoisation/),
+        message: expect.stringMatching(
+          /"sandboxes".*context, approvals, skills, privacy, memoisation/,
+        ),
       }),
     );
     expect(() => new MCPOptimizer({ features: { context: "no" as never } })).toThrow(
