@@ -7,6 +7,7 @@ import {
   type JsonValue,
   TOON_FORMAT_LINE,
   TOON_MAX_JSON_CHARS,
+  toonText,
 } from "../src/index.js";
 
 type O200k = Awaited<ReturnType<typeof createO200kTokenizer>>;
@@ -157,6 +158,21 @@ describe("model encoding", () => {
           }
         },
       ),
+      { numRuns: 400 },
+    );
+  });
+
+  test("property: auto picks as few tokens as trying every candidate would (TOON skipped only where it cannot win)", async () => {
+    await fc.assert(
+      fc.asyncProperty(jsonValue, async (value) => {
+        const json = JSON.stringify(value);
+        const toon = json.length <= TOON_MAX_JSON_CHARS ? toonText(value, json) : undefined;
+        const counts = [tokenizer.count(json)];
+        if (typeof value === "string") counts.push(tokenizer.count(value));
+        if (toon !== undefined) counts.push(tokenizer.count(toon));
+        const encoded = await encodeForModel(value, { tokenizer });
+        expect(encoded.tokens).toBe(Math.min(...counts));
+      }),
       { numRuns: 400 },
     );
   });

@@ -71,7 +71,11 @@ export async function encodeForModel(
   if (setting === "json") return { encoding: "json", text: json, tokens: await count(json) };
   if (setting === "text" && plain !== undefined)
     return { encoding: "text", text: plain, tokens: await count(plain) };
-  const toon = json.length <= TOON_MAX_JSON_CHARS ? toonText(value, json) : undefined;
+  const toon =
+    json.length <= TOON_MAX_JSON_CHARS &&
+    (setting !== "auto" || (await toonCanWin(value, json, tokenizer)))
+      ? toonText(value, json)
+      : undefined;
   if (setting === "toon" && toon !== undefined)
     return { encoding: "toon", text: toon, tokens: await count(toon) };
   // A long string is itself: its JSON only adds quotes and escapes, not worth counting twice.
@@ -90,6 +94,25 @@ export async function encodeForModel(
   let best = candidates[0]!;
   for (const c of candidates) if (c.tokens < best.tokens) best = c;
   return best;
+}
+
+/** Tokens of TOON_FORMAT_LINE, per tokenizer: what every TOON candidate costs at least. */
+const formatLineTokens = new WeakMap<Tokenizer, number>();
+
+/**
+ * Whether TOON could be strictly cheaper than the JSON, so worth encoding and checking (on the
+ * hot path of every execution). A primitive's TOON is its JSON (or, for a string, the plain
+ * text candidate) behind the format line; and a JSON text of at most as many characters as the
+ * format line has tokens costs at most that many tokens, which TOON cannot beat.
+ */
+async function toonCanWin(value: JsonValue, json: string, tokenizer: Tokenizer): Promise<boolean> {
+  if (value === null || typeof value !== "object") return false;
+  let floor = formatLineTokens.get(tokenizer);
+  if (floor === undefined) {
+    floor = await countTokensAsync(tokenizer, TOON_FORMAT_LINE);
+    formatLineTokens.set(tokenizer, floor);
+  }
+  return json.length > floor;
 }
 
 /**
