@@ -58,6 +58,7 @@ export {
   type StartedFrame,
   validateGuestFrame,
 } from "./bridge/protocol.js";
+export { type JobAttempt, runUnlessStarted } from "./bridge/run-unless-started.js";
 export { GUEST_GLOBALS, serverGlobalName, toIdentifier } from "./catalog/identifiers.js";
 export { LearnedRanking, type LearnedRankingOptions } from "./catalog/learned-ranking.js";
 export {

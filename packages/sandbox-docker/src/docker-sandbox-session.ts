@@ -1,7 +1,9 @@
 import {
   BridgeRun,
   ErrorCodes,
+  type JobAttempt,
   OptimizerError,
+  runUnlessStarted,
   type SandboxHost,
   type SandboxJob,
   type SandboxOutcome,
@@ -54,27 +56,16 @@ export class DockerSandboxSession implements SandboxSession {
   }
 
   execute(job: SandboxJob, host: SandboxHost): Promise<SandboxOutcome> {
-    return this.queue.run(async () => {
-      const deadline = performance.now() + job.limits.timeoutMs;
-      // A job the container never took (still busy with leftovers of an earlier program, or
-      // gone) has not started: it runs once more in a fresh container, within the deadline.
-      for (let attempt = 1; ; attempt++) {
-        const { outcome, started } = await this.attempt(job, host);
-        try {
-          return await outcome;
-        } catch (error) {
-          const left = Math.floor(deadline - performance.now());
-          if (started() || attempt > 1 || this.closed || left < 1) throw error;
-          job = { ...job, limits: { ...job.limits, timeoutMs: left } };
-        }
-      }
-    });
+    return this.queue.run(() =>
+      runUnlessStarted(
+        job,
+        (j) => this.attempt(j, host),
+        () => this.closed,
+      ),
+    );
   }
 
-  private async attempt(
-    job: SandboxJob,
-    host: SandboxHost,
-  ): Promise<{ outcome: Promise<SandboxOutcome>; started: () => boolean }> {
+  private async attempt(job: SandboxJob, host: SandboxHost): Promise<JobAttempt> {
     this.assertOpen();
     this.clearIdle();
     if (job.limits.maxMemoryMb !== this.heapMb) {

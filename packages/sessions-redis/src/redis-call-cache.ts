@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { CallCache, CallCacheKey, CallCacheLookup, ToolCallResult } from "@mcp-optimizer/core";
-import { connectRedis, type RedisClient } from "./redis-connection.js";
+import { type Caller, connectRedis, type RedisClient } from "./redis-connection.js";
 import { describeAddress } from "./redis-errors.js";
 import { RedisGuard } from "./redis-guard.js";
 import type { RedisSessionStoreOptions } from "./redis-session-store-options.js";
@@ -41,10 +41,6 @@ local g = redis.call('GET', KEYS[1]) or '0'
 if g ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
 return 1`;
-
-interface Caller {
-  call(command: string, ...args: (string | number)[]): Promise<unknown>;
-}
 
 /**
  * Memoised tool results in Redis, shared by every replica. Per server: a generation counter

@@ -4,6 +4,11 @@ import type { RedisSessionStoreOptions } from "./redis-session-store-options.js"
 
 export type RedisClient = Redis | Cluster;
 
+/** A client's generic command call (`call` of Redis and Cluster), for scripts and raw commands. */
+export interface Caller {
+  call(command: string, ...args: (string | number)[]): Promise<unknown>;
+}
+
 /** Backoff: 50 ms doubling up to the cap, with jitter so replicas do not reconnect in step. */
 export function backoff(maxDelayMs: number): (times: number) => number {
   return (times) => {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ToolUsageStore } from "@mcp-optimizer/core";
-import { connectRedis, type RedisClient } from "./redis-connection.js";
+import { type Caller, connectRedis, type RedisClient } from "./redis-connection.js";
 import { describeAddress } from "./redis-errors.js";
 import { RedisGuard } from "./redis-guard.js";
 import type { RedisSessionStoreOptions } from "./redis-session-store-options.js";
@@ -39,10 +39,6 @@ local max = tonumber(ARGV[2])
 if n > max then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - max - 1) end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`;
-
-interface Caller {
-  call(command: string, ...args: (string | number)[]): Promise<unknown>;
-}
 
 /**
  * Learned-from-use pairs in Redis, shared by every replica. Per tenant and term a sorted set

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { BridgeRun } from "../../bridge/bridge-run.js";
 import { nodeGuestProgram } from "../../bridge/guest-source.js";
+import { type JobAttempt, runUnlessStarted } from "../../bridge/run-unless-started.js";
 import type {
   Sandbox,
   SandboxCapabilities,
@@ -313,27 +314,16 @@ class ProcessSandboxSession implements SandboxSession {
   }
 
   execute(job: SandboxJob, host: SandboxHost): Promise<SandboxOutcome> {
-    return this.queue.run(async () => {
-      const deadline = performance.now() + job.limits.timeoutMs;
-      // A job the runner never took (still busy with leftovers of an earlier program, or
-      // gone) has not started: it runs once more on a fresh runner, within the same deadline.
-      for (let attempt = 1; ; attempt++) {
-        const { outcome, started } = await this.attempt(job, host);
-        try {
-          return await outcome;
-        } catch (error) {
-          const left = Math.floor(deadline - performance.now());
-          if (started() || attempt > 1 || this.closed || left < 1) throw error;
-          job = { ...job, limits: { ...job.limits, timeoutMs: left } };
-        }
-      }
-    });
+    return this.queue.run(() =>
+      runUnlessStarted(
+        job,
+        (j) => this.attempt(j, host),
+        () => this.closed,
+      ),
+    );
   }
 
-  private async attempt(
-    job: SandboxJob,
-    host: SandboxHost,
-  ): Promise<{ outcome: Promise<SandboxOutcome>; started: () => boolean }> {
+  private async attempt(job: SandboxJob, host: SandboxHost): Promise<JobAttempt> {
     if (this.closed) {
       throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "This sandbox session is closed.");
     }
