@@ -56,7 +56,7 @@ mcpo_cgroup_hybrid_fix
 mcpo_docker_configure
 if docker info >/dev/null 2>&1; then
   # Running already: make it re-read daemon.json (runtimes reload on SIGHUP).
-  if ! docker info --format '{{json .Runtimes}}' | grep -q '"runsc"'; then
+  if [[ $(docker info --format '{{json .Runtimes}}') != *'"runsc"'* ]]; then
     $SUDO kill -HUP "$(cat /var/run/docker.pid)" || true
     sleep 1
   fi
@@ -66,7 +66,7 @@ else
 fi
 mcpo_docker_wait
 for _ in $(seq 1 10); do
-  docker info --format '{{json .Runtimes}}' | grep -q '"runsc"' && break
+  [[ $(docker info --format '{{json .Runtimes}}' 2>/dev/null) == *'"runsc"'* ]] && break
   sleep 1
 done
 docker info --format 'docker {{.ServerVersion}}, runtimes: {{range $k, $v := .Runtimes}}{{$k}} {{end}}, cgroup {{.CgroupVersion}}'

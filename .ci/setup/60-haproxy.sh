@@ -10,4 +10,6 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet haproxy 2
   $SUDO systemctl stop haproxy || true
   $SUDO systemctl disable haproxy >/dev/null 2>&1 || true
 fi
-haproxy -v | head -1
+# No `| head`: under pipefail the writer's SIGPIPE (exit 141) would fail the run.
+haproxy_version=$(haproxy -v)
+echo "${haproxy_version%%$'\n'*}"
