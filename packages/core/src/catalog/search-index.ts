@@ -86,12 +86,19 @@ const INTENT_BONUS = 0.3;
 const INTENT_PENALTY = 0.35;
 /** How much a request's own words left unmatched count against a tool (0 = not at all). */
 const COVERAGE = 0.5;
+/**
+ * Score factor per request word found in the tool's name as written, not only as a stem: the
+ * plural in "list open issues" points at list_issues, the singular in "an issue" at get_issue.
+ */
+const SURFACE_BONUS = 0.1;
 
 interface Indexed {
   doc: SearchDocument;
   fields: Record<Field, Map<string, number>>;
   lengths: Record<Field, number>;
   serverStems: Set<string>;
+  /** The name's words as written: "issues" in list_issues, "issue" in get_issue. */
+  nameWords: Set<string>;
   intents: Intent[];
 }
 
@@ -132,6 +139,7 @@ function indexDocument(doc: SearchDocument): Indexed {
     fields,
     lengths,
     serverStems,
+    nameWords: new Set(words(doc.name)),
     intents: toolIntents(doc.name, doc.description ?? doc.title, doc.annotations),
   };
 }
@@ -221,6 +229,7 @@ export function createSearchIndex(
       const ownIdf = concepts.reduce((a, c) => a + c.idf, 0);
       const intents = queryIntents(query);
       const named = namedServers(query);
+      const queryWords = new Set(words(query));
       const scores = new Map<number, { score: number; matchedOwn: number }>();
       for (const c of concepts) {
         const tf = new Map<number, { tf: number; own: boolean }>();
@@ -250,6 +259,9 @@ export function createSearchIndex(
         const fit = intentFit(intents, entry.intents);
         score *= fit >= 0 ? 1 + intentBonus * fit : 1 - intentPenalty;
         if (named.has(entry.doc.server)) score *= serverBoost;
+        let surface = 0;
+        for (const w of queryWords) if (entry.nameWords.has(w)) surface++;
+        score *= 1 + SURFACE_BONUS * surface;
         hits.push({ id: entry.doc.id, score });
       }
       hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

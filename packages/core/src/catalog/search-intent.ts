@@ -153,9 +153,40 @@ const RELATED: Record<Intent, Intent[]> = {
   send: ["create"],
 };
 
-/** The intents of a request's leading verb: the first of its first six words that is one. */
+/**
+ * Words that open a question. A question asks to be told something ("what processes are
+ * running", "did the build pass"): its verbs describe the thing, not what to do to it.
+ */
+const QUESTION_WORDS = new Set([
+  "what",
+  "which",
+  "who",
+  "whose",
+  "where",
+  "when",
+  "why",
+  "how",
+  "any",
+  "is",
+  "are",
+  "was",
+  "were",
+  "did",
+  "does",
+  "do",
+  "has",
+  "have",
+]);
+const QUESTION_INTENTS: Intent[] = ["read", "list", "search"];
+
+/**
+ * The intents of a request: a question reads; otherwise its leading verb's, the first of its
+ * first six words that is one.
+ */
 export function queryIntents(query: string): Intent[] {
-  for (const w of words(query).slice(0, 6)) {
+  const all = words(query);
+  if (all.length > 0 && QUESTION_WORDS.has(all[0] as string)) return QUESTION_INTENTS;
+  for (const w of all.slice(0, 6)) {
     const intents = BY_STEM.get(stem(w));
     if (intents) return intents;
   }

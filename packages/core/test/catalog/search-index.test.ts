@@ -351,6 +351,42 @@ describe("intents", () => {
     expect(first("remove the entity Phoenix from the graph")).toBe("memory.delete_entities");
     expect(first("which pull requests are still open")).toBe("github.list_pull_requests");
   });
+
+  test("a question reads: its verbs describe the thing, they do not say what to do", () => {
+    expect(queryIntents("what processes are running on my machine")).toEqual([
+      "read",
+      "list",
+      "search",
+    ]);
+    expect(queryIntents("did the last deploy run pass")).toContain("read");
+    expect(queryIntents("run the build script")).toEqual(["run"]);
+    const index = createSearchIndex([
+      tool("shell", "start_process", "Start a new process running a command."),
+      tool("shell", "list_processes", "List the running processes on the machine with their CPU use."),
+      tool("shell", "read_file", "Read a file from the machine."),
+      tool("shell", "write_file", "Write a file on the machine."),
+      tool("shell", "list_sessions", "List the open terminal sessions."),
+    ]);
+    expect(index.search("what processes are running", { limit: 1 })[0]?.id).toBe(
+      "shell.list_processes",
+    );
+    expect(index.search("start a process running the tests", { limit: 1 })[0]?.id).toBe(
+      "shell.start_process",
+    );
+  });
+
+  test("a word as written in the tool's name counts: the plural asks for many, the singular for one", () => {
+    // Same stems, no verb in the requests: only the written form tells them apart.
+    const index = createSearchIndex([
+      tool("tracker", "tracker_issue", "Items of the tracker."),
+      tool("tracker", "tracker_issues", "Items of the tracker."),
+      tool("tracker", "tracker_labels", "Labels of the tracker."),
+    ]);
+    expect(index.search("tracker issues", { limit: 1 })[0]?.id).toBe(
+      "tracker.tracker_issues",
+    );
+    expect(index.search("tracker issue 482", { limit: 1 })[0]?.id).toBe("tracker.tracker_issue");
+  });
 });
 
 describe("createSearchIndex", () => {
