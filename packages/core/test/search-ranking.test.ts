@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   createMemoryToolUsageStore,
+  createOptimizerHttpServer,
   createOpenAIEmbedder,
   ErrorCodes,
   MCPOptimizer,
@@ -251,4 +253,38 @@ describe("learned from use through the engine", () => {
       await optimizer.close();
     }
   }, 30_000);
+
+  test("search_tools then execute_code over Streamable HTTP teaches the ranking of that client's tenant", async () => {
+    const store = createMemoryToolUsageStore();
+    const optimizer = new MCPOptimizer({
+      sandboxConfig: { mode: "process" },
+      mcpServers: { memory: memoryServer(join(dir, "h.jsonl")) },
+      sessionDefaults: { tenant: "acme" },
+    });
+    optimizer.catalog.configureSearch({ usage: store });
+    const http = await createOptimizerHttpServer(optimizer);
+    const client = new Client({ name: "learn", version: "1.0.0" });
+    try {
+      // A 2025-era client: its Mcp-Session-Id is the session of both meta-tools.
+      await client.connect(new StreamableHTTPClientTransport(new URL(http.url)));
+      const search = await client.callTool({
+        name: "search_tools",
+        arguments: { query: "show me everything you remember", limit: 5 },
+      });
+      expect(JSON.stringify(search)).toContain("memory.read_graph");
+      const run = await client.callTool({
+        name: "execute_code",
+        arguments: { code: "return await memory.read_graph({})" },
+      });
+      expect((run as { isError?: boolean }).isError).toBeFalsy();
+      await optimizer.catalog.flushSearch();
+      const found = await store.lookup("acme", ["rememb"]);
+      expect(found.get("rememb")?.get("memory.read_graph")).toBe(1);
+      expect((await store.lookup("globex", ["rememb"])).size).toBe(0);
+    } finally {
+      await client.close();
+      await http.close();
+      await optimizer.close();
+    }
+  }, 60_000);
 });

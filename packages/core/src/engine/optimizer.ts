@@ -577,12 +577,14 @@ export class MCPOptimizer {
     const { sessionId, tenant, ...rest } = options;
     const record = await this.readSession(sessionId);
     const limit = Math.min(Math.max(Math.trunc(rest.limit ?? 10), 1), 50);
-    const skillsTenant = record?.tenant ?? tenant ?? this.settings.sessionDefaults.tenant;
+    // The tenant the session's runs record their calls under (the session's, else the one it
+    // will be created with): search_tools then execute_code teaches like mcp.search in a program.
+    const sessionTenant = record?.tenant ?? tenant ?? this.settings.sessionDefaults.tenant;
     const { skills } = await this.entryBooks();
     // Skills that match are listed first: a person chose to keep them.
     const skillHits =
       this.flags.on("skills") && (rest.server === undefined || rest.server === "skills")
-        ? await skills.search(skillsTenant, query, {
+        ? await skills.search(sessionTenant, query, {
             limit,
             ...(rest.detail ? { detail: rest.detail } : {}),
           })
@@ -591,6 +593,8 @@ export class MCPOptimizer {
     const hits = await this.catalog.search(query, {
       ...rest,
       allow: record?.allow ?? this.settings.sessionDefaults.allow,
+      tenant: sessionTenant,
+      ...(sessionId !== undefined ? { sessionId } : {}),
     });
     return withSkillHits(hits, skillHits, limit);
   }
