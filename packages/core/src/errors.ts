@@ -60,6 +60,8 @@ export const ErrorCodes = {
   ENTRY_CONFLICT: "ENTRY_CONFLICT",
   /** An entry's value is over the store's size limit. */
   ENTRY_TOO_LARGE: "ENTRY_TOO_LARGE",
+  /** A write would take its scope over the limits it carried; `details.cap` is "bytes" or "entries". */
+  ENTRY_SCOPE_FULL: "ENTRY_SCOPE_FULL",
   /** A context write would take a principal's context over a cap; `details.cap` names it (context.maxBytes, context.maxEntries). */
   CONTEXT_TOO_LARGE: "CONTEXT_TOO_LARGE",
   /** A part switched off by a feature flag was asked for; `details.flag` names the flag. */

@@ -153,6 +153,7 @@ export type { Embedder } from "./contracts/embedder.js";
 export type {
   EntryListOptions,
   EntryPage,
+  EntryScopeLimits,
   EntryScopeStats,
   EntryStore,
   EntryWriteOptions,
@@ -378,6 +379,7 @@ export {
   DEFAULT_MAX_ENTRY_BYTES,
   entryConflict,
   entryText,
+  scopeFull,
 } from "./sessions/entry-rules.js";
 export { assertLeaseOptions, busyError, leaseLostError } from "./sessions/lease-table.js";
 export {

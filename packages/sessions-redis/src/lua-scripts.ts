@@ -230,12 +230,30 @@ return {1, head}`,
 /**
  * Writes one entry. KEYS[1] the entry (a hash: v version, u updated, x expires, d JSON),
  * KEYS[2] its scope's index. ARGV: key, JSON text, now (ms), ttl (ms) or '', expected version
- * or ''. Returns {0, version} on a conflict, or {newVersion, expiresAt or ''}.
+ * or '', and for a write with scope limits: the scope's entry key prefix, max bytes, max
+ * entries (the scope's other entries share the entry's hash tag, so its slot). Returns
+ * {0, version} on a conflict, {-1, 'bytes' or 'entries', would} over a limit, or
+ * {newVersion, expiresAt or ''}.
  */
 export const entrySetScript = script(
   "entrySet",
   `local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if ARGV[5] ~= '' and tonumber(ARGV[5]) ~= v then return {0, v} end
+if ARGV[6] then
+  local bytes = string.len(ARGV[2])
+  local count = 1
+  for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+    if member ~= ARGV[1] then
+      local len = redis.call('HSTRLEN', ARGV[6] .. member, 'd')
+      if len > 0 then
+        bytes = bytes + len
+        count = count + 1
+      end
+    end
+  end
+  if bytes > tonumber(ARGV[7]) then return {-1, 'bytes', bytes} end
+  if count > tonumber(ARGV[8]) then return {-1, 'entries', count} end
+end
 local nv = v + 1
 redis.call('HSET', KEYS[1], 'v', nv, 'u', ARGV[3], 'd', ARGV[2])
 if ARGV[4] ~= '' then

@@ -11,6 +11,7 @@ import {
   entryText,
   type JsonValue,
   type StoredEntry,
+  scopeFull,
 } from "@mcp-optimizer/core";
 import {
   entryDeleteScript,
@@ -66,15 +67,30 @@ export class RedisEntryStore implements EntryStore {
     assertEntryOptions(options);
     const text = entryText(scope, key, value, this.maxBytes);
     const now = Date.now();
+    const limits = options.scopeLimits;
     const reply = (await this.backend.op(`entry write of "${key}"`, () =>
       this.backend.eval(
         entrySetScript,
         [this.backend.keys.entry(scope, key), this.backend.keys.entryIndex(scope)],
-        [key, text, now, options.ttlMs ?? "", options.expectedVersion ?? ""],
+        [
+          key,
+          text,
+          now,
+          options.ttlMs ?? "",
+          options.expectedVersion ?? "",
+          ...(limits
+            ? [this.backend.keys.entry(scope, ""), limits.maxBytes, limits.maxEntries]
+            : []),
+        ],
       ),
-    )) as [number, number | string];
+    )) as [number, number | string, number?];
     const version = Number(reply[0]);
     if (version === 0) throw entryConflict(scope, key, options.expectedVersion!, Number(reply[1]));
+    if (version === -1) {
+      const cap = reply[1] as "bytes" | "entries";
+      const limit = cap === "bytes" ? limits!.maxBytes : limits!.maxEntries;
+      throw scopeFull(scope, key, cap, limit, Number(reply[2]));
+    }
     const expiresAt = reply[1] === "" ? undefined : Number(reply[1]);
     return {
       key,

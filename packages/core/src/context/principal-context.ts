@@ -128,38 +128,28 @@ export function createPrincipalContext(options: PrincipalContextOptions): Princi
     return ttl;
   };
 
-  /** Refuses a write that would take the principal's context over a cap; names the cap. */
-  const checkCaps = async (key: string, value: JsonValue, current: StoredEntry | undefined) => {
-    const bytes = jsonBytes(value);
-    const held = await entries.stats(scope);
-    const before = current ? jsonBytes(current.value) : 0;
-    const after = held.bytes - before + bytes;
-    if (after > maxBytes) {
-      throw capError("context.maxBytes", maxBytes, after, key, principal, "bytes");
-    }
-    const count = held.entries + (current ? 0 : 1);
-    if (count > maxEntries) {
-      throw capError("context.maxEntries", maxEntries, count, key, principal, "keys");
-    }
-  };
-
-  // The caps are checked against what the scope holds, then written: this process writes a
-  // scope's keys one at a time so that two writes cannot both pass the check. (Replicas on one
-  // Redis can still pass it together, by one write each: ADR 0025.)
-  const write = (
+  // The store checks the caps and writes in one atomic step, so writers in every process
+  // sharing it (replicas on one Redis) together never take the context past a cap.
+  const write = async (
     key: string,
     value: JsonValue,
     set: ContextSetOptions | undefined,
     expectedVersion: number | undefined,
   ): Promise<StoredEntry> => {
     const ttlMs = ttlOf(set);
-    return oneAtATime(entries, scope, async () => {
-      await checkCaps(key, value, await entries.get(scope, key));
-      return entries.set(scope, key, value, {
+    try {
+      return await entries.set(scope, key, value, {
         ...(ttlMs !== undefined ? { ttlMs } : {}),
         ...(expectedVersion !== undefined ? { expectedVersion } : {}),
+        scopeLimits: { maxBytes, maxEntries },
       });
-    });
+    } catch (error) {
+      if (!hasErrorCode(error, ErrorCodes.ENTRY_SCOPE_FULL)) throw error;
+      const { cap, would } = (error as OptimizerError).details as { cap: string; would: number };
+      throw cap === "bytes"
+        ? capError("context.maxBytes", maxBytes, would, key, principal, "bytes")
+        : capError("context.maxEntries", maxEntries, would, key, principal, "keys");
+    }
   };
 
   return {
@@ -222,29 +212,6 @@ export function createPrincipalContext(options: PrincipalContextOptions): Princi
   };
 }
 
-/** The last write queued per store and scope; a scope leaves the map when its writes are done. */
-const tails = new WeakMap<EntryStore, Map<string, Promise<void>>>();
-
-/** Runs the writes of one scope in this process one at a time, in call order. */
-function oneAtATime<T>(entries: EntryStore, scope: string, task: () => Promise<T>): Promise<T> {
-  let byScope = tails.get(entries);
-  if (!byScope) {
-    byScope = new Map();
-    tails.set(entries, byScope);
-  }
-  const scopes = byScope;
-  const result = (scopes.get(scope) ?? Promise.resolve()).then(task);
-  const tail = result.then(
-    () => {},
-    () => {},
-  );
-  scopes.set(scope, tail);
-  void tail.then(() => {
-    if (scopes.get(scope) === tail) scopes.delete(scope);
-  });
-  return result;
-}
-
 /** The limits with their defaults; INVALID_CONFIG naming the setting when one is wrong. */
 export function resolveContextLimits(limits: ContextLimits): Required<ContextLimits> {
   return {
@@ -295,10 +262,6 @@ function checkedLimit(value: number, name: string, min: number): number {
     );
   }
   return value;
-}
-
-function jsonBytes(value: unknown): number {
-  return Buffer.byteLength(JSON.stringify(value) ?? "");
 }
 
 /** Deep equality of two JSON values, whatever the order of object keys. */

@@ -20,6 +20,20 @@ export interface EntryWriteOptions {
   ttlMs?: number;
   /** Write only if the entry's version is this (0: only if it does not exist); else ENTRY_CONFLICT. */
   expectedVersion?: number;
+  /**
+   * Refuse the write (ENTRY_SCOPE_FULL) when the scope's live entries would then hold more
+   * bytes or entries than this; checked and written in one atomic step, across every process
+   * sharing the store. Default: no limit.
+   */
+  scopeLimits?: EntryScopeLimits;
+}
+
+/** Caps on what one scope holds, all its live entries together. */
+export interface EntryScopeLimits {
+  /** Bytes of the entries' JSON. */
+  maxBytes: number;
+  /** Number of entries. */
+  maxEntries: number;
 }
 
 export interface EntryListOptions {

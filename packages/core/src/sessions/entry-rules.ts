@@ -18,7 +18,21 @@ export function assertEntryName(what: "scope" | "key", value: unknown): asserts 
 }
 
 export function assertEntryOptions(options: EntryWriteOptions): void {
-  const { ttlMs, expectedVersion } = options;
+  const { ttlMs, expectedVersion, scopeLimits } = options;
+  if (
+    scopeLimits !== undefined &&
+    !(
+      Number.isInteger(scopeLimits.maxBytes) &&
+      scopeLimits.maxBytes >= 1 &&
+      Number.isInteger(scopeLimits.maxEntries) &&
+      scopeLimits.maxEntries >= 1
+    )
+  ) {
+    throw new OptimizerError(
+      ErrorCodes.INVALID_INPUT,
+      `scopeLimits needs integers maxBytes and maxEntries of at least 1; got ${JSON.stringify(scopeLimits)}.`,
+    );
+  }
   if (ttlMs !== undefined && (!Number.isInteger(ttlMs) || ttlMs < 1)) {
     throw new OptimizerError(
       ErrorCodes.INVALID_INPUT,
@@ -34,6 +48,21 @@ export function assertEntryOptions(options: EntryWriteOptions): void {
       `expectedVersion is an integer, 0 or more (0: the entry must not exist); got ${expectedVersion}.`,
     );
   }
+}
+
+/** ENTRY_SCOPE_FULL: what the scope would hold, over which of its limits. */
+export function scopeFull(
+  scope: string,
+  key: string,
+  cap: "bytes" | "entries",
+  limit: number,
+  would: number,
+): OptimizerError {
+  return new OptimizerError(
+    ErrorCodes.ENTRY_SCOPE_FULL,
+    `Writing entry "${key}" would take ${scope} to ${would} ${cap}, over its limit of ${limit}.`,
+    { details: { scope, key, cap, limit, would } },
+  );
 }
 
 /** The value as stored text, refused with ENTRY_TOO_LARGE over the limit. */

@@ -1,6 +1,7 @@
 import type {
   EntryListOptions,
   EntryPage,
+  EntryScopeLimits,
   EntryScopeStats,
   EntryStore,
   EntryWriteOptions,
@@ -13,6 +14,7 @@ import {
   DEFAULT_MAX_ENTRY_BYTES,
   entryConflict,
   entryText,
+  scopeFull,
 } from "./entry-rules.js";
 
 interface Kept {
@@ -61,6 +63,8 @@ export class MemoryEntryStore implements EntryStore {
     const version = current?.version ?? 0;
     if (options.expectedVersion !== undefined && options.expectedVersion !== version)
       throw entryConflict(scope, key, options.expectedVersion, version);
+    // No await between this check and the write below: it is atomic in this process.
+    if (options.scopeLimits) this.assertWithin(scope, key, text, current, options.scopeLimits);
     const now = Date.now();
     const kept: Kept = {
       text,
@@ -113,6 +117,10 @@ export class MemoryEntryStore implements EntryStore {
 
   async stats(scope: string): Promise<EntryScopeStats> {
     assertEntryName("scope", scope);
+    return this.held(scope);
+  }
+
+  private held(scope: string): EntryScopeStats {
     let entries = 0;
     let bytes = 0;
     for (const key of [...(this.scopes.get(scope)?.keys() ?? [])]) {
@@ -122,6 +130,21 @@ export class MemoryEntryStore implements EntryStore {
       bytes += kept.bytes;
     }
     return { entries, bytes };
+  }
+
+  private assertWithin(
+    scope: string,
+    key: string,
+    text: string,
+    current: Kept | undefined,
+    limits: EntryScopeLimits,
+  ): void {
+    const held = this.held(scope);
+    const bytes = held.bytes - (current?.bytes ?? 0) + Buffer.byteLength(text);
+    if (bytes > limits.maxBytes) throw scopeFull(scope, key, "bytes", limits.maxBytes, bytes);
+    const entries = held.entries + (current ? 0 : 1);
+    if (entries > limits.maxEntries)
+      throw scopeFull(scope, key, "entries", limits.maxEntries, entries);
   }
 
   /** Live entries of every scope, by the kind of scope (the text before its first ":"). */

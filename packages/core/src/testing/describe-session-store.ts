@@ -687,6 +687,62 @@ export function describeSessionStore(
       );
 
       test(
+        "scope limits: writers on two replicas together never take a scope past them; the refused name the limit",
+        async () => {
+          const write = (
+            target: SessionStore,
+            name: string,
+            key: string,
+            value: string,
+            limits: { maxBytes: number; maxEntries: number },
+          ) =>
+            target.entries.set(scope(name), key, value, { scopeLimits: limits }).then(
+              () => "written",
+              (error) => {
+                expect(error).toMatchObject({ code: ErrorCodes.ENTRY_SCOPE_FULL });
+                return (error as { details: { cap: string } }).details.cap;
+              },
+            );
+          // 40 writers of 50-byte entries (JSON), at most 10 entries: exactly 10 are written.
+          const byCount = await Promise.all(
+            Array.from({ length: 40 }, (_, i) =>
+              write(i % 2 ? peer : store, "cap-n", `k${i}`, "x".repeat(48), {
+                maxBytes: 100_000,
+                maxEntries: 10,
+              }),
+            ),
+          );
+          expect(byCount.filter((o) => o === "written")).toHaveLength(10);
+          expect(byCount.filter((o) => o === "entries")).toHaveLength(30);
+          expect(await store.entries.stats(scope("cap-n"))).toEqual({ entries: 10, bytes: 500 });
+          // 40 writers of 100-byte entries, at most 500 bytes: exactly 5 are written.
+          const byBytes = await Promise.all(
+            Array.from({ length: 40 }, (_, i) =>
+              write(i % 2 ? peer : store, "cap-b", `k${i}`, "y".repeat(98), {
+                maxBytes: 500,
+                maxEntries: 1000,
+              }),
+            ),
+          );
+          expect(byBytes.filter((o) => o === "written")).toHaveLength(5);
+          expect(byBytes.filter((o) => o === "bytes")).toHaveLength(35);
+          const held = await peer.entries.stats(scope("cap-b"));
+          expect(held).toEqual({ entries: 5, bytes: 500 });
+          // A key rewritten counts once, at its new size; an expired entry counts for nothing.
+          const written = (await store.entries.list(scope("cap-b"))).entries[0]!.key;
+          const limits = { maxBytes: 500, maxEntries: 1000 };
+          expect(await write(store, "cap-b", written, "z".repeat(99), limits)).toBe("bytes");
+          expect(await write(store, "cap-b", written, "z".repeat(50), limits)).toBe("written");
+          await store.entries.set(scope("cap-t"), "old", "x".repeat(98), { ttlMs: 300 });
+          const small = { maxBytes: 150, maxEntries: 1000 };
+          expect(await write(peer, "cap-t", "new", "y".repeat(98), small)).toBe("bytes");
+          await wait(700);
+          expect(await write(peer, "cap-t", "new", "y".repeat(98), small)).toBe("written");
+        },
+        timeout,
+      );
+
+      test(
         "context: a principal's keys are shared by its sessions (replicas), 100 concurrent writers lose nothing, every update wins or reports the conflict, caps name themselves",
         async () => {
           const principal = `user-${run}`;
