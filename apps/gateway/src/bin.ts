@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { isOptimizerError, nodeVersionProblem } from "@mcp-optimizer/core";
 import { generateApiKey } from "./auth/api-key-verifier.js";
 import { loadGatewayConfig } from "./config/load-gateway-config.js";
-import { createGateway } from "./create-gateway.js";
+import { createGateway, type Gateway } from "./create-gateway.js";
 
 const HELP = `Usage: mcp-optimizer-gateway [--config FILE]
        mcp-optimizer-gateway keygen --id ID --tenant TENANT [--principal NAME]
@@ -16,6 +16,7 @@ sessions in memory (one replica).
 Environment: MCPO_GATEWAY_CONFIG (the file), MCPO_GATEWAY_LISTEN (HOST:PORT),
 MCPO_GATEWAY_PUBLIC_URL, MCPO_GATEWAY_REDIS_URL, and \${VAR} in the file.
 SIGTERM or SIGINT: stop taking requests, finish those in flight (gateway.drainTimeoutMs), exit 0.
+SIGHUP: read the config file again and apply the feature flags (the rest takes a restart).
 
 keygen prints a new API key (shown once) and the entry for auth.apiKeys (only its SHA-256).
 Docs: apps/gateway/README.md, docs/deployment.md.
@@ -55,7 +56,38 @@ async function main(argv: string[]): Promise<number> {
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
+    let reloading = Promise.resolve();
+    process.on("SIGHUP", () => {
+      reloading = reloading.then(() => reload(gateway, config.file));
+    });
   });
+}
+
+/** SIGHUP: the feature flags of the config file read again; what else changed is only named. */
+async function reload(gateway: Gateway, file: string | undefined): Promise<void> {
+  const say = (line: string) => process.stderr.write(`mcp-optimizer-gateway: ${line}\n`);
+  try {
+    const next = loadGatewayConfig({ file });
+    const { changes, restart } = gateway.reloadFeatures(next, "sighup");
+    const changed = changes.flatMap(({ tenant, changes: list }) =>
+      list.map(
+        (c) =>
+          `${tenant}: ${c.flag} ${c.from ? "on" : "off"} -> ${c.to ? "on" : "off"} (${c.source})`,
+      ),
+    );
+    say(
+      changed.length === 0
+        ? "reloaded the config on SIGHUP: no feature flag changed"
+        : `reloaded the config on SIGHUP: ${changed.join(", ")}`,
+    );
+    if (restart.length > 0)
+      say(
+        `the config's ${restart.join(", ")} changed too: only feature flags reload; restart the gateway to apply the rest`,
+      );
+  } catch (error) {
+    const message = isOptimizerError(error) ? error.message : String(error);
+    say(`SIGHUP: the config was not reloaded, the gateway runs on as it was: ${message}`);
+  }
 }
 
 function keygen(argv: string[]): number {

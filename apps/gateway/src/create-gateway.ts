@@ -1,5 +1,6 @@
 import {
   type AuditSink,
+  type FeatureChange,
   isLoopbackHost,
   loadSandbox,
   MemorySessionStore,
@@ -20,6 +21,7 @@ import {
   type ProtectedResourceMetadata,
   protectedResourceMetadata,
 } from "./auth/protected-resource-metadata.js";
+import { changedBesideFeatures } from "./config/config-changes.js";
 import { ANONYMOUS_TENANT, type ResolvedGatewayConfig } from "./config/load-gateway-config.js";
 import { type GatewayServer, startGatewayServer } from "./http/gateway-server.js";
 import { createMcpEndpoint } from "./http/mcp-endpoint.js";
@@ -54,6 +56,15 @@ export interface Gateway {
   tenants: TenantRuntimes;
   limiter: QuotaLimiter;
   sessions: SessionStore;
+  /**
+   * Applies the tenants' feature flags of a config read again (on SIGHUP) and names what else
+   * differs from the running config, which takes a restart. INVALID_CONFIG, changing nothing,
+   * when a flag that takes a restart would change.
+   */
+  reloadFeatures(
+    next: ResolvedGatewayConfig,
+    actor?: string,
+  ): { changes: { tenant: string; changes: FeatureChange[] }[]; restart: string[] };
   /** Stops taking requests (after the drain grace), finishes those in flight until the deadline, closes everything. */
   shutdown(deadlineMs?: number, graceMs?: number): Promise<{ drained: boolean }>;
 }
@@ -184,6 +195,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     tenants,
     limiter,
     sessions,
+    reloadFeatures(next, actor = "sighup") {
+      const changes = tenants.reloadFeatures(next.tenants, actor);
+      return { changes, restart: changedBesideFeatures(config, next) };
+    },
     shutdown(deadlineMs = config.drainTimeoutMs, graceMs = config.drainGraceMs) {
       closing ??= (async () => {
         const drained = await started.drain(deadlineMs, graceMs);

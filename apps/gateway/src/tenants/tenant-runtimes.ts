@@ -3,7 +3,11 @@ import {
   type ApprovalOptions,
   type AuditRecord,
   type AuditSink,
+  EngineFeatures,
+  ErrorCodes,
+  type FeatureChange,
   MCPOptimizer,
+  OptimizerError,
   type SessionLeaseSettings,
   type SessionStore,
 } from "@mcp-optimizer/core";
@@ -47,16 +51,54 @@ export interface TenantRuntimesOptions {
  */
 export class TenantRuntimes {
   private readonly open = new Map<string, { runtime: TenantRuntime; users: number }>();
+  /** The tenants as configured; their feature flags change on reload. */
+  private readonly tenants: Map<string, ResolvedTenant>;
   private closed = false;
 
-  constructor(private readonly options: TenantRuntimesOptions) {}
-
-  has(name: string): boolean {
-    return this.options.tenants.has(name);
+  constructor(private readonly options: TenantRuntimesOptions) {
+    this.tenants = new Map(options.tenants);
   }
 
-  get size(): number {
-    return this.open.size;
+  has(name: string): boolean {
+    return this.tenants.has(name);
+  }
+
+  /**
+   * Takes each configured tenant's flags from `next` (a config read again): open tenants change
+   * from their next request, closed ones open with them; every change is audited. Refuses,
+   * changing nothing, when a flag that takes a restart would change for any tenant. Tenants
+   * added to or removed from `next` are left to a restart (the caller reports them).
+   */
+  reloadFeatures(
+    next: ReadonlyMap<string, ResolvedTenant>,
+    actor: string,
+  ): { tenant: string; changes: FeatureChange[] }[] {
+    const kept = [...this.tenants.values()].filter((t) => next.has(t.name));
+    // Checked on throwaway flags (no audit) first, so a refusal changes no tenant.
+    for (const tenant of kept) {
+      try {
+        new EngineFeatures(tenant.features, [], tenant.name).set(
+          next.get(tenant.name)!.features,
+          actor,
+        );
+      } catch (error) {
+        throw new OptimizerError(
+          ErrorCodes.INVALID_CONFIG,
+          `Tenant "${tenant.name}": ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+    }
+    return kept.map((tenant) => {
+      const features = next.get(tenant.name)!.features;
+      this.tenants.set(tenant.name, { ...tenant, features });
+      const open = this.open.get(tenant.name);
+      // A closed tenant has no engine to audit the change: a throwaway set of flags does it.
+      const changes = open
+        ? open.runtime.optimizer.setFeatures(features, { actor })
+        : new EngineFeatures(tenant.features, this.sharedAudit(), tenant.name).set(features, actor);
+      return { tenant: tenant.name, changes };
+    });
   }
 
   /** The tenant's runtime, held until `release()` (it is not closed while held). */
@@ -111,10 +153,14 @@ export class TenantRuntimes {
     await Promise.allSettled(all.map((e) => e.runtime.optimizer.close()));
   }
 
+  private sharedAudit(): AuditSink[] {
+    return (this.options.audit ?? []).map(unclosable);
+  }
+
   private create(name: string): TenantRuntime {
-    const tenant = this.options.tenants.get(name);
+    const tenant = this.tenants.get(name);
     if (!tenant) throw new Error(`No tenant "${name}" is configured.`);
-    const shared = (this.options.audit ?? []).map(unclosable);
+    const shared = this.sharedAudit();
     const optimizer = new MCPOptimizer({
       sandboxConfig: tenant.sandbox,
       mcpServers: tenant.mcpServers,
