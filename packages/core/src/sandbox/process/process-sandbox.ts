@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { BridgeRun } from "../../bridge/bridge-run.js";
 import { nodeGuestProgram } from "../../bridge/guest-source.js";
@@ -119,6 +119,29 @@ export function probePermissionModel(nodePath: string = process.execPath): Permi
 }
 
 /**
+ * probePermissionModel without blocking the event loop while the probe's Node boots (it is
+ * on the first execution's path); a failure is explained by the synchronous probe.
+ */
+export async function probePermissionModelAsync(
+  nodePath: string = process.execPath,
+): Promise<PermissionModelSupport> {
+  const known = permissionProbes.get(nodePath);
+  if (known) return known;
+  const version = await new Promise<string | undefined>((resolve) =>
+    execFile(
+      nodePath,
+      ["--permission", "-e", "process.stdout.write(process.version)"],
+      { encoding: "utf8", timeout: 10_000, env: {} },
+      (error, stdout) => resolve(error ? undefined : stdout.trim()),
+    ),
+  );
+  if (version === undefined) return probePermissionModel(nodePath);
+  const support = { supported: true, version };
+  permissionProbes.set(nodePath, support);
+  return support;
+}
+
+/**
  * The zero-dependency sandbox: a long-lived Node child per session under Node's permission
  * model (no files, no child processes, no workers, no addons), an empty environment, a V8
  * heap limit, a host-side RSS watchdog and a wall-clock limit; in network and PID
@@ -130,6 +153,9 @@ export class ProcessSandbox implements Sandbox {
   private readonly pool: ProcessRunner[] = [];
   private readonly sessions = new Set<ProcessSandboxSession>();
   private filling: Promise<void> | undefined;
+  /** The pool's runner still booting, which an execution may take over rather than start another. */
+  private booting: ProcessRunner | undefined;
+  private readonly takenOver = new WeakSet<ProcessRunner>();
   private closed = false;
   private readonly heapMb: number;
   private readonly poolSize: number;
@@ -211,7 +237,7 @@ export class ProcessSandbox implements Sandbox {
   async open(options: SandboxOpenOptions = {}): Promise<SandboxSession> {
     if (this.closed)
       throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "The process sandbox is closed.");
-    const node = probePermissionModel(this.options.nodePath ?? process.execPath);
+    const node = await probePermissionModelAsync(this.options.nodePath ?? process.execPath);
     if (!node.supported) {
       throw new OptimizerError(
         ErrorCodes.SANDBOX_UNAVAILABLE,
@@ -235,6 +261,14 @@ export class ProcessSandbox implements Sandbox {
         }
       }
     }
+    // The pool's runner is still booting: take it over rather than boot a second one beside it.
+    const booting = this.booting;
+    if (heapMb === this.heapMb && booting?.alive) {
+      this.booting = undefined;
+      this.takenOver.add(booting);
+      await booting.ready;
+      return booting;
+    }
     this.refill();
     const runner = new ProcessRunner(this.runnerSpec(heapMb));
     await runner.ready;
@@ -253,15 +287,20 @@ export class ProcessSandbox implements Sandbox {
     const filling = (async () => {
       while (!this.closed && this.pool.filter((r) => r.alive).length < this.poolSize) {
         const runner = new ProcessRunner(this.runnerSpec());
+        this.booting = runner;
         try {
           await runner.ready;
         } catch {
           return; // cannot start runners right now; open() will report why
+        } finally {
+          if (this.booting === runner) this.booting = undefined;
         }
         if (this.closed) {
           await runner.dispose();
           return;
         }
+        // An execution took it over while it booted: start the pool's next one.
+        if (this.takenOver.has(runner)) continue;
         this.pool.push(runner);
       }
     })();
