@@ -293,7 +293,11 @@ export function guestMain(host: GuestHost): GuestEndpoint {
     const error = new GuestErrorClass(code, message, name);
     call(weakMapSet, ownCodes, error, code);
     return error;
-  } as unknown as new (code: string, message: string, name?: string) => GuestErrorClass;
+  } as unknown as new (
+    code: string,
+    message: string,
+    name?: string,
+  ) => GuestErrorClass;
 
   /**
    * JSON with a path-precise complaint for what JSON cannot carry. `lenient` (tool arguments)
@@ -783,8 +787,10 @@ export function guestMain(host: GuestHost): GuestEndpoint {
         if (!code && isA(SyntaxErrorCtor, error)) code = "CODE_SYNTAX_ERROR";
         // The engine's own conditions (QuickJS): the host checks a reported timeout against
         // the run's deadline (BridgeRun).
-        if (!code && name === "InternalError" && contains(message, "out of memory")) code = "SANDBOX_MEMORY";
-        if (!code && name === "InternalError" && contains(message, "interrupted")) code = "SANDBOX_TIMEOUT";
+        if (!code && name === "InternalError" && contains(message, "out of memory"))
+          code = "SANDBOX_MEMORY";
+        if (!code && name === "InternalError" && contains(message, "interrupted"))
+          code = "SANDBOX_TIMEOUT";
       } else {
         message = `Uncaught ${inspect(error, 1)}`;
       }

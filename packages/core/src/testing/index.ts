@@ -13,12 +13,12 @@ export { type DescribeCallCacheOptions, describeCallCache } from "./describe-cal
 export { type DescribeEmbedderOptions, describeEmbedder } from "./describe-embedder.js";
 export { describeHostileFrames, hostileFramesTests } from "./describe-hostile-frames.js";
 export { describeHostileRuns, hostileRunsTests } from "./describe-hostile-runs.js";
-export { describeHostileValues, hostileValuesTests } from "./describe-hostile-values.js";
 export {
   describeHostileSignals,
   hostileSignalsTests,
   processGroupOf,
 } from "./describe-hostile-signals.js";
+export { describeHostileValues, hostileValuesTests } from "./describe-hostile-values.js";
 export {
   describePeerIsolation,
   PEER_RUNS,
