@@ -81,7 +81,9 @@ export class BridgeRun {
   private logsTruncated = false;
   private readonly hostSentCodes = new Set<string>();
   private callsInFlight = 0;
-  private readonly waitingCalls: CallFrame[] = [];
+  // A queue read from `nextWaiting` on: shift() on a long array copies it each time.
+  private waitingCalls: CallFrame[] = [];
+  private nextWaiting = 0;
   private readonly startedAt = performance.now();
   private timer: NodeJS.Timeout | undefined;
   private ackTimer: NodeJS.Timeout | undefined;
@@ -315,8 +317,13 @@ export class BridgeRun {
       )
       .finally(() => {
         this.callsInFlight--;
-        const next = this.waitingCalls.shift();
-        if (next && !this.settled) this.onCall(next);
+        if (this.settled || this.nextWaiting >= this.waitingCalls.length) return;
+        const next = this.waitingCalls[this.nextWaiting++]!;
+        if (this.nextWaiting === this.waitingCalls.length) {
+          this.waitingCalls = [];
+          this.nextWaiting = 0;
+        }
+        this.onCall(next);
       });
   }
 
@@ -360,7 +367,7 @@ export class BridgeRun {
   private settle(outcome: SandboxOutcome | undefined, error?: OptimizerError): void {
     if (this.settled) return;
     this.settled = true;
-    this.waitingCalls.length = 0;
+    this.waitingCalls = [];
     clearTimeout(this.timer);
     clearTimeout(this.ackTimer);
     if (error) this.reject(error);
