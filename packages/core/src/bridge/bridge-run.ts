@@ -20,6 +20,17 @@ import {
 
 /** Headroom over `maxOutputBytes` for the frame envelope and a large tool-call argument. */
 const FRAME_SLACK_BYTES = 64 * 1024;
+/**
+ * Host calls of one run that are answered at once; the rest wait their turn here, and those
+ * still waiting when the run ends are never made. A program that fires 100,000 calls then
+ * holds an upstream no more than this, and nothing of it reaches an upstream after it ended.
+ */
+export const MAX_CALLS_IN_FLIGHT = 32;
+/**
+ * How much earlier than the host's deadline a runner may report its own timeout (the wasm
+ * runner's deadline is up to 20 ms ahead). A timeout reported sooner is the program's claim.
+ */
+const GUEST_DEADLINE_LEAD_MS = 30;
 
 export interface BridgeRunOptions {
   job: SandboxJob;
@@ -48,6 +59,15 @@ export interface BridgeRunOptions {
   ackTimeoutMs?: number;
 }
 
+/** SANDBOX_TIMEOUT for a program that ran past `timeoutMs`. */
+export function timeoutError(timeoutMs: number): OptimizerError {
+  return new OptimizerError(
+    ErrorCodes.SANDBOX_TIMEOUT,
+    `The program ran longer than ${timeoutMs} ms and was stopped. Do less per execution (fewer calls, smaller loops) or raise maxExecutionTime.`,
+    { details: { timeoutMs } },
+  );
+}
+
 /**
  * The host side of one execution over the bridge. A sandbox feeds the guest's stdout into
  * `push()`, reports a dead runner with `fail()`, and awaits `outcome`. Enforces the
@@ -60,6 +80,10 @@ export class BridgeRun {
   private logBytes = 0;
   private logsTruncated = false;
   private readonly hostSentCodes = new Set<string>();
+  private callsInFlight = 0;
+  // A queue read from `nextWaiting` on: shift() on a long array copies it each time.
+  private waitingCalls: CallFrame[] = [];
+  private nextWaiting = 0;
   private readonly startedAt = performance.now();
   private timer: NodeJS.Timeout | undefined;
   private ackTimer: NodeJS.Timeout | undefined;
@@ -82,13 +106,7 @@ export class BridgeRun {
       (error) => this.abort(error),
     );
     this.timer = setTimeout(() => {
-      this.abort(
-        new OptimizerError(
-          ErrorCodes.SANDBOX_TIMEOUT,
-          `The program ran longer than ${job.limits.timeoutMs} ms and was stopped. Do less per execution (fewer calls, smaller loops) or raise maxExecutionTime.`,
-          { details: { timeoutMs: job.limits.timeoutMs } },
-        ),
-      );
+      this.abort(timeoutError(job.limits.timeoutMs));
     }, job.limits.timeoutMs);
     if (!this.acknowledged && options.ackTimeoutMs !== undefined) {
       const ackMs = Math.min(options.ackTimeoutMs, job.limits.timeoutMs);
@@ -182,7 +200,14 @@ export class BridgeRun {
         });
         return;
       case "error": {
-        const code = guestErrorCode(frame.error.code, this.hostSentCodes);
+        let code = guestErrorCode(frame.error.code, this.hostSentCodes);
+        if (
+          code === ErrorCodes.SANDBOX_TIMEOUT &&
+          performance.now() - this.startedAt + GUEST_DEADLINE_LEAD_MS <
+            this.options.job.limits.timeoutMs
+        ) {
+          code = ErrorCodes.CODE_RUNTIME_ERROR;
+        }
         const name =
           frame.error.name && frame.error.name !== "Error" ? `${frame.error.name}: ` : "";
         const message =
@@ -252,6 +277,11 @@ export class BridgeRun {
   }
 
   private onCall(frame: CallFrame): void {
+    if (this.callsInFlight >= MAX_CALLS_IN_FLIGHT) {
+      this.waitingCalls.push(frame);
+      return;
+    }
+    this.callsInFlight++;
     let request: GuestRequest;
     if (frame.kind === "tool") {
       request = {
@@ -280,10 +310,21 @@ export class BridgeRun {
     } catch (error) {
       answer = Promise.reject(error);
     }
-    answer.then(
-      (value) => this.reply(this.answerFrame(frame.id, value)),
-      (error: unknown) => this.reply(this.refusalFrame(frame.id, toOptimizerError(error))),
-    );
+    answer
+      .then(
+        (value) => this.reply(this.answerFrame(frame.id, value)),
+        (error: unknown) => this.reply(this.refusalFrame(frame.id, toOptimizerError(error))),
+      )
+      .finally(() => {
+        this.callsInFlight--;
+        if (this.settled || this.nextWaiting >= this.waitingCalls.length) return;
+        const next = this.waitingCalls[this.nextWaiting++]!;
+        if (this.nextWaiting === this.waitingCalls.length) {
+          this.waitingCalls = [];
+          this.nextWaiting = 0;
+        }
+        this.onCall(next);
+      });
   }
 
   /**
@@ -326,6 +367,7 @@ export class BridgeRun {
   private settle(outcome: SandboxOutcome | undefined, error?: OptimizerError): void {
     if (this.settled) return;
     this.settled = true;
+    this.waitingCalls = [];
     clearTimeout(this.timer);
     clearTimeout(this.ackTimer);
     if (error) this.reject(error);

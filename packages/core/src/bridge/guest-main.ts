@@ -64,6 +64,9 @@ export function guestMain(host: GuestHost): GuestEndpoint {
   const SyntaxErrorCtor = SyntaxError;
   const MapCtor = Map;
   const SetCtor = Set;
+  const WeakMapCtor = WeakMap;
+  const weakMapGet = WeakMap.prototype.get;
+  const weakMapSet = WeakMap.prototype.set;
   const StringCtor = String;
   const hasInstance = Function.prototype[Symbol.hasInstance];
   const toPrimitive = Symbol.toPrimitive;
@@ -273,7 +276,7 @@ export function guestMain(host: GuestHost): GuestEndpoint {
     return utf8Length(text) <= limit;
   }
 
-  class GuestError extends ErrorCtor {
+  class GuestErrorClass extends ErrorCtor {
     declare code: string;
     constructor(code: string, message: string, name = "Error") {
       super(message);
@@ -281,6 +284,20 @@ export function guestMain(host: GuestHost): GuestEndpoint {
       defineOwn(this, "name", { value: name, writable: true, configurable: true });
     }
   }
+
+  // The codes of the errors this prelude made. A program reaches the class through
+  // `error.constructor` and can set `code` on any error, so only this map says which code a
+  // failed run reports (a program must not pass its failure off as a timeout or a denial).
+  const ownCodes = new WeakMapCtor<object, string>();
+  const GuestError = function GuestError(code: string, message: string, name?: string) {
+    const error = new GuestErrorClass(code, message, name);
+    call(weakMapSet, ownCodes, error, code);
+    return error;
+  } as unknown as new (
+    code: string,
+    message: string,
+    name?: string,
+  ) => GuestErrorClass;
 
   /**
    * JSON with a path-precise complaint for what JSON cannot carry. `lenient` (tool arguments)
@@ -322,7 +339,7 @@ export function guestMain(host: GuestHost): GuestEndpoint {
       }
       seen.length--;
     }
-    function notJson(at: string, kind: string, fix: string): GuestError {
+    function notJson(at: string, kind: string, fix: string): GuestErrorClass {
       return new GuestError(
         "RESULT_NOT_SERIALIZABLE",
         `${what} is not JSON: ${at} is ${kind}; ${fix}.`,
@@ -766,10 +783,14 @@ export function guestMain(host: GuestHost): GuestEndpoint {
         name = StringCtor(e.name);
         message = StringCtor(e.message);
         stack = typeof e.stack === "string" ? e.stack : undefined;
-        if (typeof e.code === "string") code = e.code;
+        code = call<string | undefined>(weakMapGet, ownCodes, error);
         if (!code && isA(SyntaxErrorCtor, error)) code = "CODE_SYNTAX_ERROR";
-        if (!code && contains(message, "out of memory")) code = "SANDBOX_MEMORY";
-        if (!code && contains(message, "interrupted")) code = "SANDBOX_TIMEOUT";
+        // The engine's own conditions (QuickJS): the host checks a reported timeout against
+        // the run's deadline (BridgeRun).
+        if (!code && name === "InternalError" && contains(message, "out of memory"))
+          code = "SANDBOX_MEMORY";
+        if (!code && name === "InternalError" && contains(message, "interrupted"))
+          code = "SANDBOX_TIMEOUT";
       } else {
         message = `Uncaught ${inspect(error, 1)}`;
       }

@@ -19,6 +19,7 @@ import { MemoryEntryStore } from "../sessions/memory-entry-store.js";
 import { hostileFramesTests } from "./describe-hostile-frames.js";
 import { hostileRunsTests } from "./describe-hostile-runs.js";
 import { hostileSignalsTests } from "./describe-hostile-signals.js";
+import { hostileValuesTests } from "./describe-hostile-values.js";
 import { peerIsolationTests } from "./describe-peer-isolation.js";
 import { describeHostile, type HostileSuiteOptions } from "./hostile-kit.js";
 
@@ -30,7 +31,7 @@ export interface DescribeSandboxOptions {
   /** Per-test timeout for vitest, in ms. Default 60000. */
   testTimeoutMs?: number;
   /**
-   * Run the hostile suites too (signals, frames, broken runs, peer isolation), each with
+   * Run the hostile suites too (signals, frames, broken runs, values and claims, peer isolation), each with
    * sessions of its own on the same sandbox. Default true.
    */
   hostile?: boolean;
@@ -628,6 +629,7 @@ export function describeSandbox(
       describeHostile("hostile: signals", name, shared, hostile, hostileSignalsTests);
       describeHostile("hostile: frames", name, shared, hostile, hostileFramesTests);
       describeHostile("hostile: broken runs", name, shared, hostile, hostileRunsTests);
+      describeHostile("hostile: values and claims", name, shared, hostile, hostileValuesTests);
       describeHostile("hostile: peer isolation", name, shared, hostile, (kit) =>
         peerIsolationTests(kit, options.peerSpinMs),
       );

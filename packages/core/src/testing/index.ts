@@ -18,6 +18,7 @@ export {
   hostileSignalsTests,
   processGroupOf,
 } from "./describe-hostile-signals.js";
+export { describeHostileValues, hostileValuesTests } from "./describe-hostile-values.js";
 export {
   describePeerIsolation,
   PEER_RUNS,
