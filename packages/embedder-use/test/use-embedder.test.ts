@@ -22,7 +22,14 @@ function servers(...names: string[]): { name: string; tools: UpstreamTool[] }[] 
 
 describe("hybrid search with the Universal Sentence Encoder", () => {
   test("ranks first what only the meaning names: words alone rank another server's tool first", async () => {
-    const real = servers("kubernetes", "postgres", "brave_search", "google_maps", "slack");
+    const real = servers(
+      "kubernetes",
+      "postgres",
+      "brave_search",
+      "google_maps",
+      "slack",
+      "memory",
+    );
     const lexical = new ToolCatalog();
     lexical.update(real);
     const hybrid = new ToolCatalog();
@@ -31,12 +38,10 @@ describe("hybrid search with the Universal Sentence Encoder", () => {
     const first = async (catalog: ToolCatalog, query: string) =>
       (await catalog.search(query, { limit: 1, detail: "name" }))[0]?.name;
 
-    expect(await first(lexical, "look this up on the internet")).not.toBe(
-      "brave_search.brave_web_search",
-    );
-    expect(await first(hybrid, "look this up on the internet")).toBe(
-      "brave_search.brave_web_search",
-    );
+    // No word of the request is in memory.read_graph's name or description ("Read the entire knowledge graph").
+    const query = "dump everything you remember";
+    expect(await first(lexical, query)).toBe("memory.open_nodes");
+    expect(await first(hybrid, query)).toBe("memory.read_graph");
     // A request whose words match keeps its lexical winner.
     expect(await first(hybrid, "post a message to the #general channel")).toBe(
       "slack.slack_post_message",
