@@ -34,7 +34,7 @@ function measured(inner: Embedder) {
         const vectors = await inner.embed(missing);
         stats.ms += performance.now() - started;
         stats.texts += missing.length;
-        missing.forEach((t, i) => cache.set(t, vectors[i]!));
+        for (const [i, t] of missing.entries()) cache.set(t, vectors[i]!);
       }
       return texts.map((t) => cache.get(t)!);
     },
