@@ -114,6 +114,15 @@ describe("hybrid ranking: lexical and vector ranks fused", () => {
     expect(fused[0]!.score).toBeCloseTo(1 / 62 + 1 / 61, 10);
   });
 
+  test("a list's weight scales its contribution", () => {
+    const lexical = Array.from({ length: 20 }, (_, i) => ({ id: `t${i + 1}` }));
+    const vector = [{ id: "t20" }];
+    expect(reciprocalRankFusion([lexical, vector], 60)[0]!.id).toBe("t20");
+    const weak = reciprocalRankFusion([lexical, vector], 60, [1, 0.2]);
+    expect(weak[0]!.id).toBe("t1");
+    expect(weak.find((f) => f.id === "t20")!.score).toBeCloseTo(1 / 80 + 0.2 / 61, 10);
+  });
+
   test("vectors find what words miss (a misspelt request); the lexical ranking stays in the fusion", async () => {
     const lexical = new ToolCatalog();
     lexical.update(SERVERS);

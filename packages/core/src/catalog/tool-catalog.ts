@@ -34,6 +34,11 @@ export interface CatalogSearchOptions {
   learned?: Omit<LearnedRankingOptions, "store">;
   /** The k of reciprocal rank fusion. Default 60. */
   fusionK?: number;
+  /**
+   * The vector ranking's weight in the fusion, the lexical ranking's being 1: below 1 for a
+   * model weaker than the lexical ranker (0.2 for Universal Sentence Encoder lite). Default 1.
+   */
+  vectorWeight?: number;
 }
 
 /** How many lexical and vector candidates enter fusion. */
@@ -405,6 +410,7 @@ export class ToolCatalog {
       return reciprocalRankFusion(
         [ranked, semantic.slice(0, CANDIDATES)],
         this.searchOptions.fusionK ?? 60,
+        [1, this.searchOptions.vectorWeight ?? 1],
       );
     } catch {
       return ranked;

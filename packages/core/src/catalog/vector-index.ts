@@ -86,19 +86,22 @@ function cosine(a: Float32Array, b: Float32Array): number {
 }
 
 /**
- * Reciprocal rank fusion: each list contributes 1 / (k + rank) for every id it ranks
- * (rank from 1). Robust to scores on different scales; k = 60 as in Cormack et al. (2009).
+ * Reciprocal rank fusion: each list contributes weight / (k + rank) for every id it ranks
+ * (rank from 1; weight 1 unless given). Robust to scores on different scales; k = 60 as in
+ * Cormack et al. (2009). A weight below 1 lets a weaker ranker reorder only near-ties of the others.
  */
 export function reciprocalRankFusion(
   lists: readonly (readonly { id: string }[])[],
   k = 60,
+  weights: readonly number[] = [],
 ): { id: string; score: number }[] {
   const scores = new Map<string, number>();
-  for (const list of lists) {
+  lists.forEach((list, j) => {
+    const weight = weights[j] ?? 1;
     list.forEach((item, i) => {
-      scores.set(item.id, (scores.get(item.id) ?? 0) + 1 / (k + i + 1));
+      scores.set(item.id, (scores.get(item.id) ?? 0) + weight / (k + i + 1));
     });
-  }
+  });
   return [...scores]
     .map(([id, score]) => ({ id, score }))
     .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
