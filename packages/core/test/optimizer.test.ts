@@ -313,6 +313,29 @@ describe("configuration", () => {
     );
   });
 
+  test("an allowlist of the wrong shape is refused, never read as allowing more", async () => {
+    expect(
+      () => new MCPOptimizer({ sessionDefaults: { allow: { github: ["list_issues"] } as never } }),
+    ).toThrow(
+      expect.objectContaining({
+        code: ErrorCodes.INVALID_CONFIG,
+        message: expect.stringMatching(/sessionDefaults\.allow .* unknown key "github"/),
+      }),
+    );
+    expect(
+      () => new MCPOptimizer({ sessionDefaults: { allow: { tools: "x.*" } as never } }),
+    ).toThrow(/its "tools" is "x\.\*"/);
+    const optimizer = new MCPOptimizer();
+    try {
+      await expect(
+        optimizer.run("return 1", { allow: { servers: [1] } as never }),
+      ).rejects.toMatchObject({ code: ErrorCodes.INVALID_CONFIG });
+      expect((await optimizer.run("return 1", { allow: { servers: [] } })).value).toBe(1);
+    } finally {
+      await optimizer.close();
+    }
+  });
+
   test("${VAR} expansion fails clearly for unset variables and honours defaults", () => {
     expect(
       () =>

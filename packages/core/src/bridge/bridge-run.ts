@@ -201,8 +201,11 @@ export class BridgeRun {
         return;
       case "error": {
         let code = guestErrorCode(frame.error.code, this.hostSentCodes);
+        // A timeout the host did not tell the program about, before the run's deadline, is
+        // the program's claim (the host's own calls may hit the execution's deadline first).
         if (
           code === ErrorCodes.SANDBOX_TIMEOUT &&
+          !this.hostSentCodes.has(ErrorCodes.SANDBOX_TIMEOUT) &&
           performance.now() - this.startedAt + GUEST_DEADLINE_LEAD_MS <
             this.options.job.limits.timeoutMs
         ) {
@@ -317,14 +320,22 @@ export class BridgeRun {
       )
       .finally(() => {
         this.callsInFlight--;
-        if (this.settled || this.nextWaiting >= this.waitingCalls.length) return;
-        const next = this.waitingCalls[this.nextWaiting++]!;
-        if (this.nextWaiting === this.waitingCalls.length) {
-          this.waitingCalls = [];
-          this.nextWaiting = 0;
-        }
-        this.onCall(next);
+        // The next waiting call starts from the event loop, not from this microtask: calls that
+        // fail at once (denied, past the deadline) must not drain a long queue in one turn and
+        // hold off timers (this run's own deadline) and every other session meanwhile.
+        if (!this.settled && this.nextWaiting < this.waitingCalls.length)
+          setImmediate(() => this.startWaiting());
       });
+  }
+
+  private startWaiting(): void {
+    if (this.settled || this.nextWaiting >= this.waitingCalls.length) return;
+    const next = this.waitingCalls[this.nextWaiting++]!;
+    if (this.nextWaiting === this.waitingCalls.length) {
+      this.waitingCalls = [];
+      this.nextWaiting = 0;
+    }
+    this.onCall(next);
   }
 
   /**

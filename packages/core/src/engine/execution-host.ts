@@ -10,7 +10,13 @@ import type { GuestRequest, SandboxHost } from "../contracts/sandbox.js";
 import type { SessionAllowlist, SessionToolCallLog } from "../contracts/session-store.js";
 import type { Tokenizer } from "../contracts/tokenizer.js";
 import type { ToolCallResult, Upstream } from "../contracts/upstream.js";
-import { ErrorCodes, isOptimizerError, OptimizerError, toOptimizerError } from "../errors.js";
+import {
+  ErrorCodes,
+  hasErrorCode,
+  isOptimizerError,
+  OptimizerError,
+  toOptimizerError,
+} from "../errors.js";
 import { featureDisabled } from "../features/feature-flags.js";
 import { isPlainObject, type JsonObject, type JsonValue } from "../json.js";
 import type { CallMemo } from "../memo/call-memo.js";
@@ -430,7 +436,17 @@ export class ExecutionHost implements SandboxHost {
               throw new OptimizerError(ErrorCodes.SANDBOX_TIMEOUT, "The execution's time is up.");
             }
             const timeoutMs = Math.min(remaining, this.deps.callTimeoutMs ?? remaining);
-            return upstream.callTool(tool, args, { timeoutMs });
+            // Cut short by the execution's deadline, not by the server's own timeout: the
+            // execution ran out of time, which an upstream timeout of a few ms would hide.
+            const cutByDeadline = timeoutMs === remaining && timeoutMs !== this.deps.callTimeoutMs;
+            return upstream.callTool(tool, args, { timeoutMs }).catch((error: unknown) => {
+              if (!cutByDeadline || !hasErrorCode(error, ErrorCodes.UPSTREAM_TIMEOUT)) throw error;
+              throw new OptimizerError(
+                ErrorCodes.SANDBOX_TIMEOUT,
+                `The execution's time ran out while ${server}.${tool} was answering.`,
+                { cause: error },
+              );
+            });
           },
           { ...this.deps.retry, retryable: (e) => retryable && isTransient(e) },
         );

@@ -88,6 +88,7 @@ import {
   type RegisteredOperation,
   registerOperation,
 } from "./operations.js";
+import { assertAllowlist } from "./policy.js";
 import type { RetryOptions } from "./retry.js";
 import { SandboxRunners } from "./sandbox-runners.js";
 import { StoreStatsProbe } from "./store-stats-probe.js";
@@ -897,6 +898,7 @@ function resolveSettings(options: MCPOptimizerOptions): ExecutionSettings {
   const maxMetaToolTokens = options.maxMetaToolTokens ?? DEFAULT_MAX_META_TOOL_TOKENS;
   const inlineApi = options.inlineApi ?? "off";
   checkMetaToolSettings(maxMetaToolTokens, inlineApi);
+  if (defaults.allow !== undefined) assertAllowlist(defaults.allow, "sessionDefaults.allow");
   const maxToolCalls = options.maxToolCallsPerExecution;
   if (maxToolCalls !== undefined && (!Number.isInteger(maxToolCalls) || maxToolCalls < 0)) {
     throw new OptimizerError(

@@ -1,4 +1,37 @@
 import type { SessionAllowlist } from "../contracts/session-store.js";
+import { ErrorCodes, OptimizerError } from "../errors.js";
+
+const ALLOWLIST_KEYS = ["servers", "tools", "deny"] as const;
+
+/**
+ * An allowlist is `{ servers?, tools?, deny? }`, each a list of strings; anything else (a
+ * misspelt key, `{ github: ["list_issues"] }`) would allow more than meant, so it is refused.
+ */
+export function assertAllowlist(allow: unknown, where: string): asserts allow is SessionAllowlist {
+  const shape = `${where} is { servers?: string[], tools?: string[], deny?: string[] } (tools as "server.tool" or a pattern like "github.*")`;
+  if (typeof allow !== "object" || allow === null || Array.isArray(allow)) {
+    throw new OptimizerError(ErrorCodes.INVALID_CONFIG, `${shape}; got ${JSON.stringify(allow)}.`);
+  }
+  for (const [key, value] of Object.entries(allow)) {
+    if (!(ALLOWLIST_KEYS as readonly string[]).includes(key)) {
+      throw new OptimizerError(
+        ErrorCodes.INVALID_CONFIG,
+        `${shape}; it has an unknown key "${key}".`,
+        { details: { key } },
+      );
+    }
+    if (
+      value !== undefined &&
+      (!Array.isArray(value) || value.some((v) => typeof v !== "string"))
+    ) {
+      throw new OptimizerError(
+        ErrorCodes.INVALID_CONFIG,
+        `${shape}; its "${key}" is ${JSON.stringify(value)?.slice(0, 80)}.`,
+        { details: { key } },
+      );
+    }
+  }
+}
 
 /** "github.*" matches every GitHub tool, "*.list_*" every list tool of every server. */
 function globToRegExp(pattern: string): RegExp {

@@ -14,6 +14,7 @@ import { countTokensAsync } from "../../tokens/o200k-tokenizer.js";
 import { ExecutionHost } from "../execution-host.js";
 import type { RegisteredOperation } from "../operations.js";
 import type { RunOptions, RunResult } from "../optimizer.js";
+import { assertAllowlist } from "../policy.js";
 import type { Program } from "../transpile.js";
 import { accountExecution } from "./account-execution.js";
 import { type ApprovalStep, approvePlan, attachPreview } from "./approve-plan.js";
@@ -238,6 +239,7 @@ function checkedTimeout(timeoutMs: number): number {
 
 function newSessionInput(parts: EngineParts, id: string, options: RunOptions) {
   const defaults = parts.settings.sessionDefaults;
+  if (options.allow !== undefined) assertAllowlist(options.allow, "RunOptions.allow");
   return {
     id,
     ...(options.tenant !== undefined ? { tenant: options.tenant } : {}),
