@@ -136,6 +136,23 @@ describe("a server's own timeout", () => {
   }, 60_000);
 });
 
+describe("the execution's deadline during a call", () => {
+  test("is the execution's timeout, not an upstream timeout of what was left", async () => {
+    const optimizer = new MCPOptimizer({
+      sandboxConfig: { maxExecutionTime: 1500 },
+      mcpServers: { fake: fake() },
+    });
+    try {
+      await optimizer.run("return 1");
+      const error = await optimizer.run("return await fake.hang({ ms: 15000 })").catch((e) => e);
+      expect(error).toMatchObject({ code: ErrorCodes.SANDBOX_TIMEOUT });
+      expect((await optimizer.run("return await fake.echo({ text: 'on' })")).value).toBe("on");
+    } finally {
+      await optimizer.close();
+    }
+  }, 60_000);
+});
+
 describe("a slow upstream", () => {
   test("does not hold up executions that do not call it; a call to it waits for its start", async () => {
     const optimizer = new MCPOptimizer({

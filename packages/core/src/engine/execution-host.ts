@@ -28,6 +28,9 @@ import { plainCallTokensAsync, roundTripsOf, toolCallText } from "../tokens/toke
 import { checkToolAllowed, serverVisible } from "./policy.js";
 import { isTransient, type RetryOptions, withRetry } from "./retry.js";
 
+/** An upstream timeout this close to the execution's deadline was the deadline's doing. */
+const DEADLINE_SLACK_MS = 5;
+
 export interface ExecutionIdentity {
   executionId: string;
   sessionId: string;
@@ -436,10 +439,11 @@ export class ExecutionHost implements SandboxHost {
               throw new OptimizerError(ErrorCodes.SANDBOX_TIMEOUT, "The execution's time is up.");
             }
             const timeoutMs = Math.min(remaining, this.deps.callTimeoutMs ?? remaining);
-            // Cut short by the execution's deadline, not by the server's own timeout: the
-            // execution ran out of time, which an upstream timeout of a few ms would hide.
-            const cutByDeadline = timeoutMs === remaining && timeoutMs !== this.deps.callTimeoutMs;
             return upstream.callTool(tool, args, { timeoutMs }).catch((error: unknown) => {
+              // Cut short by the execution's deadline, not by a call timeout (the server's own
+              // or callTimeoutMs): the execution ran out of time, which an upstream timeout of
+              // a few ms would hide.
+              const cutByDeadline = Date.now() >= this.deadline - DEADLINE_SLACK_MS;
               if (!cutByDeadline || !hasErrorCode(error, ErrorCodes.UPSTREAM_TIMEOUT)) throw error;
               throw new OptimizerError(
                 ErrorCodes.SANDBOX_TIMEOUT,

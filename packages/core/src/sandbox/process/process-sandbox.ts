@@ -266,8 +266,11 @@ export class ProcessSandbox implements Sandbox {
     if (heapMb === this.heapMb && booting?.alive) {
       this.booting = undefined;
       this.takenOver.add(booting);
-      await booting.ready;
-      return booting;
+      const ready = await booting.ready.then(
+        () => true,
+        () => false, // it died booting: a fresh one below says why if it fails too
+      );
+      if (ready) return booting;
     }
     this.refill();
     const runner = new ProcessRunner(this.runnerSpec(heapMb));
