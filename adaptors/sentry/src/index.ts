@@ -41,3 +41,9 @@ export {
   type SentryUpstreamOptions,
   sentryServerConfig,
 } from "./sentry-upstream.js";
+export {
+  installSentrySkills,
+  type SentrySkill,
+  SentrySkillNames,
+  sentrySkills,
+} from "./skills.js";

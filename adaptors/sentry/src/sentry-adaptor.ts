@@ -10,6 +10,7 @@ import {
   type SandboxConfig,
   type SessionAllowlist,
   type SessionStore,
+  type SkillRecord,
   serverGlobalName,
   type Tokenizer,
 } from "@mcp-optimizer/core";
@@ -25,6 +26,7 @@ import {
 import { isSentryAdaptorError, toSentryError } from "./sentry-errors.js";
 import { guardSentryGateway } from "./sentry-gateway.js";
 import { sentryServerConfig } from "./sentry-upstream.js";
+import { installSentrySkills } from "./skills.js";
 
 export interface SentryAdaptorOptions {
   /** Sentry User Auth Token. Required; it stays in the host (the upstream's env or header). */
@@ -234,6 +236,15 @@ export class SentryAdaptor {
     for (const definition of sentryOperationDefinitions(this.serverName)) {
       this.optimizer.registerOperation(definition);
     }
+  }
+
+  /**
+   * Saves the read-only operations as skills (`skills.sentry_triage(input)`) for a tenant
+   * (default: the optimizer's), so a model in code mode finds them in search and calls them
+   * in one line; saving again only when they changed.
+   */
+  installSkills(options: { tenant?: string } = {}): Promise<SkillRecord[]> {
+    return installSentrySkills(this.optimizer, { server: this.serverName, ...options });
   }
 
   /** Starts the Sentry MCP server and the sandbox. Optional: the first call does it. */
