@@ -33,12 +33,21 @@ describe("benchmark --scenario sentry-triage", () => {
     expect(sentry.plain.tokens).toBe(sentry.plain.definitionTokens + sentry.plain.callTokens);
     expect(sentry.plain.toolCalls).toBe(5);
     expect(sentry.plain.roundTrips).toBe(3);
-    // Code mode: the same calls made by the adaptor's triage program, and only its result read.
+    // Code mode: a search finds the adaptor's triage skill, a one-line program calls it (the
+    // same calls as its program made), and only its result is read.
     expect(sentry.codeMode.toolCalls).toBe(5);
-    expect(sentry.codeMode.roundTrips).toBe(2);
+    expect(sentry.codeMode.roundTrips).toBe(3);
+    expect(sentry.codeMode.discoveryTokens).toBeGreaterThan(0);
     expect(sentry.codeMode.tokens).toBe(
-      sentry.codeMode.metaToolTokens + sentry.codeMode.programTokens + sentry.codeMode.resultTokens,
+      sentry.codeMode.metaToolTokens +
+        sentry.codeMode.programTokens +
+        sentry.codeMode.resultTokens +
+        sentry.codeMode.discoveryTokens,
     );
+    expect(sentry.codeMode.programTokens).toBeLessThan(60);
+    // Before skills the model wrote the whole triage program.
+    expect(sentry.codeModeBefore.programTokens).toBeGreaterThan(500);
+    expect(sentry.codeMode.tokens).toBeLessThan(sentry.codeModeBefore.tokens);
     expect(sentry.codeMode.resultTokens * 10).toBeLessThan(sentry.plain.callTokens);
     expect(sentry.codeMode.tokens).toBeLessThan(sentry.plain.tokens / 3);
     expect(sentry.coreEstimatePlainMcp).toBe(sentry.plain.tokens);

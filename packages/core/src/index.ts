@@ -363,6 +363,7 @@ export {
   type OptimizerServerOptions,
   readTypes,
   type SessionScope,
+  searchListingText,
   TYPES_URI_PREFIX,
 } from "./server/optimizer-server.js";
 export {

@@ -63,9 +63,9 @@ describe("a flood of tool calls through the engine", () => {
           .catch((e: unknown) => e);
         return { error, ms: performance.now() - started };
       });
-    expect(codes).toContain((value.error as { code?: string }).code);
+      expect(codes).toContain((value.error as { code?: string }).code);
       // Before: 4.3 s for a 3 s limit (the deadline waited behind the drained queue).
-    expect(value.ms).toBeLessThan(3000 + 800);
+      expect(value.ms).toBeLessThan(3000 + 800);
       // A queue drained in one turn held the loop for up to 1.1 s here; now under 0.1 s.
       expect(stallMs).toBeLessThan(500);
       expect(await peer).toBeLessThan(1500);

@@ -5,8 +5,8 @@ import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/cli
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   createMemoryToolUsageStore,
-  createOptimizerHttpServer,
   createOpenAIEmbedder,
+  createOptimizerHttpServer,
   ErrorCodes,
   MCPOptimizer,
   reciprocalRankFusion,

@@ -13,6 +13,7 @@ import {
   parseSandboxConfig,
   type RunResult,
   type Sandbox,
+  searchListingText,
   shapeToBudget,
   type Tokenizer,
   toolDefinitionsText,
@@ -60,6 +61,9 @@ export interface BenchmarkOptions {
   maxExecutionTime?: number;
 }
 
+/** Hits a model asks `search_tools` for when it looks for one thing (a scenario's discovery). */
+const DISCOVERY_LIMIT = 5;
+
 export interface ScenarioReport {
   id: string;
   title: string;
@@ -78,6 +82,8 @@ export interface ScenarioReport {
     metaToolTokens: number;
     programTokens: number;
     resultTokens: number;
+    /** A search before the program (`discovery`): its request and listing, in `tokens`. */
+    discoveryTokens?: number;
     /** How the result was written for the model (compact JSON, TOON or plain text). */
     resultEncoding?: string;
     toolCalls: number;
@@ -358,6 +364,15 @@ async function runScenario(
   try {
     run.progress(`starting ${report.servers.length} server(s)`);
     await optimizer.start();
+    await prepared.setup?.(optimizer);
+    const discovery = prepared.discovery
+      ? await discover(
+          optimizer,
+          prepared.discovery,
+          `${run.modes[0]}:${scenario.id}:discovery`,
+          run,
+        )
+      : undefined;
     const tools = optimizer.catalog.listTools();
     report.tools = tools.length;
     const definitionTokens = run.tokenizer.count(toolDefinitionsText(tools.map((t) => t.tool)));
@@ -383,14 +398,16 @@ async function runScenario(
           if (!verified) {
             verified = true;
             const programTokens = run.tokenizer.count(prepared.program);
+            const discoveryTokens = discovery ? discovery.output + discovery.results : 0;
             report.codeMode = {
-              tokens: result.tokens.used,
+              tokens: result.tokens.used + discoveryTokens,
               metaToolTokens: meta.tokens,
               programTokens,
               resultTokens: result.tokens.used - meta.tokens - programTokens,
+              ...(discovery ? { discoveryTokens } : {}),
               ...(result.encoding ? { resultEncoding: result.encoding } : {}),
               toolCalls: result.toolCalls.length,
-              roundTrips: (prepared.codeModeRoundTrips ?? 1) + 1,
+              roundTrips: (prepared.codeModeRoundTrips ?? 1) + (discovery ? 1 : 0) + 1,
             };
             // The same program's result as the model read it before: pretty JSON, same budget.
             const resultBefore = shapeToBudget(
@@ -398,10 +415,13 @@ async function runScenario(
               run.tokenizer,
               MAX_RESULT_TOKENS,
             ).tokens;
+            const programBefore = prepared.programBefore
+              ? run.tokenizer.count(prepared.programBefore)
+              : programTokens;
             report.codeModeBefore = {
-              tokens: metaBefore + programTokens + resultBefore,
+              tokens: metaBefore + programBefore + resultBefore,
               metaToolTokens: metaBefore,
-              programTokens,
+              programTokens: programBefore,
               resultTokens: resultBefore,
             };
             report.codeModeCutPct = percentLess(
@@ -432,7 +452,9 @@ async function runScenario(
 
     // As billed: each round trip reads the whole context again (with and without a cache).
     const rate = DEFAULT_CACHED_INPUT_RATE;
+    const discoverySteps = discovery ? [discovery] : [];
     const codeSteps = (resultTokens: number) => [
+      ...discoverySteps,
       { output: report.codeMode.programTokens, results: resultTokens },
     ];
     const plain = billedTokens({ definitions: definitionTokens, steps: client.steps }, rate);
@@ -443,7 +465,12 @@ async function runScenario(
     const before = billedTokens(
       {
         definitions: report.codeModeBefore.metaToolTokens,
-        steps: codeSteps(report.codeModeBefore.resultTokens),
+        steps: [
+          {
+            output: report.codeModeBefore.programTokens,
+            results: report.codeModeBefore.resultTokens,
+          },
+        ],
       },
       rate,
     );
@@ -468,7 +495,7 @@ async function runScenario(
       );
       const codeTime = taskTime(
         { definitions: meta.tokens, steps: codeSteps(report.codeMode.resultTokens) },
-        [ran.meanMs],
+        [...discoverySteps.map((d) => d.ms), ran.meanMs],
         run.modelSpeed,
       );
       report.taskTime = {
@@ -577,6 +604,34 @@ function emptyBilled(): BilledTokens {
 /** How many percent fewer `now` is than `before`, floored to a tenth (never overstated). */
 function percentLess(before: number, now: number): number {
   return before > 0 ? Math.floor((1 - now / before) * 1000) / 10 : 0;
+}
+
+/**
+ * The scenario's search before its program, as the model makes it: a `search_tools` call
+ * (its arguments written, its listing read as the server renders it), and its time. The
+ * listing must show what the scenario's program then calls.
+ */
+async function discover(
+  optimizer: MCPOptimizer,
+  discovery: { query: string; expect: string },
+  sessionId: string,
+  run: ScenarioRun,
+): Promise<{ output: number; results: number; ms: number }> {
+  const args = { query: discovery.query, limit: DISCOVERY_LIMIT };
+  const started = performance.now();
+  const hits = await optimizer.search(args.query, { limit: args.limit, sessionId });
+  const listing = await searchListingText(optimizer, hits);
+  const ms = performance.now() - started;
+  if (!listing.includes(discovery.expect)) {
+    throw new Error(
+      `discovery: searching ${JSON.stringify(discovery.query)} does not list ${discovery.expect}: ${listing.slice(0, 300)}`,
+    );
+  }
+  return {
+    output: run.tokenizer.count(JSON.stringify({ name: "search_tools", arguments: args })),
+    results: run.tokenizer.count(listing),
+    ms,
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { JsonObject, JsonValue, ToolCallResult } from "@mcp-optimizer/core";
+import type { JsonObject, JsonValue, MCPOptimizer, ToolCallResult } from "@mcp-optimizer/core";
 
 /**
  * A benchmark scenario: one task done two ways against real MCP servers.
@@ -67,6 +67,18 @@ export interface PreparedScenario {
   program: string;
   /** Model round trips in code mode before the final answer. Default 1 (one execute_code call). */
   codeModeRoundTrips?: number;
+  /** Prepares the started optimizer as a deployment would (saves skills, say). Default: nothing. */
+  setup?(optimizer: MCPOptimizer): Promise<void>;
+  /**
+   * A search the model makes before writing the program (for what it cannot know, a skill):
+   * counted as one more round trip with its request and listing; `expect` must be listed.
+   */
+  discovery?: { query: string; expect: string };
+  /**
+   * The program the model wrote for this task before the token work, when the program changed
+   * (for the before/after comparison). Default: `program`.
+   */
+  programBefore?: string;
   /** Does the task over plain MCP with real calls, turn by turn. */
   plain(client: PlainMcpClient): Promise<void>;
   /** Checks the program's result; throws when the program did not do the task. */

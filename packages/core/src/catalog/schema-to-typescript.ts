@@ -87,6 +87,25 @@ function propertyDoc(schema: Schema): string[] {
   return lines;
 }
 
+/** Longest parameter note in a one-line signature; the full declaration keeps all of it. */
+const BRIEF_DOC_CHARS = 80;
+
+/**
+ * A parameter's note for a one-line signature: its description's first sentence (cut at
+ * BRIEF_DOC_CHARS) and its default; constraints and examples are left to the declaration.
+ */
+function briefDoc(schema: Schema): string[] {
+  const lines: string[] = [];
+  const text = typeof schema.description === "string" ? schema.description : schema.title;
+  if (typeof text === "string" && text.trim()) {
+    const first = /^[\s\S]*?[.!?](\s|$)/.exec(text.trim())?.[0].trim() ?? text.trim();
+    const line = first.replace(/\s+/g, " ");
+    lines.push(line.length > BRIEF_DOC_CHARS ? `${line.slice(0, BRIEF_DOC_CHARS - 1)}…` : line);
+  }
+  if (schema.default !== undefined) lines.push(`@default ${safeJson(schema.default)}`);
+  return lines;
+}
+
 function safeJson(value: unknown): string {
   try {
     const text = JSON.stringify(value);
@@ -114,6 +133,8 @@ function resolvePointer(root: unknown, ref: string): unknown {
 /** Writes type expressions; with `namePrefix`, `$ref`s become named types (so recursion works). */
 class TypeWriter {
   readonly named = new Map<string, { name: string; body: string }>();
+  /** Brief parameter notes instead of the full docs. */
+  brief = false;
   private readonly usedNames = new Set<string>();
   private readonly expanding: string[] = [];
   private size = 0;
@@ -226,7 +247,7 @@ class TypeWriter {
     const inner = `${indent}  `;
     const lines: string[] = [];
     for (const [key, value] of Object.entries(props)) {
-      const doc = isSchema(value) ? propertyDoc(value) : [];
+      const doc = isSchema(value) ? (this.brief ? briefDoc(value) : propertyDoc(value)) : [];
       const name = IDENTIFIER.test(key) ? key : JSON.stringify(key);
       lines.push(
         `${jsdoc(doc, inner)}${inner}${name}${required.has(key) ? "" : "?"}: ${this.write(value, depth + 1, inner)};`,
@@ -320,9 +341,16 @@ function unionOf(members: string[]): string {
 /** A TypeScript type expression for a JSON Schema; `$ref`s are inlined (recursion becomes `unknown`). */
 export function schemaToType(
   schema: unknown,
-  options: { indent?: string; root?: unknown } = {},
+  options: {
+    indent?: string;
+    root?: unknown;
+    /** Brief parameter notes (one-line signatures), not the full docs. Default false. */
+    brief?: boolean;
+  } = {},
 ): string {
-  return new TypeWriter(options.root ?? schema, undefined).type(schema, 0, options.indent ?? "");
+  const writer = new TypeWriter(options.root ?? schema, undefined);
+  writer.brief = options.brief === true;
+  return writer.type(schema, 0, options.indent ?? "");
 }
 
 function annotationDoc(annotations: ToolDeclarationInput["annotations"]): string[] {

@@ -502,9 +502,9 @@ export class ToolCatalog {
   signature(t: CatalogTool): string {
     let text = this.signatures.get(t.qualifiedName);
     if (!text) {
-      const input = schemaToType(t.tool.inputSchema).replace(/\s*\n\s*/g, " ");
+      const input = schemaToType(t.tool.inputSchema, { brief: true }).replace(/\s*\n\s*/g, " ");
       const output = t.tool.outputSchema
-        ? schemaToType(t.tool.outputSchema).replace(/\s*\n\s*/g, " ")
+        ? schemaToType(t.tool.outputSchema, { brief: true }).replace(/\s*\n\s*/g, " ")
         : "unknown";
       const required =
         Array.isArray(t.tool.inputSchema.required) && t.tool.inputSchema.required.length > 0;

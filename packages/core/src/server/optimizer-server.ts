@@ -213,7 +213,7 @@ export function createOptimizerMcpServer(
         ...(server !== undefined ? { server } : {}),
       });
       return {
-        content: [{ type: "text" as const, text: await listingText(optimizer, hits, detail) }],
+        content: [{ type: "text" as const, text: await searchListingText(optimizer, hits, detail) }],
       };
     } catch (error) {
       return errorResult(error);
@@ -377,7 +377,8 @@ function approvalHint(code: string, details: Record<string, unknown> | undefined
  * A search listing as the model reads it: the text lines of formatHits, or the same fields as
  * compact JSON or TOON when that costs fewer tokens (the optimizer's resultEncoding decides).
  */
-async function listingText(
+/** What search_tools shows the model for search hits (the benchmark counts it too). */
+export async function searchListingText(
   optimizer: MCPOptimizer,
   hits: readonly SearchHit[],
   detail: "name" | "signature" | "full" = "signature",

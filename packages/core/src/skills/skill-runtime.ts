@@ -137,7 +137,7 @@ export class SkillRuntime {
 
 /** `skills.name(input: {...}): Promise<unknown>` in one line. */
 export function signatureOf(record: Pick<SkillRecord, "name" | "inputSchema">): string {
-  const input = schemaToType(record.inputSchema).replace(/\s*\n\s*/g, " ");
+  const input = schemaToType(record.inputSchema, { brief: true }).replace(/\s*\n\s*/g, " ");
   const required =
     Array.isArray(record.inputSchema.required) && record.inputSchema.required.length > 0;
   return `skills.${record.name}(input${required ? "" : "?"}: ${input}): Promise<unknown>`;

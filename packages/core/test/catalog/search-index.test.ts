@@ -362,7 +362,11 @@ describe("intents", () => {
     expect(queryIntents("run the build script")).toEqual(["run"]);
     const index = createSearchIndex([
       tool("shell", "start_process", "Start a new process running a command."),
-      tool("shell", "list_processes", "List the running processes on the machine with their CPU use."),
+      tool(
+        "shell",
+        "list_processes",
+        "List the running processes on the machine with their CPU use.",
+      ),
       tool("shell", "read_file", "Read a file from the machine."),
       tool("shell", "write_file", "Write a file on the machine."),
       tool("shell", "list_sessions", "List the open terminal sessions."),
@@ -382,9 +386,7 @@ describe("intents", () => {
       tool("tracker", "tracker_issues", "Items of the tracker."),
       tool("tracker", "tracker_labels", "Labels of the tracker."),
     ]);
-    expect(index.search("tracker issues", { limit: 1 })[0]?.id).toBe(
-      "tracker.tracker_issues",
-    );
+    expect(index.search("tracker issues", { limit: 1 })[0]?.id).toBe("tracker.tracker_issues");
     expect(index.search("tracker issue 482", { limit: 1 })[0]?.id).toBe("tracker.tracker_issue");
   });
 });

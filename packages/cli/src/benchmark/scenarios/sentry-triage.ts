@@ -1,3 +1,4 @@
+import type { MCPOptimizer } from "@mcp-optimizer/core";
 import type { BenchmarkScenario, ScenarioContext } from "../scenario.js";
 import { assert } from "./fixtures.js";
 
@@ -14,6 +15,8 @@ interface SentryFixtureModule {
 }
 interface SentryAdaptorModule {
   triageProgram(server: string): string;
+  installSentrySkills(optimizer: MCPOptimizer, options?: { server?: string }): Promise<unknown>;
+  SentrySkillNames: { triage: string };
 }
 
 const ADAPTOR = "@mcp-optimizer/adaptor-sentry";
@@ -42,7 +45,7 @@ export const sentryTriage: BenchmarkScenario = {
   id: "sentry-triage",
   title: "Sentry triage",
   description:
-    "@sentry/mcp-server against a local Sentry API: the 10 most frequent unresolved issues of a project, each with its top stack frame. Over plain MCP the model reads the issue list and every issue's full details (stack traces, breadcrumbs, tags); through the Sentry adaptor's triage program it reads only the summary.",
+    "@sentry/mcp-server against a local Sentry API: the 10 most frequent unresolved issues of a project, each with its top stack frame. Over plain MCP the model reads the issue list and every issue's full details (stack traces, breadcrumbs, tags); in code mode it finds the Sentry adaptor's triage skill by search, calls it in one line and reads only the summary.",
   async unavailable(context: ScenarioContext) {
     try {
       context.serverCommand("@sentry/mcp-server");
@@ -74,7 +77,17 @@ export const sentryTriage: BenchmarkScenario = {
           env: { SENTRY_ACCESS_TOKEN: fixture.token },
         },
       },
-      program: `const params = ${JSON.stringify(params)};\n${adaptor.triageProgram("sentry")}`,
+      // The adaptor's triage as a skill: the model searches, finds it, and calls it in one line
+      // (before skills, it wrote the whole triage program: programBefore).
+      setup: async (optimizer) => {
+        await adaptor.installSentrySkills(optimizer, { server: "sentry" });
+      },
+      discovery: {
+        query: "sentry most frequent unresolved issues with stack frames",
+        expect: `skills.${adaptor.SentrySkillNames.triage}`,
+      },
+      program: `return await skills.${adaptor.SentrySkillNames.triage}(${JSON.stringify(params)});`,
+      programBefore: `const params = ${JSON.stringify(params)};\n${adaptor.triageProgram("sentry")}`,
       async plain(client) {
         const list = await client.call("sentry", "search_issues", {
           organizationSlug: params.organization,
