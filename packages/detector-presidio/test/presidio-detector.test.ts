@@ -149,7 +149,9 @@ describe("failures are typed, and say what to fix", () => {
     for (const options of [{ language: "xx" }, { entities: ["NOT_A_TYPE"] }]) {
       const error = await failure(detector(options).detect("hello"));
       expect(error.code).toBe(ErrorCodes.INVALID_CONFIG);
-      expect(error.message).toMatch(/has no recognizers for language .*\(GET \/supportedentities\)/);
+      expect(error.message).toMatch(
+        /has no recognizers for language .*\(GET \/supportedentities\)/,
+      );
     }
     expect((await failure(detector({ language: "xx" }).supportedEntities())).code).toBe(
       ErrorCodes.INVALID_CONFIG,
