@@ -36,6 +36,7 @@ export interface PresidioDetectorOptions {
 
 /** A `PiiDetector` backed by Presidio's analyzer, and what that analyzer supports. */
 export interface PresidioDetector extends PiiDetector {
+  detect(text: string): Promise<PiiMatch[]>;
   /** The entity types the analyzer supports for `language` (`GET /supportedentities`). */
   supportedEntities(): Promise<string[]>;
 }
