@@ -1,7 +1,7 @@
 import { createValueMatcher, type ValueMatcher } from "../audit/value-matcher.js";
 import type { EntryStore } from "../contracts/entry-store.js";
-import { matches } from "../engine/policy.js";
 import type { PiiDetector, PiiMatch } from "../contracts/pii-detector.js";
+import { matches } from "../engine/policy.js";
 import { ErrorCodes, isOptimizerError, OptimizerError } from "../errors.js";
 import type { JsonObject, JsonValue } from "../json.js";
 import type { ResolvedPrivacy } from "./privacy-options.js";
