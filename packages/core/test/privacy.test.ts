@@ -7,6 +7,9 @@ import {
   ErrorCodes,
   MCPOptimizer,
   MemorySessionStore,
+  OptimizerError,
+  type PiiDetector,
+  type PiiMatch,
   vaultScope,
 } from "../src/index.js";
 import { filesystemServer, memoryServer } from "./helpers/servers.js";
@@ -353,4 +356,88 @@ describe("results over the budget are kept behind a handle and described", () =>
     expect(result.text).toContain("line 1: event");
     expect(result.text).toContain("line 5000: event");
   }, 60_000);
+});
+
+describe("a detector that fails: the output is withheld (fail closed), the execution still audited", () => {
+  let dir: string;
+  let optimizer: MCPOptimizer;
+  const audit: AuditRecord[] = [];
+  let failWith: Error | undefined;
+  const email = PEOPLE[0]!.email;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "mcpo-detector-fails-"));
+    writeFileSync(
+      join(dir, "graph.jsonl"),
+      JSON.stringify({ type: "entity", name: "Alice", entityType: "c", observations: [email] }),
+    );
+    const detector: PiiDetector = {
+      name: "flaky",
+      kinds: ["email", "person"],
+      detect(text) {
+        if (failWith) throw failWith;
+        // Finds a kind tokenize does not name too: that one is left as it is.
+        const out: PiiMatch[] = [];
+        for (const [kind, value] of [
+          ["person", "Alice"],
+          ["email", email],
+        ] as const) {
+          const start = text.indexOf(value);
+          if (start >= 0) out.push({ kind, start, end: start + value.length, value });
+        }
+        return out.sort((a, b) => a.start - b.start);
+      },
+    };
+    optimizer = new MCPOptimizer({
+      sandboxConfig: { mode: "process" },
+      mcpServers: { memory: memoryServer(join(dir, "graph.jsonl")) },
+      audit: { write: (r) => void audit.push(r) },
+      privacy: { tokenize: ["email"], detector },
+    });
+    await optimizer.start();
+  }, 60_000);
+
+  afterAll(async () => {
+    await optimizer?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const read = `const g = await memory.search_nodes({ query: "Alice" }); return g.entities[0];`;
+
+  test("only the kinds tokenize names become tokens, whatever else the detector finds", async () => {
+    failWith = undefined;
+    const result = await optimizer.run(read);
+    expect(result.text).toContain("Alice");
+    expect(result.text).toContain("[EMAIL_1]");
+    expect(result.text).not.toContain(email);
+  }, 30_000);
+
+  test("a typed failure keeps its code; an untyped one is INTERNAL_ERROR without its message", async () => {
+    for (const [error, code] of [
+      [
+        new OptimizerError(ErrorCodes.UPSTREAM_UNAVAILABLE, "Presidio cannot be reached."),
+        ErrorCodes.UPSTREAM_UNAVAILABLE,
+      ],
+      [new Error(`cannot parse ${email}`), ErrorCodes.INTERNAL_ERROR],
+    ] as const) {
+      failWith = error;
+      audit.length = 0;
+      const failure = await optimizer.run(read, { sessionId: `fails-${code}` }).then(
+        () => undefined,
+        (e: OptimizerError) => e,
+      );
+      expect(failure?.code).toBe(code);
+      expect(failure?.message).toMatch(/detector "flaky" failed, so the output was withheld/);
+      expect(failure?.message).not.toContain(email);
+      expect(JSON.stringify(failure?.details ?? {})).not.toContain(email);
+      // The call was made and is audited, its arguments withheld; so is the execution.
+      const call = audit.find((r) => r.type === "tool_call");
+      expect(call).toMatchObject({
+        outcome: "ok",
+        args: "[withheld: the personal-data detector failed]",
+      });
+      expect(audit.find((r) => r.type === "execution")).toMatchObject({ errorCode: code });
+      expect(JSON.stringify(audit)).not.toContain(email);
+    }
+  }, 30_000);
 });

@@ -119,6 +119,21 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     );
     searchSecrets.add(privacy.vaultKey);
   }
+  const presidio = privacy?.presidio;
+  if (presidio) {
+    const env = options.env ?? process.env;
+    presidio.url = expandVariables(presidio.url, env, "privacy.presidio.url");
+    for (const [name, value] of Object.entries(presidio.headers ?? {})) {
+      const expanded = expandVariables(
+        value,
+        env,
+        `privacy.presidio.headers.${name}`,
+        searchSecrets,
+      );
+      presidio.headers![name] = expanded;
+      if (expanded.length >= 4) searchSecrets.add(expanded);
+    }
+  }
   return {
     config,
     file,

@@ -99,6 +99,29 @@ export const PrivacyConfigSchema = z.strictObject({
   sensitive: z.array(z.string().min(1)).optional(),
   /** Where sensitive data may go: { "hr.*": ["hr.*", "mail.send"] }. Default: its own server only. */
   flows: z.record(z.string(), z.array(z.string().min(1))).optional(),
+  /**
+   * Finds personal data with Microsoft Presidio's analyzer over HTTP instead of the built-in
+   * detector (@mcp-optimizer/detector-presidio). `headers` values may use `${VAR}` and are
+   * redacted. Default: the built-in detector.
+   */
+  presidio: z
+    .strictObject({
+      /** The analyzer's base URL, e.g. "http://localhost:5002". */
+      url: z.string().min(1),
+      /** Language of the texts. Default "en". */
+      language: z.string().min(1).optional(),
+      /** Results scored below it are dropped. Default 0.4. */
+      scoreThreshold: z.number().min(0).max(1).optional(),
+      /** Entity types asked for (list), or type to kind (map). Default: those of `tokenize` (email is EMAIL_ADDRESS, person PERSON). */
+      entities: z
+        .union([z.array(z.string().min(1)), z.record(z.string(), z.string().min(1))])
+        .optional(),
+      /** Longest wait for one answer, in ms. Default 10000. */
+      timeoutMs: z.number().int().positive().optional(),
+      /** Sent with every request, e.g. { "authorization": "Bearer ${PRESIDIO_TOKEN}" }. */
+      headers: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
 });
 
 /** Results over the token budget: kept behind handles (default), or cut (`false`). */

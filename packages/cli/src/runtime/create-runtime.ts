@@ -15,6 +15,7 @@ import type { CliConfig } from "../config/schema.js";
 import { loadCallMemo } from "./load-call-memo.js";
 import { cliFeatureSettings } from "./load-features.js";
 import { openApiUpstreams } from "./load-openapi-upstreams.js";
+import { cliPrivacy } from "./load-privacy.js";
 import { loadCliSandbox } from "./load-sandbox.js";
 import { configureSearch } from "./load-search.js";
 import { loadSessionStore } from "./load-session-store.js";
@@ -73,6 +74,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       `${loaded.disabledServers.map((d) => d.name).join(", ")} left out: ${missingVariablesMessage(loaded.disabledServers).replace(/^Invalid configuration: /, "")} The other servers start (--strict refuses instead).`,
     );
   }
+  // Before anything is opened: a Presidio detector that cannot be made is a config error.
+  const privacy = loaded.config.privacy ? await cliPrivacy(loaded.config.privacy) : undefined;
   const features = cliFeatureSettings(loaded.config, options.env ?? process.env);
   for (const n of switchedOffNotes(loaded.config, features.resolved)) say(n);
   const sessions: SessionStore = await loadSessionStore(
@@ -108,7 +111,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     sandbox: sandbox.sandbox,
     sessions,
     ...(memo ? { memo } : {}),
-    ...(loaded.config.privacy ? { privacy: loaded.config.privacy } : {}),
+    ...(privacy ? { privacy } : {}),
     ...(loaded.config.resultHandles !== undefined
       ? { resultHandles: loaded.config.resultHandles }
       : {}),

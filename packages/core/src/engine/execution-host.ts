@@ -20,7 +20,7 @@ import {
 import { featureDisabled } from "../features/feature-flags.js";
 import { isPlainObject, type JsonObject, type JsonValue } from "../json.js";
 import type { CallMemo } from "../memo/call-memo.js";
-import type { ExecutionPrivacy } from "../privacy/execution-privacy.js";
+import { type ExecutionPrivacy, isDetectorFailure } from "../privacy/execution-privacy.js";
 import { withSkillHits } from "../skills/skill-runtime.js";
 import { Attr, Instruments, SpanKind, type Telemetry } from "../telemetry/instruments.js";
 import { countTokensAsync } from "../tokens/o200k-tokenizer.js";
@@ -354,7 +354,7 @@ export class ExecutionHost implements SandboxHost {
         durationMs: Math.round(durationMs),
         server,
         tool,
-        args: this.deps.auditArguments ? await this.auditArguments(args) : undefined,
+        args: this.deps.auditArguments ? await this.auditArgumentsOrWithhold(args) : undefined,
         resultBytes,
         attempts: cached || dryRun ? 0 : Math.max(attempts, 1),
         ...(cached ? { cached } : {}),
@@ -545,6 +545,16 @@ export class ExecutionHost implements SandboxHost {
   private async auditArguments(args: JsonValue): Promise<JsonValue> {
     const redacted = this.deps.redactor.json(args);
     return this.deps.privacy ? this.deps.privacy.json(redacted) : redacted;
+  }
+
+  /** The audit record of a call that was made is written even when the detector fails: without its arguments. */
+  private async auditArgumentsOrWithhold(args: JsonValue): Promise<JsonValue> {
+    try {
+      return await this.auditArguments(args);
+    } catch (error) {
+      if (!isDetectorFailure(error)) throw error;
+      return "[withheld: the personal-data detector failed]";
+    }
   }
 
   private deny(server: string, tool: string, reason: string): never {

@@ -1,7 +1,8 @@
 import { createValueMatcher, type ValueMatcher } from "../audit/value-matcher.js";
 import type { EntryStore } from "../contracts/entry-store.js";
+import type { PiiDetector, PiiMatch } from "../contracts/pii-detector.js";
 import { matches } from "../engine/policy.js";
-import { ErrorCodes, OptimizerError } from "../errors.js";
+import { ErrorCodes, isOptimizerError, OptimizerError } from "../errors.js";
 import type { JsonObject, JsonValue } from "../json.js";
 import type { ResolvedPrivacy } from "./privacy-options.js";
 import { TokenVault, type VaultEntry } from "./token-vault.js";
@@ -68,7 +69,9 @@ export class ExecutionPrivacy {
     const masked = known.matcher.replace(text, (i) => known.entries[i]!.token);
     const detector = this.settings.detector;
     if (!detector) return masked;
-    const found = await detector.detect(masked);
+    const found = (await detectOrWithhold(detector, masked)).filter((m) =>
+      this.settings.kinds.includes(m.kind),
+    );
     if (found.length === 0) return masked;
     let out = "";
     let at = 0;
@@ -133,6 +136,32 @@ export class ExecutionPrivacy {
       );
     }
   }
+}
+
+/**
+ * The detector's matches, or a typed error when it fails: the text is then withheld, never
+ * passed on untokenized (fail closed). The error carries `details.detectorFailed` so the
+ * engine can fail the execution's output with it. A typed error keeps its code and message
+ * (plug-ins write messages without data); another error's message may quote the text, so only
+ * its name is kept.
+ */
+async function detectOrWithhold(detector: PiiDetector, text: string): Promise<PiiMatch[]> {
+  try {
+    return await detector.detect(text);
+  } catch (error) {
+    const typed = isOptimizerError(error);
+    const reason = typed ? error.message : `it threw ${(error as Error)?.name ?? typeof error}`;
+    throw new OptimizerError(
+      typed ? error.code : ErrorCodes.INTERNAL_ERROR,
+      `The personal-data detector "${detector.name}" failed, so the output was withheld (it could hold personal data not yet replaced by tokens): ${reason}`,
+      { cause: error, details: { detector: detector.name, detectorFailed: true } },
+    );
+  }
+}
+
+/** True for the error `detectOrWithhold` throws. */
+export function isDetectorFailure(error: unknown): error is OptimizerError {
+  return isOptimizerError(error) && error.details?.detectorFailed === true;
 }
 
 /** Where data from `source` may go: the first flows rule whose pattern matches it, else its own server. */

@@ -6,7 +6,7 @@ import type { SessionRecord } from "../../contracts/session-store.js";
 import { ErrorCodes, OptimizerError } from "../../errors.js";
 import { featureDisabled } from "../../features/feature-flags.js";
 import type { JsonValue } from "../../json.js";
-import { ExecutionPrivacy } from "../../privacy/execution-privacy.js";
+import { ExecutionPrivacy, isDetectorFailure } from "../../privacy/execution-privacy.js";
 import { readHandle } from "../../results/result-handles.js";
 import { assertSessionId } from "../../sessions/session-data.js";
 import { Attr } from "../../telemetry/instruments.js";
@@ -132,11 +132,20 @@ export async function runExecution(
       outcome = undefined;
     }
     const durationMs = performance.now() - started;
-    const shaped: ShapedOutcome | undefined =
-      outcome && (await shapeOutcome(parts, outcome, { sessionId: session.id, privacy }));
-    // What the model reads of a failure: with privacy on, its message tokenized too.
-    const failureMessage =
-      failure && (privacy ? await privacy.text(failure.message) : failure.message);
+    let shaped: ShapedOutcome | undefined;
+    let failureMessage: string | undefined;
+    try {
+      shaped = outcome && (await shapeOutcome(parts, outcome, { sessionId: session.id, privacy }));
+      // What the model reads of a failure: with privacy on, its message tokenized too.
+      failureMessage = failure && (privacy ? await privacy.text(failure.message) : failure.message);
+    } catch (error) {
+      // The detector failed: the output is withheld, the execution still accounted and audited
+      // (its tool calls happened) and its state kept; the model reads the detector's error only.
+      if (!isDetectorFailure(error)) throw error;
+      shaped = undefined;
+      failure = error;
+      failureMessage = error.message;
+    }
     const mode = outcome?.mode ?? parts.sandboxMode;
     const notes = outcome?.notes?.length
       ? outcome.notes.map((n) => parts.redactor.text(n))
