@@ -25,7 +25,6 @@ export {
 export { createGateway, type Gateway, type GatewayOptions } from "./create-gateway.js";
 export { createMemoryQuotaLimiter, type QuotaLimiter } from "./quotas/quota-limiter.js";
 export { createRedisQuotaLimiter } from "./quotas/redis-quota-limiter.js";
-export { createSessionScope } from "./tenants/session-scope.js";
 export {
   type EventStoreLimits,
   formatEventId,
@@ -35,3 +34,4 @@ export {
 } from "./streams/event-store.js";
 export { createMemoryEventStore } from "./streams/memory-event-store.js";
 export { createRedisEventStore } from "./streams/redis-event-store.js";
+export { createSessionScope } from "./tenants/session-scope.js";

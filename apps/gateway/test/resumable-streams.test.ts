@@ -78,6 +78,13 @@ async function openSession(key: string) {
   };
 }
 
+/** A JSON-RPC message of a stream, as the tests read it. */
+interface Answer {
+  id?: number;
+  result?: { content?: { text?: string }[] };
+  error?: { code: number; message: string; data?: { code?: string } };
+}
+
 interface SseEvent {
   id?: string;
   data: string;
@@ -124,7 +131,7 @@ async function readEvents(
 }
 
 const messages = (events: SseEvent[]) =>
-  events.filter((e) => e.data.trim() !== "").map((e) => JSON.parse(e.data) as Record<string, any>);
+  events.filter((e) => e.data.trim() !== "").map((e) => JSON.parse(e.data) as Answer);
 
 function headers(
   key: string,
@@ -186,7 +193,7 @@ const slow = (seconds: number, tag: string) => `
   await mcp.call("everything", "trigger-long-running-operation", { duration: ${seconds}, steps: 2 });
   return "${tag} " + state.runs;`;
 
-const resultText = (m: Record<string, any>) => m.result?.content?.[0]?.text as string | undefined;
+const resultText = (m: Answer) => m.result?.content?.[0]?.text;
 
 describe("resumable streams across replicas", () => {
   test("a stream dropped on replica 1 is resumed with Last-Event-ID on replica 2: the result arrives once, the execution ran once", async () => {
@@ -233,7 +240,7 @@ describe("resumable streams across replicas", () => {
     let resumedOn2 = 0;
     // POSTs go to replica 1 and their SSE bodies are cut after the first chunk (the priming
     // event); GETs go to replica 2.
-    const cutting: typeof fetch = async (input, init) => {
+    const cutting: typeof fetch = async (_input, init) => {
       const method = init?.method ?? "GET";
       const url = method === "GET" ? replicas[1]!.url : replicas[0]!.url;
       const response = await fetch(url, init);
@@ -374,7 +381,9 @@ describe("resumable streams across replicas", () => {
           false,
         );
       const kept = (await store.after("s", stream, "0"))!;
-      expect(kept.map((e) => (e.message as { params: { i: number } }).params.i)).toEqual([2, 3, 4]);
+      expect(kept.map((e) => (e.message as unknown as { params: { i: number } }).params.i)).toEqual(
+        [2, 3, 4],
+      );
       expect(await store.after("other-session", stream, "0")).toBeUndefined();
       await new Promise((r) => setTimeout(r, 500));
       expect(await store.after("s", stream, "0")).toBeUndefined();

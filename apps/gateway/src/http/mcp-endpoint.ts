@@ -155,7 +155,7 @@ export function createMcpEndpoint(options: McpEndpointOptions) {
       );
       return;
     }
-    await resumeStream(req, res, { store: options.streams.store, session: sessionId, lastEventId });
+    await resumeStream(res, { store: options.streams.store, session: sessionId, lastEventId });
   }
 
   return {

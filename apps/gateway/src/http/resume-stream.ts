@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
 import { formatEventId, type GatewayEventStore, parseEventId } from "../streams/event-store.js";
 import { sendJson } from "./http-io.js";
@@ -26,11 +26,7 @@ export const REPLICA_LOST_MESSAGE =
  * left unanswered are answered with GATEWAY_REPLICA_LOST (stored, so that any later resume
  * gets the same answer), once.
  */
-export async function resumeStream(
-  req: IncomingMessage,
-  res: ServerResponse,
-  options: ResumeOptions,
-): Promise<void> {
+export async function resumeStream(res: ServerResponse, options: ResumeOptions): Promise<void> {
   const { store, session } = options;
   const pollMs = options.pollMs ?? 200;
   const at = parseEventId(options.lastEventId);
