@@ -4,7 +4,12 @@ import { join } from "node:path";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createRedisEventStore, generateApiKey } from "../src/index.js";
+import {
+  createGateway,
+  createRedisEventStore,
+  generateApiKey,
+  resolveGatewayConfig,
+} from "../src/index.js";
 import { type GatewayProcess, startGatewayProcess } from "./helpers/gateway-process.js";
 import { freePort, waitFor } from "./helpers/processes.js";
 import { startRedis } from "./helpers/redis-server.js";
@@ -418,6 +423,55 @@ describe("resumable streams across replicas", () => {
       expect(again.map((m) => m.error?.data?.code)).toEqual(["GATEWAY_REPLICA_LOST"]);
     } finally {
       await s.client.close().catch(() => {});
+    }
+  });
+
+  test("without Redis (one embedded replica) the stream is kept in memory and resumes the same way", async () => {
+    const config = resolveGatewayConfig(
+      {
+        sandbox: { mode: "process" },
+        gateway: { listen: "127.0.0.1:0" },
+        auth: { apiKeys: { keys: [alice.entry] } },
+        tenants: { acme: { mcpServers: { everything: everythingServer() } } },
+      },
+      join(dir, "embedded.json"),
+    );
+    const gateway = await createGateway({ config, log: () => {} });
+    const transport = new StreamableHTTPClientTransport(new URL(gateway.url), {
+      requestInit: { headers: { authorization: `Bearer ${alice.key}` } },
+    });
+    const client = new Client({ name: "embedded", version: "1" });
+    try {
+      await client.connect(transport);
+      const s = { session: transport.sessionId!, version: transport.protocolVersion! };
+      const call = (
+        method: string,
+        extra: Record<string, string>,
+        body?: unknown,
+        signal?: AbortSignal,
+      ) =>
+        fetch(gateway.url, {
+          method,
+          headers: headers(alice.key, s.session, s.version, extra),
+          ...(body ? { body: JSON.stringify(body) } : {}),
+          ...(signal ? { signal } : {}),
+        });
+      const abort = new AbortController();
+      const started = await call(
+        "POST",
+        { accept: "application/json, text/event-stream", "content-type": "application/json" },
+        execute(5, slow(1, "embedded"), "resume-f"),
+        abort.signal,
+      );
+      const primingId = (await readEvents(started, (e) => e.length >= 1, abort))[0]!.id!;
+      const resumed = await call("GET", {
+        accept: "text/event-stream",
+        "last-event-id": primingId,
+      });
+      expect(messages(await readEvents(resumed)).map(resultText)).toEqual(["embedded 1"]);
+    } finally {
+      await client.close();
+      await gateway.shutdown(5000, 0);
     }
   });
 });
