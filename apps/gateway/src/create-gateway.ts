@@ -34,6 +34,9 @@ import {
 import { createMemoryQuotaLimiter, type QuotaLimiter } from "./quotas/quota-limiter.js";
 import { createRedisQuotaLimiter } from "./quotas/redis-quota-limiter.js";
 import { createUsageAuditSink } from "./quotas/usage-audit-sink.js";
+import type { GatewayEventStore } from "./streams/event-store.js";
+import { createMemoryEventStore } from "./streams/memory-event-store.js";
+import { createRedisEventStore } from "./streams/redis-event-store.js";
 import { startGatewayTelemetry } from "./telemetry/gateway-telemetry.js";
 import { TenantRuntimes } from "./tenants/tenant-runtimes.js";
 
@@ -96,6 +99,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const mcpSessions = redis
     ? createRedisMcpSessionRegistry({ redis, prefix: config.keyPrefix, ttlMs: sessionTtlMs })
     : createMemoryMcpSessionRegistry({ ttlMs: sessionTtlMs });
+  const streamLimits = config.resumableStreams;
+  const events: GatewayEventStore | undefined = streamLimits
+    ? redis
+      ? createRedisEventStore({ redis, prefix: config.keyPrefix, ...streamLimits })
+      : createMemoryEventStore(streamLimits)
+    : undefined;
   const telemetry = await startGatewayTelemetry(config.telemetry, log);
   const usage = createUsageAuditSink(limiter, (error) =>
     log(`mcp-optimizer-gateway: tokens not counted: ${(error as Error).message}`),
@@ -154,6 +163,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     mcpSessions,
     network: { transport: "tcp", protocolName: "http", protocolVersion: "1.1" },
     maxBodyBytes: config.maxBodyBytes,
+    ...(events && streamLimits
+      ? {
+          streams: {
+            store: events,
+            leaseMs: streamLimits.leaseMs,
+            // A stream cut before its response: the client comes back soon, on any replica.
+            retryMs: 500,
+            onError: (error: unknown) =>
+              log(`mcp-optimizer-gateway: stream event not stored: ${(error as Error).message}`),
+          },
+        }
+      : {}),
   });
   let server: GatewayServer | undefined;
   server = await startGatewayServer({
@@ -208,6 +229,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         await Promise.allSettled([
           sessions.close(),
           limiter.close(),
+          events?.close(),
           probe?.then((s) => s.close()),
           telemetry.shutdown(),
         ]);

@@ -25,4 +25,13 @@ export {
 export { createGateway, type Gateway, type GatewayOptions } from "./create-gateway.js";
 export { createMemoryQuotaLimiter, type QuotaLimiter } from "./quotas/quota-limiter.js";
 export { createRedisQuotaLimiter } from "./quotas/redis-quota-limiter.js";
+export {
+  type EventStoreLimits,
+  formatEventId,
+  type GatewayEventStore,
+  parseEventId,
+  type StoredEvent,
+} from "./streams/event-store.js";
+export { createMemoryEventStore } from "./streams/memory-event-store.js";
+export { createRedisEventStore } from "./streams/redis-event-store.js";
 export { createSessionScope } from "./tenants/session-scope.js";

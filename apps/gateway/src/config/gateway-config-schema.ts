@@ -62,6 +62,19 @@ export const GatewaySectionSchema = z.strictObject({
   maxOpenTenants: z.number().int().positive().optional(),
   /** Largest request body in bytes. Default 4 MiB. */
   maxBodyBytes: z.number().int().positive().optional(),
+  /** Resumable SSE streams for 2025-era sessions (ADR 0027): events kept in Redis (memory without it), resumed with `Last-Event-ID` on any replica. */
+  resumableStreams: z
+    .strictObject({
+      /** Default true; false: every response is one JSON body and GET answers 405. */
+      enabled: z.boolean().optional(),
+      /** How long a stream's events are kept after its last one, in ms. Default 300000 (5 min). */
+      ttlMs: z.number().int().min(100).optional(),
+      /** Events kept per stream, the oldest dropped. Default 1000. */
+      maxEvents: z.number().int().positive().optional(),
+      /** How long a replica's lease on a stream it runs holds unless renewed, in ms: a resumed stream whose replica died is answered GATEWAY_REPLICA_LOST after this. Default 5000. */
+      leaseMs: z.number().int().min(300).optional(),
+    })
+    .optional(),
   /** How executions of one session take turns across replicas (ADR 0017). Default: 15 s lease, 30 s wait. */
   sessionLease: z
     .strictObject({

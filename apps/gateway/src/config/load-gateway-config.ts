@@ -63,6 +63,8 @@ export interface ResolvedGatewayConfig {
   maxOpenTenants: number;
   maxBodyBytes: number;
   sessionLease: { ttlMs?: number; waitMs?: number } | undefined;
+  /** Resumable streams' limits; undefined: off. */
+  resumableStreams: { ttlMs: number; maxEvents: number; leaseMs: number } | undefined;
   /** Redis for sessions, MCP sessions and quotas; undefined: this process's memory (one replica). */
   redisUrl: string | undefined;
   keyPrefix: string;
@@ -185,6 +187,14 @@ export function resolveGatewayConfig(
     maxOpenTenants: gateway.maxOpenTenants ?? 32,
     maxBodyBytes: gateway.maxBodyBytes ?? 4 * 1024 * 1024,
     sessionLease: gateway.sessionLease,
+    resumableStreams:
+      gateway.resumableStreams?.enabled === false
+        ? undefined
+        : {
+            ttlMs: gateway.resumableStreams?.ttlMs ?? 300_000,
+            maxEvents: gateway.resumableStreams?.maxEvents ?? 1000,
+            leaseMs: gateway.resumableStreams?.leaseMs ?? 5000,
+          },
     redisUrl,
     keyPrefix: config.sessions?.keyPrefix ?? "mcpo:",
     sessionTtlMs: config.sessions?.ttlMs,

@@ -16,9 +16,12 @@ import type { GatewayIdentity } from "../auth/identity.js";
 import { gatewayMetrics } from "../gateway-metrics.js";
 import type { McpSessionRegistry } from "../mcp-sessions/mcp-session-registry.js";
 import type { QuotaLimiter, QuotaRefusal } from "../quotas/quota-limiter.js";
+import type { GatewayEventStore } from "../streams/event-store.js";
+import { createStreamRecorder } from "../streams/stream-recorder.js";
 import { createSessionScope } from "../tenants/session-scope.js";
 import type { TenantRuntime, TenantRuntimes } from "../tenants/tenant-runtimes.js";
 import { readJsonBody, sendJson, untilClosed } from "./http-io.js";
+import { resumeStream } from "./resume-stream.js";
 
 export interface McpEndpointOptions {
   tenants: TenantRuntimes;
@@ -29,6 +32,16 @@ export interface McpEndpointOptions {
   network: ServerNetwork;
   /** Largest request body in bytes. */
   maxBodyBytes: number;
+  /** Resumable streams for 2025-era sessions; undefined: every response is one JSON body. */
+  streams?: {
+    store: GatewayEventStore;
+    /** The running replica's lease on a stream, in ms. */
+    leaseMs: number;
+    /** How soon a client reconnects to a stream that ended before its response, in ms. */
+    retryMs?: number;
+    /** Hears failures to store an event (the client then misses it). */
+    onError: (error: unknown) => void;
+  };
 }
 
 /** What one request's MCP server is built from (read by the per-request server factory). */
@@ -42,10 +55,12 @@ interface RequestContext {
 /**
  * The MCP endpoint (Streamable HTTP), stateless in this process: 2026-07-28 clients are served
  * per request by the SDK's handler; 2025-era clients get an `Mcp-Session-Id` that lives in the
- * registry (Redis), so any replica serves their next request. Every response is one JSON body:
- * a replica lost mid-request is a failed request the load balancer can answer, never a
- * half-written stream. An execute_code call first passes the tenant's quotas (429 with
- * Retry-After when one refuses, before anything runs).
+ * registry (Redis), so any replica serves their next request. A 2025-era session's request
+ * whose client accepts SSE is answered on a resumable stream (ADR 0027): its events go to the
+ * shared event store with ids, the execution goes on when the client drops, and a `GET` with
+ * `Last-Event-ID` on any replica replays and follows it. Otherwise the response is one JSON
+ * body. An execute_code call first passes the tenant's quotas (429 with Retry-After when one
+ * refuses, before anything runs).
  */
 export function createMcpEndpoint(options: McpEndpointOptions) {
   const context = new AsyncLocalStorage<RequestContext>();
@@ -69,19 +84,78 @@ export function createMcpEndpoint(options: McpEndpointOptions) {
     parsed: unknown,
     ctx: RequestContext,
   ): Promise<void> {
-    // The SDK's own transport, stateless here: the session lives in the registry, not in it.
+    const streams = options.streams;
+    const recorder =
+      streams && ctx.mcpSessionId !== undefined && acceptsSse(req) && !isInitialize(parsed)
+        ? createStreamRecorder({
+            store: streams.store,
+            session: ctx.mcpSessionId,
+            requestIds: requestIdsOf(parsed),
+            leaseMs: streams.leaseMs,
+            onError: streams.onError,
+          })
+        : undefined;
+    // The SDK's own transport, stateless here: the session lives in the registry, and the
+    // stream's events in the event store, not in it.
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
-      enableJsonResponse: true,
+      ...(recorder
+        ? {
+            eventStore: recorder.eventStore,
+            ...(streams?.retryMs !== undefined ? { retryInterval: streams.retryMs } : {}),
+          }
+        : { enableJsonResponse: true }),
     });
     const server = serverFor(ctx);
     await server.connect(transport);
     try {
       await transport.handleRequest(req, res, parsed);
+      // A stream goes on being stored after its client left, until the last response.
+      // (An SSE answer is a 200; the transport's refusals are not. Its headers are written with
+      // writeHead, so the status is what tells.)
+      if (recorder && res.statusCode === 200 && requestIdsOf(parsed).length > 0)
+        await recorder.done;
       await untilClosed(res);
     } finally {
+      recorder?.stop();
       await Promise.allSettled([transport.close(), server.close()]);
     }
+  }
+
+  /** GET: with `Last-Event-ID` and the session's id, resumes a stream; there is no standalone stream. */
+  async function resume(
+    req: IncomingMessage,
+    res: ServerResponse,
+    identity: GatewayIdentity,
+    sessionId: string | undefined,
+  ): Promise<void> {
+    const lastEventId = headerOf(req, "last-event-id");
+    if (!options.streams || lastEventId === undefined || sessionId === undefined) {
+      res.setHeader("allow", "GET, POST, DELETE");
+      sendJson(
+        res,
+        405,
+        rpcError(
+          null,
+          -32000,
+          "Method not allowed: POST MCP messages here; GET only resumes a stream (Last-Event-ID and Mcp-Session-Id).",
+        ),
+      );
+      return;
+    }
+    if (!(await options.mcpSessions.check(sessionId, identity))) {
+      sendJson(res, 404, rpcError(null, -32001, "Session not found"));
+      return;
+    }
+    if (!acceptsSse(req)) {
+      sendJson(
+        res,
+        406,
+        rpcError(null, -32000, "Not Acceptable: GET must accept text/event-stream."),
+      );
+      return;
+    }
+    await resumeStream(res, { store: options.streams.store, session: sessionId, lastEventId });
   }
 
   return {
@@ -96,9 +170,12 @@ export function createMcpEndpoint(options: McpEndpointOptions) {
         await endSession(req, res, identity, sessionHeader);
         return;
       }
+      if (req.method === "GET") {
+        await resume(req, res, identity, sessionHeader);
+        return;
+      }
       if (req.method !== "POST") {
-        // One JSON body per POST: there is no standing event stream to GET.
-        res.setHeader("allow", "POST, DELETE");
+        res.setHeader("allow", "GET, POST, DELETE");
         sendJson(res, 405, rpcError(null, -32000, "Method not allowed: POST MCP messages here."));
         return;
       }
@@ -225,6 +302,19 @@ function countExecutions(parsed: unknown): number {
       m.method === "tools/call" &&
       (m.params as { name?: unknown } | undefined)?.name === "execute_code",
   ).length;
+}
+
+/** The ids of the requests in a body (what a stream waits to answer). */
+function requestIdsOf(parsed: unknown): (string | number)[] {
+  return messagesOf(parsed)
+    .filter(
+      (m) => typeof m.method === "string" && (typeof m.id === "string" || typeof m.id === "number"),
+    )
+    .map((m) => m.id as string | number);
+}
+
+function acceptsSse(req: IncomingMessage): boolean {
+  return (headerOf(req, "accept") ?? "").includes("text/event-stream");
 }
 
 function isInitialize(parsed: unknown): boolean {
