@@ -213,7 +213,9 @@ export function createOptimizerMcpServer(
         ...(server !== undefined ? { server } : {}),
       });
       return {
-        content: [{ type: "text" as const, text: await searchListingText(optimizer, hits, detail) }],
+        content: [
+          { type: "text" as const, text: await searchListingText(optimizer, hits, detail) },
+        ],
       };
     } catch (error) {
       return errorResult(error);
