@@ -31,7 +31,12 @@ describe("the adaptor's skills", () => {
     });
     expect(hits[0]?.name).toBe(`skills.${SentrySkillNames.triage}`);
 
-    const params = { organization: "acme", project: "api-backend", period: "30d", limit: 5 };
+    const params = {
+      organization: "acme",
+      project: "api-backend",
+      period: "30d" as const,
+      limit: 5,
+    };
     const viaSkill = await adaptor.optimizer.run(
       `return await skills.${SentrySkillNames.triage}(${JSON.stringify(params)})`,
     );
