@@ -42,7 +42,9 @@ describe("run --plan on every benchmark scenario", () => {
           }),
         );
         const program = join(workDir, "program.ts");
-        writeFileSync(program, prepared.program);
+        // A scenario that saves skills in `setup` (the CLI here has no shared store to save
+        // them in) is planned by the program its skill runs: the one written before skills.
+        writeFileSync(program, prepared.setup ? (prepared.programBefore ?? "") : prepared.program);
 
         const printed = await cli(["run", program, "--plan", "--config", config], {
           timeoutMs: 120_000,
