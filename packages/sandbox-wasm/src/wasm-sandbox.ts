@@ -69,6 +69,9 @@ export class WasmSandbox implements Sandbox {
     this.settings = resolveSettings(options);
     this.mode = this.settings.mode;
     this.info = readEngineInfo(this.settings.wasmPath);
+    // Start the pool now (the engine's compile, a thread, a guest's boot: ~100-300 ms), so
+    // that the first execution after the host starts takes a ready guest.
+    if (existsSync(this.settings.wasmPath)) this.refill();
   }
 
   async capabilities(): Promise<SandboxCapabilities> {
@@ -302,7 +305,7 @@ export class WasmSandbox implements Sandbox {
   }
 }
 
-/** Creates the wasm sandbox. Guest threads start on first use (or `warm()`). */
+/** Creates the wasm sandbox; its pool of guests starts filling at once (`warm()` waits for it). */
 export function createWasmSandbox(options: WasmSandboxOptions = {}): WasmSandbox {
   return new WasmSandbox(options);
 }
