@@ -267,6 +267,31 @@ function firstExecution(contender: Contender): {
   return JSON.parse(out.trim().split("\n").pop()!);
 }
 
+/**
+ * A fresh Node process as a host starts: the sandbox created, core's `start()` (its tokenizer
+ * loads meanwhile), then `run("return 1")`: ms of the run alone, and of start() to the result.
+ */
+function firstAfterStart(contender: Contender): { run: number; startToResult: number } {
+  const core = import.meta.resolve("@mcp-optimizer/core");
+  const script = `
+    const { MCPOptimizer } = await import(${JSON.stringify(core)});
+    const { createWasmSandbox } = await import(${JSON.stringify(pathToFileURL(contender.entry).href)});
+    const t0 = performance.now();
+    const optimizer = new MCPOptimizer({ sandbox: createWasmSandbox(), sandboxConfig: { enableMetrics: false } });
+    await optimizer.start();
+    const t1 = performance.now();
+    const out = await optimizer.run("return 1");
+    const t2 = performance.now();
+    if (out.value !== 1) throw new Error("wrong value: " + JSON.stringify(out));
+    console.log(JSON.stringify({ run: t2 - t1, startToResult: t2 - t0 }));
+    await optimizer.close();
+  `;
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+    encoding: "utf8",
+  });
+  return JSON.parse(out.trim().split("\n").pop()!);
+}
+
 /** A peer's 1-call latency while another session spins until its deadline, and with none. */
 async function peerLatency(contender: Contender) {
   const sandbox = contender.create();
@@ -349,6 +374,7 @@ const results = new Map<string, Record<string, number>>();
 for (const c of wasms) {
   measuring = c.name;
   const first = Array.from({ length: FIRST_RUNS }, () => firstExecution(c));
+  const afterStart = Array.from({ length: FIRST_RUNS }, () => firstAfterStart(c));
   const f = medianFigures(c.name);
   const idle: Record<string, number> = {};
   for (const count of c === before ? IDLE_COUNTS_BEFORE : IDLE_COUNTS) {
@@ -359,6 +385,8 @@ for (const c of wasms) {
     firstMs: median(first.map((x) => x.fromCreate)),
     firstFromStartMs: median(first.map((x) => x.fromProcessStart)),
     firstCpuMs: median(first.map((x) => x.cpu)),
+    firstAfterStartMs: median(afterStart.map((x) => x.run)),
+    startToResultMs: median(afterStart.map((x) => x.startToResult)),
     ...f,
     ...idle,
     peerIdleP99: peer.idleP99,
@@ -408,6 +436,8 @@ const row = (
 row("first execution, create -> result", "firstMs", RECORDED.firstMs, "ms");
 row("  same, from the process start", "firstFromStartMs", undefined, "ms");
 row("  CPU time it took (this process)", "firstCpuMs", undefined, "ms");
+row("first execution after core's start()", "firstAfterStartMs", undefined, "ms");
+row("  same, from start() to the result", "startToResultMs", undefined, "ms");
 row("warm trivial execution p50", "trivialP50", RECORDED.trivialP50, "ms");
 row("1-call program p50", "oneCallP50", undefined, "ms");
 row("50-call program p50", "fiftyCallsP50", undefined, "ms");

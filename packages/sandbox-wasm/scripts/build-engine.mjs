@@ -30,6 +30,12 @@ const JS_STACK_BYTES = 256 * 1024;
 const SHADOW_STACK_BYTES = 8 * 1024 * 1024;
 /** Ceiling of the guest's linear memory (the JS limit sits below it, per run). */
 const MAX_MEMORY_BYTES = 2048 * 1024 * 1024;
+/**
+ * Linear memory a guest starts with: the shadow stack, the data and room for a boot and a
+ * typical run, so that neither grows the memory (runner.c's sbrk). Pages never touched cost
+ * no resident memory.
+ */
+const INITIAL_MEMORY_BYTES = 16 * 1024 * 1024;
 
 const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const engineDir = join(packageDir, "engine");
@@ -43,7 +49,11 @@ const force = process.argv.includes("--force");
 if (!force && existsSync(wasmPath) && existsSync(infoPath) && existsSync(licensePath)) {
   const info = JSON.parse(readFileSync(infoPath, "utf8"));
   const runnerHash = hashFile(runnerSource);
-  if (info.runnerSha256 === runnerHash && info.quickjs === QUICKJS_VERSION) {
+  if (
+    info.runnerSha256 === runnerHash &&
+    info.quickjs === QUICKJS_VERSION &&
+    info.initialMemoryBytes === INITIAL_MEMORY_BYTES
+  ) {
     console.log(`engine: ${wasmPath} is up to date (quickjs ${info.quickjs})`);
     process.exit(0);
   }
@@ -197,6 +207,7 @@ function compile(src) {
     ...objects,
     "-lwasi-emulated-signal",
     `-Wl,-z,stack-size=${SHADOW_STACK_BYTES}`,
+    `-Wl,--initial-memory=${INITIAL_MEMORY_BYTES}`,
     `-Wl,--max-memory=${MAX_MEMORY_BYTES}`,
     "-Wl,--strip-all",
   ]);
@@ -210,6 +221,7 @@ function compile(src) {
     wasmSha256: hashFile(wasmPath),
     runnerSha256: hashFile(runnerSource),
     jsStackBytes: JS_STACK_BYTES,
+    initialMemoryBytes: INITIAL_MEMORY_BYTES,
     maxMemoryBytes: MAX_MEMORY_BYTES,
   };
   writeFileSync(infoPath, `${JSON.stringify(info, null, 2)}\n`);

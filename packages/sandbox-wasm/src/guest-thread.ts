@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { setPriority } from "node:os";
+import type { Readable } from "node:stream";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { ErrorCodes, OptimizerError } from "@mcp-optimizer/core";
 import type { WorkerInbound, WorkerOutbound } from "./guest-messages.js";
@@ -27,6 +28,12 @@ const THREAD_HEAP_MB = 16;
 /** Frames longer than this travel as UTF-8 bytes (transferred), shorter ones as strings: measured in bench/channel.ts. */
 const BYTES_FROM_CHARS = 64 * 1024;
 const encoder = new TextEncoder();
+
+/** What a stream that nobody read holds (at most 8 KB of it). */
+function bufferedText(stream: Readable): string {
+  const chunk: unknown = stream.read();
+  return chunk == null ? "" : String(chunk).slice(0, 8192);
+}
 
 // Slots of the shared counters (guest-worker.ts has the same): input posted, output taken.
 const POSTED = 0;
@@ -69,15 +76,6 @@ export class GuestThread {
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB, maxYoungGenerationSizeMb: 4 },
     });
-    // A thread does not keep the host alive: runs in flight hold the event loop with their
-    // deadline timers.
-    this.worker.unref();
-    this.worker.stdout.resume();
-    let threadStderr = "";
-    this.worker.stderr.setEncoding("utf8");
-    this.worker.stderr.on("data", (chunk: string) => {
-      if (threadStderr.length < 8192) threadStderr += chunk;
-    });
     this.worker.on("message", (message: WorkerOutbound) => this.dispatch(message));
     this.worker.on("error", (error) => {
       this.deathError ??= new OptimizerError(
@@ -85,7 +83,14 @@ export class GuestThread {
         `The wasm guest thread failed: ${error.message}`,
       );
     });
-    this.worker.on("exit", () => this.onExit(threadStderr));
+    this.worker.on("exit", () => this.onExit(bufferedText(this.worker.stderr)));
+    // A thread does not keep the host alive (a pool is started with the sandbox, and a host
+    // that never closes it must still exit): runs in flight hold the event loop with their
+    // deadline timers. unref() comes after the listeners (a 'message' listener refs the
+    // worker again), and its stdio is not read while it lives (a worker's stdio stream being
+    // read holds the host, whatever unref() says): nothing in the thread writes there but
+    // Node itself when the thread fails, and stderr is read when it has ended.
+    this.worker.unref();
   }
 
   get alive(): boolean {

@@ -6,6 +6,8 @@ import {
   OptimizerError,
   type Sandbox,
   type SandboxCapabilities,
+  type SandboxHost,
+  type SandboxJob,
   type SandboxOpenOptions,
   type SandboxPoolStats,
   type SandboxSession,
@@ -31,6 +33,18 @@ export interface EngineInfo {
   wasmBytes: number;
   wasmSha256: string;
 }
+
+/** Engines (by path) whose run path this process has run once: see WasmSandbox.warmUp. */
+const warmedEngines = new Set<string>();
+
+const WARM_UP_JOB: SandboxJob = {
+  id: "warm-up",
+  code: "const r = await warm.up({ n: 1 }); return { n: r.n + 1, s: JSON.stringify(state) };",
+  servers: [{ name: "warm", global: "warm", tools: ["up"] }],
+  state: { warm: true },
+  limits: { timeoutMs: 10_000, maxMemoryMb: 64, maxOutputBytes: 1 << 16, maxLogBytes: 1 << 10 },
+};
+const WARM_UP_HOST: SandboxHost = { call: async () => ({ n: 1 }) };
 
 function readEngineInfo(wasmPath: string): EngineInfo | undefined {
   const file = join(dirname(wasmPath), "engine.json");
@@ -69,6 +83,9 @@ export class WasmSandbox implements Sandbox {
     this.settings = resolveSettings(options);
     this.mode = this.settings.mode;
     this.info = readEngineInfo(this.settings.wasmPath);
+    // Start the pool now (the engine's compile, a thread, a guest's boot: ~100-300 ms), so
+    // that the first execution after the host starts takes a ready guest.
+    if (existsSync(this.settings.wasmPath)) this.refill();
   }
 
   async capabilities(): Promise<SandboxCapabilities> {
@@ -214,8 +231,9 @@ export class WasmSandbox implements Sandbox {
     return this.bootLine;
   }
 
-  private async newThread(): Promise<GuestThread> {
-    const module = await loadEngineModule(this.settings.wasmPath);
+  /** Synchronous, like startGuest() up to the boot frame: see loadEngineModule. */
+  private newThread(): GuestThread {
+    const module = loadEngineModule(this.settings.wasmPath);
     if (this.closed) {
       throw new OptimizerError(ErrorCodes.SANDBOX_UNAVAILABLE, "The wasm sandbox is closed.");
     }
@@ -230,7 +248,7 @@ export class WasmSandbox implements Sandbox {
   }
 
   private async startGuest(thread?: GuestThread): Promise<WasmGuest> {
-    const on = thread ?? (await this.newThread());
+    const on = thread ?? this.newThread();
     this.counters.guestsStarted++;
     const guest = new WasmGuest(on, this.boot(), {
       mode: this.mode,
@@ -278,6 +296,23 @@ export class WasmSandbox implements Sandbox {
     this.pool.push(guest);
   }
 
+  /**
+   * The first guest of this process and engine runs one program of ours (a tool call and a
+   * result) before it joins the pool: V8 compiles the engine's functions when they first run,
+   * and the run path's would otherwise be compiled during the first execution (~20-40 ms).
+   * Only our program runs; like every run it gets a realm of its own, dropped afterwards.
+   */
+  private async warmUp(guest: WasmGuest): Promise<void> {
+    if (warmedEngines.has(this.settings.wasmPath)) return;
+    warmedEngines.add(this.settings.wasmPath);
+    // An execution waiting for this guest warms the same code itself, sooner.
+    if (this.waiting.length > 0) return;
+    await guest.run(WARM_UP_JOB, WARM_UP_HOST, this.settings.maxMemoryMb).catch(() => {
+      // a guest that cannot run this is replaced
+      guest.kill();
+    });
+  }
+
   /** Starts guests in the background until the pool is full. */
   private refill(): void {
     if (this.closed || this.filling || this.settings.poolSize === 0) return;
@@ -287,6 +322,7 @@ export class WasmSandbox implements Sandbox {
         try {
           guest = await this.startGuest();
           await guest.ready;
+          await this.warmUp(guest);
         } catch {
           return; // cannot start guests right now; acquire() will report why
         }
@@ -302,7 +338,7 @@ export class WasmSandbox implements Sandbox {
   }
 }
 
-/** Creates the wasm sandbox. Guest threads start on first use (or `warm()`). */
+/** Creates the wasm sandbox; its pool of guests starts filling at once (`warm()` waits for it). */
 export function createWasmSandbox(options: WasmSandboxOptions = {}): WasmSandbox {
   return new WasmSandbox(options);
 }

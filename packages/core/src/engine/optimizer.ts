@@ -425,15 +425,19 @@ export class MCPOptimizer {
   private async doStart(): Promise<void> {
     if (!this.store && this.config.redisUrl)
       this.store = await loadSessionStore({ redisUrl: this.config.redisUrl });
-    const tokenizer = this.options.tokenizer
-      ? Promise.resolve(this.options.tokenizer)
-      : createO200kTokenizer();
     const sandbox = this.sandbox
       ? Promise.resolve(this.sandbox)
       : loadSandbox(this.config, {
           ...(this.options.processSandbox ? { process: this.options.processSandbox } : {}),
           modeEnabled: (mode) => modeEnabled(this.flags, mode),
         });
+    // The sandbox first: a sandbox starts its pool when it is created, and loading the
+    // tokenizer holds the event loop for ~150-300 ms, during which a plug-in's import would
+    // wait. The tokenizer waits for the sandbox (at most SANDBOX_HEAD_START_MS), so that the
+    // pool boots beside it and the first execution after start() finds a ready runner.
+    const tokenizer = this.options.tokenizer
+      ? Promise.resolve(this.options.tokenizer)
+      : settledOrAfter(sandbox, SANDBOX_HEAD_START_MS).then(() => createO200kTokenizer());
     const [tok, box] = await Promise.all([tokenizer, sandbox, this.upstreams.connectAll()]);
     this.tokenizer = tok;
     this.sandbox = box;
@@ -930,6 +934,21 @@ function resolveSettings(options: MCPOptimizerOptions): ExecutionSettings {
     privacy: resolvePrivacy(options.privacy),
     approvals: resolveApprovals(options.approvals),
   };
+}
+
+/** How long start() lets the sandbox load before it loads the tokenizer, ms. */
+const SANDBOX_HEAD_START_MS = 100;
+
+/** Resolves when `promise` settles (either way) or after `ms`, whichever comes first. */
+function settledOrAfter(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    promise.then(done, done);
+  });
 }
 
 /** Whether a sandbox mode may run: its `sandbox.<mode>` flag; modes without a flag (hybrid) may. */
