@@ -23,6 +23,7 @@
  * replies).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -77,6 +78,12 @@ static int64_t deadline_ms;  /* 0: no deadline */
  * control is back in the runner, which ends the run and drops its realm.
  */
 static int aborting;
+/*
+ * Set when the memory limit (or the allocator) refused an allocation during the current run:
+ * the only out-of-memory reported as SANDBOX_MEMORY. A program can throw an
+ * InternalError("out of memory") of its own; that is its own error.
+ */
+static int alloc_refused;
 static char run_id[256];     /* the run the limits frame announced */
 static int run_active;       /* a run frame was handed over and the run has not ended */
 static int run_ended;        /* its terminal frame was sent */
@@ -199,6 +206,69 @@ static void out_error_frame(const char *code, const char *message) {
   if (n > 0 && (size_t)n < sizeof frame) out_write(frame, (size_t)n);
   run_ended = 1;
   frames_open = 0;
+}
+
+/* QuickJS's default allocator (js_def_* in quickjs.c), which also notes a refusal. */
+#define RUNNER_MALLOC_OVERHEAD 8
+static size_t runner_usable_size(const void *ptr) { return malloc_usable_size((void *)ptr); }
+static void *runner_malloc(JSMallocState *s, size_t size) {
+  if (s->malloc_size + size > s->malloc_limit) {
+    alloc_refused = 1;
+    return NULL;
+  }
+  void *ptr = malloc(size);
+  if (!ptr) {
+    alloc_refused = 1;
+    return NULL;
+  }
+  s->malloc_count++;
+  s->malloc_size += runner_usable_size(ptr) + RUNNER_MALLOC_OVERHEAD;
+  return ptr;
+}
+static void runner_free(JSMallocState *s, void *ptr) {
+  if (!ptr) return;
+  s->malloc_count--;
+  s->malloc_size -= runner_usable_size(ptr) + RUNNER_MALLOC_OVERHEAD;
+  free(ptr);
+}
+static void *runner_realloc(JSMallocState *s, void *ptr, size_t size) {
+  if (!ptr) return size == 0 ? NULL : runner_malloc(s, size);
+  size_t old_size = runner_usable_size(ptr);
+  if (size == 0) {
+    s->malloc_count--;
+    s->malloc_size -= old_size + RUNNER_MALLOC_OVERHEAD;
+    free(ptr);
+    return NULL;
+  }
+  if (s->malloc_size + size - old_size > s->malloc_limit) {
+    alloc_refused = 1;
+    return NULL;
+  }
+  ptr = realloc(ptr, size);
+  if (!ptr) {
+    alloc_refused = 1;
+    return NULL;
+  }
+  s->malloc_size += runner_usable_size(ptr) - old_size;
+  return ptr;
+}
+static const JSMallocFunctions runner_malloc_funcs = {
+  runner_malloc, runner_free, runner_realloc, runner_usable_size,
+};
+
+static JSRuntime *new_runtime(void) {
+  JSRuntime *r = JS_NewRuntime2(&runner_malloc_funcs, NULL);
+  if (!r) exit(5);
+  return r;
+}
+
+/* host.limitHit(): "memory" or "timeout" when this run met its limit, else "" (the prelude
+ * reports those codes only when the runner says so, never from an error's name or text). */
+static JSValue js_limit_hit(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv) {
+  (void)this_val;
+  (void)argc;
+  (void)argv;
+  return JS_NewString(c, aborting ? "timeout" : alloc_refused ? "memory" : "");
 }
 
 static int interrupt_handler(JSRuntime *r, void *opaque) {
@@ -335,8 +405,7 @@ static JSValue call_method(JSValueConst obj, const char *name, int argc, JSValue
 /* Makes the realm for the next run: context, shims, prelude (and a runtime if there is none). */
 static void realm_open(void) {
   if (!rt) {
-    rt = JS_NewRuntime();
-    if (!rt) exit(5);
+    rt = new_runtime();
     /* Below the shadow stack the linker reserves (see the build script), so deep recursion
      * is a RangeError rather than a trap. */
     JS_SetMaxStackSize(rt, (size_t)RUNNER_JS_STACK_BYTES);
@@ -361,6 +430,7 @@ static void realm_open(void) {
   host_obj = JS_NewObject(ctx);
   JS_SetPropertyStr(ctx, host_obj, "send", JS_NewCFunction(ctx, js_send, "send", 1));
   JS_SetPropertyStr(ctx, host_obj, "engine", JS_NewString(ctx, engine_name));
+  JS_SetPropertyStr(ctx, host_obj, "limitHit", JS_NewCFunction(ctx, js_limit_hit, "limitHit", 0));
   endpoint = JS_Call(ctx, prelude_fn, JS_UNDEFINED, 1, (JSValueConst *)&host_obj);
   if (JS_IsException(endpoint)) fatal("the prelude failed");
   /* Errors thrown by timer callbacks are reported like uncaught ones. */
@@ -427,7 +497,7 @@ static void on_escaped_exception(void) {
   if (aborting || is_exception_message(exc, "interrupted")) {
     code = "SANDBOX_TIMEOUT";
     message = "interrupted";
-  } else if (is_exception_message(exc, "out of memory") || JS_IsNull(exc)) {
+  } else if (alloc_refused || JS_IsNull(exc)) {
     code = "SANDBOX_MEMORY";
     message = "out of memory";
   } else if (is_exception_message(exc, "stack overflow")) {
@@ -543,6 +613,7 @@ static void on_line(const char *line, size_t len) {
     pending_memory_mb = 0;
     run_active = 1;
     run_ended = 0;
+    alloc_refused = 0;
     frames_open = 1;
     receive(line, len);
     return;
@@ -616,8 +687,7 @@ static int boot(void) {
   *nl = 0; /* JS_ParseJSON wants a terminated buffer */
   /* Parsed in a context with only the base objects, in the runtime of the first realm (what
    * it touches of the fresh memory, the realm reuses). */
-  rt = JS_NewRuntime();
-  if (!rt) exit(5);
+  rt = new_runtime();
   JS_SetMaxStackSize(rt, (size_t)RUNNER_JS_STACK_BYTES);
   JS_SetInterruptHandler(rt, interrupt_handler, NULL);
   JSContext *bctx = JS_NewContextRaw(rt);

@@ -20,6 +20,13 @@ export interface GuestHost {
   send(line: string): void;
   /** Engine name and version, for the ready frame. */
   engine: string;
+  /**
+   * Whether the current run met a limit the engine enforces itself ("memory", "timeout", or
+   * ""): the only source of SANDBOX_MEMORY and SANDBOX_TIMEOUT for an error the program's
+   * realm saw. Runners whose engine cannot say (Node: an exhausted heap ends the process, the
+   * host's deadline ends the run) leave it out.
+   */
+  limitHit?(): string;
 }
 
 /** What the prelude gives back to the runner. */
@@ -68,13 +75,13 @@ export function guestMain(host: GuestHost): GuestEndpoint {
   const weakMapGet = WeakMap.prototype.get;
   const weakMapSet = WeakMap.prototype.set;
   const StringCtor = String;
+  // Taken now: a program must not be able to replace what reports its limits.
+  const limitHit = typeof host.limitHit === "function" ? host.limitHit : undefined;
   const hasInstance = Function.prototype[Symbol.hasInstance];
   const toPrimitive = Symbol.toPrimitive;
   const symbolToString = Symbol.prototype.toString;
   const charCodeAt = String.prototype.charCodeAt;
   const stringSlice = String.prototype.slice;
-  const indexOf = String.prototype.indexOf;
-  const toLowerCase = String.prototype.toLowerCase;
   const AsyncFunction = (async () => {}).constructor as new (
     ...paramsAndBody: string[]
   ) => (...args: unknown[]) => Promise<unknown>;
@@ -249,10 +256,6 @@ export function guestMain(host: GuestHost): GuestEndpoint {
       if (!letter && !(i > 0 && c >= 48 && c <= 57)) return false;
     }
     return true;
-  }
-
-  function contains(text: string, needle: string): boolean {
-    return call<number>(indexOf, call<string>(toLowerCase, text), needle) !== -1;
   }
 
   // UTF-8 length without TextEncoder (QuickJS has none).
@@ -785,12 +788,13 @@ export function guestMain(host: GuestHost): GuestEndpoint {
         stack = typeof e.stack === "string" ? e.stack : undefined;
         code = call<string | undefined>(weakMapGet, ownCodes, error);
         if (!code && isA(SyntaxErrorCtor, error)) code = "CODE_SYNTAX_ERROR";
-        // The engine's own conditions (QuickJS): the host checks a reported timeout against
-        // the run's deadline (BridgeRun).
-        if (!code && name === "InternalError" && contains(message, "out of memory"))
-          code = "SANDBOX_MEMORY";
-        if (!code && name === "InternalError" && contains(message, "interrupted"))
-          code = "SANDBOX_TIMEOUT";
+        // The engine's own limits, as the runner saw them: never from the error's name or
+        // text, which a program writes (the host also checks a timeout against its deadline).
+        if (!code && limitHit) {
+          const hit = call<string>(limitHit, host);
+          if (hit === "memory") code = "SANDBOX_MEMORY";
+          else if (hit === "timeout") code = "SANDBOX_TIMEOUT";
+        }
       } else {
         message = `Uncaught ${inspect(error, 1)}`;
       }

@@ -48,6 +48,18 @@ const FORGED_CODES: [string, string][] = [
   ["a memory code", "throw Object.assign(new Error('x'), { code: 'SANDBOX_MEMORY' })"],
   ["the engine's timeout message", "throw new (globalThis.InternalError ?? Error)('interrupted')"],
   [
+    "the engine's out-of-memory message",
+    "throw new (globalThis.InternalError ?? Error)('out of memory')",
+  ],
+  [
+    "an error named as the engine's, saying it ran out of memory",
+    "const e = new Error('out of memory'); e.name = 'InternalError'; throw e",
+  ],
+  [
+    "the engine's own error class, reached through a caught stack overflow",
+    "let c; try { (function f() { f() })() } catch (e) { c = e.constructor } throw new c('out of memory')",
+  ],
+  [
     "the prelude's own error class",
     "try { await demo.echo('not an object') } catch (e) { throw new e.constructor('SANDBOX_TIMEOUT', 'forged') }",
   ],
