@@ -44,7 +44,7 @@ export function guestShims(native: ShimNative): TimerController {
       Object.defineProperty(g, name, { value, writable: true, configurable: true });
     }
   };
-  // Every run gets a fresh realm, so the shims are installed before every run: what a program
+  // Every realm gets the shims (a fresh one after a run that did not end clean): what a program
   // may not use is made on first access (a getter that replaces itself by the value).
   const lazy = (name: string, make: () => unknown) => {
     if (g[name] !== undefined) return;

@@ -25,9 +25,9 @@ const CORES = availableParallelism();
  * One optimizer session on the wasm sandbox. It holds guests only while it works: the first
  * execution takes a fresh guest from the pool, later ones reuse it, and after `idleTimeoutMs`
  * without work the guests are given back. `state` travels with every job, so nothing of the
- * session lives in a guest in between. A guest makes a fresh realm after each run; so that
- * executions coming back to back do not wait for that, such a session takes a second guest
- * and alternates between the two (both serve this session only).
+ * session lives in a guest in between. A guest makes a fresh realm after a run that did not
+ * end clean (ADR 0029); so that executions coming back to back do not wait for that, such a
+ * session takes a second guest and alternates between the two (both serve this session only).
  */
 export class WasmSandboxSession implements SandboxSession {
   readonly id: string;

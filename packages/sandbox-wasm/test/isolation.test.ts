@@ -164,3 +164,68 @@ describe("after each hostile program, both sessions go on", () => {
     expect((await other.execute(job("return 'other session'"), host)).value).toBe("other session");
   });
 });
+
+// A realm that ended clean serves the session's next run (ADR 0029): nothing a run leaves in it
+// may reach that run, and anything the prelude cannot put back sends it to a fresh realm.
+describe("a realm kept between one session's runs", () => {
+  let sandbox: WasmSandbox;
+  let session: SandboxSession;
+  beforeAll(async () => {
+    sandbox = createWasmSandbox({ poolSize: 1 });
+    session = await sandbox.open({ sessionId: "kept" });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+  const value = async (code: string) =>
+    ((await session.execute(job(code), host)) as { value?: unknown }).value;
+
+  test.each([
+    [
+      "a global",
+      "globalThis.left = 1; x = 2; return 1",
+      "return [typeof left, typeof x]",
+      ["undefined", "undefined"],
+    ],
+    [
+      "a non-configurable global",
+      "Object.defineProperty(globalThis, 'left', { value: 1 }); return 1",
+      "return typeof left",
+      "undefined",
+    ],
+    [
+      "the global object's prototype",
+      "Object.setPrototypeOf(globalThis, { left: 1 }); return 1",
+      "return typeof left",
+      "undefined",
+    ],
+    [
+      "a built-in changed",
+      "try { JSON.parse = () => 0 } catch {} try { Array.prototype.left = 1 } catch {} return 1",
+      "return [JSON.parse('7'), [].left ?? null]",
+      [7, null],
+    ],
+    [
+      "a timer",
+      "setTimeout(() => { globalThis.left = 1 }, 20); return 1",
+      "await new Promise((r) => setTimeout(r, 60)); return typeof left",
+      "undefined",
+    ],
+    [
+      "a finalizer of a collected cycle",
+      "const r = new FinalizationRegistry(() => { globalThis.left = 1 }); const a = {}; a.self = { a }; r.register(a, 0); globalThis.keep = r; return 1",
+      "const junk = []; for (let i = 0; i < 100000; i++) junk.push({ i }); await new Promise((r) => setTimeout(r, 20)); return typeof left",
+      "undefined",
+    ],
+    [
+      "a job left running",
+      "(async () => { for (;;) await null })(); return 1",
+      "return 'next'",
+      "next",
+    ],
+  ])("%s does not reach the next run", async (_label, first, second, expected) => {
+    await session.execute(job(first), host).catch(() => undefined);
+    expect(await value(second)).toEqual(expected);
+    expect(await value("return typeof left")).toBe("undefined");
+  });
+});
