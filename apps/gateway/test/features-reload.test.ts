@@ -5,6 +5,7 @@ import { type AuditRecord, MemorySessionStore } from "@mcp-optimizer/core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { generateApiKey, resolveGatewayConfig } from "../src/index.js";
 import { TenantRuntimes } from "../src/tenants/tenant-runtimes.js";
+import { executeCode } from "./helpers/execute-code.js";
 import { type GatewayProcess, startGatewayProcess } from "./helpers/gateway-process.js";
 
 // A replica re-reads its config file on SIGHUP: tenants' feature flags change from the next
@@ -34,29 +35,14 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-let nextId = 1;
 /** What mcp.capabilities() says of the features, for a tenant's key (a stateless request). */
 async function features(key: string): Promise<Record<string, boolean>> {
-  const response = await fetch(gateway.url, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${key}`,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": "2025-06-18",
-    },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: nextId++,
-      method: "tools/call",
-      params: {
-        name: "execute_code",
-        arguments: { code: "return (await mcp.capabilities()).features" },
-      },
-    }),
-  });
-  const body = (await response.json()) as { result: { content: { text: string }[] } };
-  return JSON.parse(body.result.content[0]!.text.split("\n\n[session")[0]!);
+  const { body } = await executeCode(
+    gateway.url,
+    key,
+    "return (await mcp.capabilities()).features",
+  );
+  return JSON.parse(body.result!.content[0]!.text.split("\n\n[session")[0]!);
 }
 
 /** Writes the file, sends SIGHUP and waits for the replica's answer on stderr. */

@@ -5,6 +5,7 @@ import { Client, SdkHttpError, StreamableHTTPClientTransport } from "@modelconte
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createRedisQuotaLimiter, generateApiKey } from "../src/index.js";
+import { executeCode } from "./helpers/execute-code.js";
 import { type GatewayProcess, startGatewayProcess } from "./helpers/gateway-process.js";
 import { startRedis } from "./helpers/redis-server.js";
 import { everythingServer } from "./helpers/servers.js";
@@ -53,30 +54,9 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-let nextId = 1;
 /** One execute_code call as a 2025-era stateless request (no MCP session). */
-async function execute(replica: GatewayProcess, key: string, code: string) {
-  const response = await fetch(replica.url, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${key}`,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": "2025-06-18",
-    },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: nextId++,
-      method: "tools/call",
-      params: { name: "execute_code", arguments: { code } },
-    }),
-  });
-  const body = (await response.json()) as {
-    result?: { content: { text: string }[]; isError?: boolean };
-    error?: { code: number; message: string; data?: Record<string, unknown> };
-  };
-  return { status: response.status, retryAfter: response.headers.get("retry-after"), body };
-}
+const execute = (replica: GatewayProcess, key: string, code: string) =>
+  executeCode(replica.url, key, code);
 
 function limiter() {
   const client = new Redis(redis.url);
